@@ -1,0 +1,26 @@
+//! The pound.cfg language: lexer, parser, typed model and semantic checks.
+//!
+//! This crate does no I/O of its own: files and service names come through
+//! [`env::Environment`], so the whole language can be tested and fuzzed in memory.
+//!
+//! ```
+//! use pound_config::{env::MemoryFs, load, Options};
+//! let fs = MemoryFs::new().with_file(
+//!     "pound.cfg",
+//!     "ListenHTTP\n Address 127.0.0.1\n Port 8080\nEnd\n",
+//! );
+//! let opts = Options { include_dir: None, warn_deprecated: true };
+//! let loaded = load(&fs, "pound.cfg", &opts);
+//! assert!(loaded.diagnostics.is_empty());
+//! assert_eq!(loaded.config.unwrap().listeners.len(), 1);
+//! ```
+
+pub mod diag;
+pub mod env;
+pub mod lexer;
+pub mod model;
+mod parser;
+
+pub use diag::{Diagnostic, Pos, Severity, Span, Spanned};
+pub use model::Config;
+pub use parser::{load, Loaded, Options};

@@ -1,0 +1,106 @@
+//! Listeners (pound.8, HTTP Listener and HTTPS Listener).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Acl, LogLevel, Matcher, Modification, Rewrite, Service, TlsProtocol};
+use crate::diag::Span;
+
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub span: Span,
+    pub name: Option<String>,
+    pub addr: ListenAddr,
+    /// `xHTTP`: 0 (GET, POST, HEAD) to 3 (MS WebDAV extensions).
+    pub xhttp: u8,
+    /// `Client` time-out in seconds.
+    pub client: u32,
+    /// `CheckURL`: a request whose URL does not match is refused.
+    pub check_url: Option<Matcher>,
+    /// `ErrNNN` pages by status code.
+    pub error_pages: BTreeMap<u16, ErrorPage>,
+    /// `MaxRequest`: largest request body in bytes.
+    pub max_request: Option<u64>,
+    pub rewrite_location: u8,
+    pub rewrite_destination: bool,
+    pub log_level: LogLevel,
+    pub forwarded_header: String,
+    pub trusted_ip: Option<Arc<Acl>>,
+    pub header_options: HeaderOptions,
+    /// Request modifications, in file order.
+    pub request: Vec<Modification>,
+    /// `Rewrite response` blocks, in file order.
+    pub response: Vec<Rewrite>,
+    /// The listener's own services, tried before the global ones.
+    pub services: Vec<Service>,
+    /// Present for `ListenHTTPS`.
+    pub tls: Option<TlsListener>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// `Address` (IP literal or host name) and `Port` (number; service names are resolved).
+    Inet { host: String, port: u16 },
+    /// `Address "/path"`: a UNIX socket.
+    Unix(PathBuf),
+    /// `SocketFrom "path"`: receive an already listening socket over this UNIX socket.
+    SocketFrom(PathBuf),
+}
+
+/// A custom error page, read when the configuration is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPage {
+    pub path: PathBuf,
+    pub content: Arc<[u8]>,
+}
+
+/// Which built-in headers pound adds (pound.8, BUILT-IN HEADERS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderOptions {
+    /// `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Port`.
+    pub forwarded: bool,
+    /// `X-SSL-*` for HTTPS clients.
+    pub ssl: bool,
+}
+
+impl Default for HeaderOptions {
+    fn default() -> Self {
+        HeaderOptions {
+            forwarded: true,
+            ssl: true,
+        }
+    }
+}
+
+/// The HTTPS-only part of a listener.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsListener {
+    /// `Cert` files in order; the first is the default, the rest are chosen by SNI.
+    pub certs: Vec<PathBuf>,
+    pub client_cert: ClientCert,
+    /// `Disable PROTO`: that protocol and all lower ones are refused.
+    pub disable: Option<TlsProtocol>,
+    pub ciphers: Option<String>,
+    pub honor_cipher_order: bool,
+    pub allow_client_renegotiation: u8,
+    pub ca_list: Option<PathBuf>,
+    pub verify_list: Option<PathBuf>,
+    pub crl_list: Option<PathBuf>,
+    /// `NoHTTPS11`: 0 off, 1 always, 2 (default) for MSIE clients only.
+    pub no_https11: u8,
+}
+
+/// `ClientCert MODE DEPTH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCert {
+    /// 0 don't ask, 1 ask, 2 require, 3 ask without verifying.
+    pub mode: u8,
+    pub depth: u8,
+}
+
+impl Default for ClientCert {
+    fn default() -> Self {
+        ClientCert { mode: 0, depth: 9 }
+    }
+}

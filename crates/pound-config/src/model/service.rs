@@ -1,0 +1,134 @@
+//! Services: conditions, modifications and backends (pound.8, Service, Service Matching
+//! Directives, REQUEST MODIFICATION DIRECTIVES, RESPONSE MODIFICATION).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Acl, Backend, Balancer, Matcher, Session};
+use crate::diag::Span;
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub span: Span,
+    pub name: Option<String>,
+    /// Matching directives, joined by an implicit AND.
+    pub conditions: Vec<Condition>,
+    /// Request modifications, in file order.
+    pub request: Vec<Modification>,
+    /// `Rewrite response` blocks.
+    pub response: Vec<Rewrite>,
+    pub backends: Vec<Backend>,
+    pub emergency: Option<Backend>,
+    pub session: Option<Session>,
+    pub balancer: Balancer,
+    pub disabled: bool,
+    pub forwarded_header: String,
+    pub trusted_ip: Option<Arc<Acl>>,
+    pub log_suppress: LogSuppress,
+}
+
+/// A matching directive with its location (for runtime error messages).
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub span: Span,
+    pub kind: ConditionKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConditionKind {
+    /// `ACL "name"` or an in-place `ACL ... End`: the client address is in the list.
+    Acl(Arc<Acl>),
+    /// `BasicAuth "file"`: the request's Basic credentials are in the htpasswd file.
+    BasicAuth(PathBuf),
+    /// `Header`: some header line (`Name: value`) matches.
+    Header(Matcher),
+    /// `Host`: the Host header's value matches.
+    Host(Matcher),
+    Path(Matcher),
+    Query(Matcher),
+    QueryParam {
+        name: String,
+        matcher: Matcher,
+    },
+    /// `StringMatch "template"`: the expanded template matches.
+    StringMatch {
+        template: String,
+        matcher: Matcher,
+    },
+    Url(Matcher),
+    Not(Box<Condition>),
+    Match {
+        op: BoolOp,
+        conditions: Vec<Condition>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoolOp {
+    And,
+    Or,
+}
+
+/// A request or response modification directive. Values are string-expansion templates.
+#[derive(Debug, Clone)]
+pub enum Modification {
+    SetHeader {
+        span: Span,
+        value: String,
+    },
+    DeleteHeader {
+        span: Span,
+        matcher: Matcher,
+    },
+    SetUrl {
+        span: Span,
+        value: String,
+    },
+    SetPath {
+        span: Span,
+        value: String,
+    },
+    SetQuery {
+        span: Span,
+        value: String,
+    },
+    SetQueryParam {
+        span: Span,
+        name: String,
+        value: String,
+    },
+    Rewrite(Rewrite),
+}
+
+/// `Rewrite [request|response] ... [Else ...] End`: the first branch whose conditions hold has
+/// its actions applied.
+#[derive(Debug, Clone)]
+pub struct Rewrite {
+    pub span: Span,
+    pub branches: Vec<RewriteBranch>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RewriteBranch {
+    pub conditions: Vec<Condition>,
+    pub actions: Vec<Modification>,
+}
+
+/// `LogSuppress` classes as a bit set: bit N set means status class Nxx is not logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogSuppress(pub u8);
+
+impl LogSuppress {
+    pub const NAMES: &'static [(&'static str, u8)] = &[
+        ("info", 1),
+        ("success", 2),
+        ("redirect", 3),
+        ("clterr", 4),
+        ("srverr", 5),
+    ];
+
+    pub fn suppresses(self, status: u16) -> bool {
+        let class = status / 100;
+        (1..=5).contains(&class) && self.0 & (1 << class) != 0
+    }
+}

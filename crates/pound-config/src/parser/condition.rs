@@ -1,0 +1,246 @@
+//! Matching directives (pound.8, Service Matching Directives, Negation, Match statement, and
+//! the response conditions of RESPONSE MODIFICATION).
+
+use super::{BlockEnd, PResult, Parser};
+use crate::diag::{Diagnostic, Pos, Span};
+use crate::lexer::{Token, TokenKind};
+use crate::model::{BoolOp, Condition, ConditionKind, MatchMode, Matcher, Pattern, Statement};
+
+/// Request conditions: in services, `Match` blocks and request `Rewrite` branches.
+pub(super) const CONDITIONS: &[&str] = &[
+    "ACL",
+    "BasicAuth",
+    "Header",
+    "Host",
+    "Path",
+    "Query",
+    "QueryParam",
+    "StringMatch",
+    "URL",
+    "HeadRequire",
+    "HeadDeny",
+    "Not",
+    "Match",
+];
+
+/// Response conditions: in `Rewrite response` branches.
+pub(super) const RESPONSE_CONDITIONS: &[&str] = &["Header", "StringMatch", "Match", "Not"];
+
+/// What a condition is parsed against.
+#[derive(Clone, Copy)]
+pub(super) struct Scope {
+    /// The `IgnoreCase` default in force (global or service).
+    pub ignore_case: bool,
+    /// Whether this is a response rewrite, where only header conditions exist.
+    pub response: bool,
+}
+
+impl Scope {
+    fn table(self) -> &'static [&'static str] {
+        if self.response {
+            RESPONSE_CONDITIONS
+        } else {
+            CONDITIONS
+        }
+    }
+}
+
+impl Parser<'_> {
+    /// Parses the condition introduced by keyword `kw` (already read as `t`).
+    pub(super) fn condition(
+        &mut self,
+        kw: &'static str,
+        t: Token,
+        scope: Scope,
+    ) -> PResult<Condition> {
+        let (kind, end) = match kw {
+            "ACL" => {
+                let acl = self.acl_ref_or_body(&t)?;
+                let end = acl.span.clone();
+                (ConditionKind::Acl(acl), end)
+            }
+            "BasicAuth" => {
+                let file = self.file_arg()?;
+                (ConditionKind::BasicAuth(file.value), file.span)
+            }
+            "Header" | "HeadRequire" | "HeadDeny" => {
+                if kw == "HeadRequire" {
+                    self.deprecated(&t.span, "use \"Header\" instead");
+                } else if kw == "HeadDeny" {
+                    self.deprecated(&t.span, "use \"Not Header\" instead");
+                }
+                let (m, end) = self.matcher_arg(MatchMode::Regex, true)?;
+                let header = ConditionKind::Header(m);
+                if kw == "HeadDeny" {
+                    let inner = Condition {
+                        span: t.span.to(&end),
+                        kind: header,
+                    };
+                    (ConditionKind::Not(Box::new(inner)), end)
+                } else {
+                    (header, end)
+                }
+            }
+            "Host" => {
+                let (m, end) = self.matcher_arg(MatchMode::Exact, true)?;
+                (ConditionKind::Host(m), end)
+            }
+            "Path" | "Query" | "URL" => {
+                let (m, end) = self.matcher_arg(MatchMode::Regex, scope.ignore_case)?;
+                let kind = match kw {
+                    "Path" => ConditionKind::Path(m),
+                    "Query" => ConditionKind::Query(m),
+                    _ => ConditionKind::Url(m),
+                };
+                (kind, end)
+            }
+            "QueryParam" => {
+                let name = self.string()?.text;
+                let (matcher, end) = self.matcher_arg(MatchMode::Regex, scope.ignore_case)?;
+                (ConditionKind::QueryParam { name, matcher }, end)
+            }
+            "StringMatch" => {
+                let template = self.string()?.text;
+                // In response rewrites the manual's default is a case-insensitive regex.
+                let icase = scope.ignore_case || scope.response;
+                let (matcher, end) = self.matcher_arg(MatchMode::Regex, icase)?;
+                (ConditionKind::StringMatch { template, matcher }, end)
+            }
+            "Not" => {
+                let inner_kw = self.next()?;
+                if inner_kw.kind != TokenKind::Ident {
+                    return Err(Self::unexpected(&inner_kw, "identifier"));
+                }
+                let Some(inner) = scope.table().iter().find(|k| inner_kw.is_keyword(k)) else {
+                    return Err(Diagnostic::error(&inner_kw.span, "unrecognized keyword"));
+                };
+                self.statements.push(Statement {
+                    keyword: inner,
+                    span: inner_kw.span.clone(),
+                });
+                let inner = self.condition(inner, inner_kw, scope)?;
+                let end = inner.span.clone();
+                (ConditionKind::Not(Box::new(inner)), end)
+            }
+            "Match" => {
+                let op = self.next()?;
+                let op_value = if op.is_keyword("AND") {
+                    BoolOp::And
+                } else if op.is_keyword("OR") {
+                    BoolOp::Or
+                } else {
+                    return Err(Self::unexpected(&op, "AND or OR"));
+                };
+                self.end_of_line()?;
+                let mut conditions = Vec::new();
+                let opener = t.span.to(&op.span);
+                let end =
+                    self.block(&[scope.table()], BlockEnd::End, &opener, &mut |p, kw, t| {
+                        conditions.push(p.condition(kw, t, scope)?);
+                        Ok(())
+                    })?;
+                let kind = ConditionKind::Match {
+                    op: op_value,
+                    conditions,
+                };
+                (kind, end)
+            }
+            _ => unreachable!("keyword {kw} listed but not handled"),
+        };
+        Ok(Condition {
+            span: t.span.to(&end),
+            kind,
+        })
+    }
+
+    /// `[options] "pattern"` and the end of line. Returns the matcher and the pattern's span.
+    pub(super) fn matcher_arg(
+        &mut self,
+        default_mode: MatchMode,
+        default_icase: bool,
+    ) -> PResult<(Matcher, Span)> {
+        let mut mode = default_mode;
+        let mut icase = default_icase;
+        let mut from_file = false;
+        let pattern = loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::String => break t,
+                TokenKind::Literal if t.text.starts_with('-') => {
+                    match t.text.to_ascii_lowercase().as_str() {
+                        "-re" => mode = MatchMode::Regex,
+                        "-exact" => mode = MatchMode::Exact,
+                        "-beg" => mode = MatchMode::Prefix,
+                        "-end" => mode = MatchMode::Suffix,
+                        "-case" => icase = false,
+                        "-icase" => icase = true,
+                        "-file" => from_file = true,
+                        _ => {
+                            return Err(Diagnostic::error(
+                                &t.span,
+                                format!("unexpected token: {}", t.text),
+                            ))
+                        }
+                    }
+                }
+                _ => return Err(Self::unexpected(&t, "quoted string")),
+            }
+        };
+        self.end_of_line()?;
+        let mut matcher = Matcher {
+            mode,
+            icase,
+            patterns: Vec::new(),
+            file: None,
+        };
+        if from_file {
+            let path = self.resolve(&pattern.text);
+            let text = self.read(&path, &pattern.span)?;
+            let text = String::from_utf8(text).map_err(|_| {
+                Diagnostic::error(
+                    &pattern.span,
+                    format!("{}: invalid UTF-8 in pattern file", path.display()),
+                )
+            })?;
+            let file: std::sync::Arc<str> = path.to_string_lossy().into();
+            for (n, line) in text.lines().enumerate() {
+                let trimmed = line.trim();
+                if trimmed.is_empty() || trimmed.starts_with('#') {
+                    continue;
+                }
+                let col = (line.len() - line.trim_start().len()) as u32 + 1;
+                let at = Span {
+                    file: file.clone(),
+                    start: Pos {
+                        line: n as u32 + 1,
+                        col,
+                    },
+                    end: Pos {
+                        line: n as u32 + 1,
+                        col: col + trimmed.len() as u32 - 1,
+                    },
+                };
+                matcher
+                    .patterns
+                    .push(self.pattern(trimmed, mode, icase, &at)?);
+            }
+            matcher.file = Some(path);
+        } else {
+            matcher
+                .patterns
+                .push(self.pattern(&pattern.text, mode, icase, &pattern.span)?);
+        }
+        Ok((matcher, pattern.span))
+    }
+
+    fn pattern(&self, text: &str, mode: MatchMode, icase: bool, at: &Span) -> PResult<Pattern> {
+        let regex = match mode {
+            MatchMode::Regex => Some(self.compile_regex(text, icase, at)?),
+            _ => None,
+        };
+        Ok(Pattern {
+            text: text.to_string(),
+            regex,
+        })
+    }
+}

@@ -1,0 +1,429 @@
+//! Top-level statements (pound.8, GLOBAL DIRECTIVES and Control socket), and the pieces the
+//! other scopes share with it: ACL bodies, `TrustedIP`, `LogLevel`, `HeaderOption`.
+
+use std::sync::Arc;
+
+use super::service::ServiceDefaults;
+use super::{BlockEnd, PResult, Parser};
+use crate::diag::{Diagnostic, Span};
+use crate::lexer::{Token, TokenKind};
+use crate::model::acl::CidrError;
+use crate::model::{
+    Acl, Balancer, Cidr, Control, HeaderOptions, LogFacility, LogFormat, LogLevel,
+    BUILTIN_LOG_FORMATS, LOG_FACILITIES,
+};
+
+const GLOBAL: &[&str] = &[
+    "User",
+    "Group",
+    "RootJail",
+    "HeaderOption",
+    "Balancer",
+    "Daemon",
+    "Supervisor",
+    "WorkerMinCount",
+    "WorkerMaxCount",
+    "WorkerIdleTimeout",
+    "Threads",
+    "LogFacility",
+    "LogFormat",
+    "LogLevel",
+    "ForwardedHeader",
+    "TrustedIP",
+    "IgnoreCase",
+    "Alive",
+    "Client",
+    "TimeOut",
+    "ConnTO",
+    "WSTimeOut",
+    "Grace",
+    "SSLEngine",
+    "ECDHcurve",
+    "Control",
+    "IncludeDir",
+    "Anonymise",
+    "Anonymize",
+    "ACL",
+    "PIDFile",
+    "ListenHTTP",
+    "ListenHTTPS",
+    "Service",
+    "Backend",
+];
+
+pub(super) const BALANCERS: &[(&str, Balancer)] =
+    &[("random", Balancer::Random), ("iwrr", Balancer::Iwrr)];
+
+impl Parser<'_> {
+    pub(super) fn parse_top(&mut self) -> PResult<()> {
+        let opener = Span {
+            file: self.stack[0].file().clone(),
+            start: Default::default(),
+            end: Default::default(),
+        };
+        self.block(&[GLOBAL], BlockEnd::Eof, &opener, &mut |p, kw, t| {
+            p.global_statement(kw, t)
+        })?;
+        Ok(())
+    }
+
+    fn global_statement(&mut self, kw: &'static str, t: Token) -> PResult<()> {
+        match kw {
+            "User" => self.global.user = Some(self.string_arg()?.value),
+            "Group" => self.global.group = Some(self.string_arg()?.value),
+            "RootJail" => self.global.root_jail = Some(self.string_arg()?.value.into()),
+            "PIDFile" => self.global.pid_file = Some(self.string_arg()?.value.into()),
+            "SSLEngine" => self.global.ssl_engine = Some(self.string_arg()?.value),
+            "ECDHcurve" => self.global.ecdh_curve = Some(self.string_arg()?.value),
+            "HeaderOption" => {
+                self.global.header_options = self.header_options(self.global.header_options)?
+            }
+            "Balancer" => {
+                self.global.balancer =
+                    self.choice(BALANCERS, "unsupported balancing strategy: %s")?;
+                self.end_of_line()?;
+            }
+            "Daemon" => self.global.daemon = self.bool_arg()?,
+            "Supervisor" => self.global.supervisor = self.bool_arg()?,
+            "WorkerMinCount" => self.global.worker_min_count = self.u32_arg()?,
+            "WorkerMaxCount" => self.global.worker_max_count = self.u32_arg()?,
+            "WorkerIdleTimeout" => self.global.worker_idle_timeout = self.u32_arg()?,
+            "Threads" => {
+                self.deprecated(
+                    &t.span,
+                    "use \"WorkerMinCount\" and \"WorkerMaxCount\" instead",
+                );
+                let n = self.u32_arg()?;
+                self.global.worker_min_count = n;
+                self.global.worker_max_count = n;
+            }
+            "LogFacility" => self.global.log_facility = self.log_facility()?,
+            "LogFormat" => self.log_format()?,
+            "LogLevel" => self.global.log_level = self.log_level()?,
+            "ForwardedHeader" => {
+                self.global.forwarded_header = self.word_or_string("header name")?.text;
+                self.end_of_line()?;
+            }
+            "TrustedIP" => self.global.trusted_ip = Some(self.trusted_ip(&t)?),
+            "IgnoreCase" => {
+                self.deprecate_ignore_case(&t.span);
+                self.global.ignore_case = self.bool_arg()?;
+            }
+            "Alive" => self.global.alive = self.u32_arg()?,
+            "Client" => self.global.client = self.u32_arg()?,
+            "TimeOut" => self.global.timeout = self.u32_arg()?,
+            "ConnTO" => self.global.conn_to = Some(self.u32_arg()?),
+            "WSTimeOut" => self.global.ws_timeout = self.u32_arg()?,
+            "Grace" => self.global.grace = self.u32_arg()?,
+            "Control" => self.control(&t)?,
+            "IncludeDir" => {
+                let dir = self.string_arg()?.value;
+                self.include_dir = Some(dir.into());
+            }
+            "Anonymise" | "Anonymize" => {
+                self.end_of_line()?;
+                self.global.anonymise = true;
+            }
+            "ACL" => self.named_acl(&t)?,
+            "ListenHTTP" => self.listener(t, false)?,
+            "ListenHTTPS" => self.listener(t, true)?,
+            "Service" => {
+                let defaults = ServiceDefaults::global(&self.global);
+                let service = self.service(t, &defaults)?;
+                if service.name.is_some() && self.services.iter().any(|s| s.name == service.name) {
+                    return Err(Diagnostic::error(
+                        &service.span,
+                        "service name is not unique",
+                    ));
+                }
+                self.services.push(service);
+            }
+            "Backend" => self.named_backend(t)?,
+            _ => unreachable!("keyword {kw} listed but not handled"),
+        }
+        Ok(())
+    }
+
+    pub(super) fn deprecate_ignore_case(&mut self, span: &Span) {
+        self.deprecated(
+            span,
+            "use the -icase matching directive flag to request case-insensitive comparison",
+        );
+    }
+
+    fn log_facility(&mut self) -> PResult<LogFacility> {
+        let t = self.word_or_string("facility name")?;
+        self.end_of_line()?;
+        if t.text == "-" {
+            return Ok(LogFacility::Stderr);
+        }
+        let name = t.text.to_ascii_lowercase();
+        if LOG_FACILITIES.contains(&name.as_str()) {
+            Ok(LogFacility::Syslog(name))
+        } else {
+            Err(Diagnostic::error(&t.span, "unknown log facility name"))
+        }
+    }
+
+    fn log_format(&mut self) -> PResult<()> {
+        let name = self.string()?;
+        let format = self.string()?;
+        self.end_of_line()?;
+        let taken = BUILTIN_LOG_FORMATS
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(&name.text))
+            || self.log_formats.iter().any(|f| f.name == name.text);
+        if taken {
+            return Err(Diagnostic::error(
+                &name.span,
+                format!("format {} already defined", name.text),
+            ));
+        }
+        self.log_formats.push(LogFormat {
+            span: name.span.to(&format.span),
+            name: name.text,
+            format: format.text,
+        });
+        Ok(())
+    }
+
+    /// `LogLevel N` or `LogLevel "name"`; the named format must be defined already.
+    pub(super) fn log_level(&mut self) -> PResult<LogLevel> {
+        let t = self.next()?;
+        let level = match t.kind {
+            TokenKind::Number => {
+                let n = t.text.parse::<u64>().unwrap_or(u64::MAX);
+                super::values::check_range(n, 0, 5, &t.span)?;
+                LogLevel::Builtin(n as u8)
+            }
+            TokenKind::String | TokenKind::Ident => {
+                if let Some(i) = BUILTIN_LOG_FORMATS
+                    .iter()
+                    .position(|b| b.eq_ignore_ascii_case(&t.text))
+                {
+                    LogLevel::Builtin(i as u8)
+                } else if let Some(i) = self.log_formats.iter().position(|f| f.name == t.text) {
+                    LogLevel::Named(i)
+                } else {
+                    return Err(Diagnostic::error(
+                        &t.span,
+                        format!("undefined format: {}", t.text),
+                    ));
+                }
+            }
+            _ => return Err(Self::unexpected(&t, "number or quoted string")),
+        };
+        self.end_of_line()?;
+        Ok(level)
+    }
+
+    /// `HeaderOption opt...`, applied on top of `current`.
+    pub(super) fn header_options(&mut self, current: HeaderOptions) -> PResult<HeaderOptions> {
+        let mut opts = current;
+        let mut any = false;
+        loop {
+            let t = self.next()?;
+            if t.ends_line() {
+                if !any {
+                    return Err(Self::unexpected(&t, "identifier or literal"));
+                }
+                if t.kind == TokenKind::Eof {
+                    self.peeked = Some(t);
+                }
+                return Ok(opts);
+            }
+            any = true;
+            let word = t.text.to_ascii_lowercase();
+            let (negate, name) = match word.strip_prefix("no-") {
+                Some(rest) if rest != "none" => (true, rest),
+                _ => (false, word.as_str()),
+            };
+            match (name, negate) {
+                ("none", false) => {
+                    opts = HeaderOptions {
+                        forwarded: false,
+                        ssl: false,
+                    }
+                }
+                ("all", v) => {
+                    opts = HeaderOptions {
+                        forwarded: !v,
+                        ssl: !v,
+                    }
+                }
+                ("forwarded", v) => opts.forwarded = !v,
+                ("ssl", v) => opts.ssl = !v,
+                _ => return Err(Diagnostic::error(&t.span, "unknown option")),
+            }
+        }
+    }
+
+    /// `TrustedIP "acl-name"` or the section form with CIDR lines.
+    pub(super) fn trusted_ip(&mut self, kw: &Token) -> PResult<Arc<Acl>> {
+        self.acl_ref_or_body(kw)
+    }
+
+    /// After an `ACL`/`TrustedIP` keyword in a scope that *uses* an ACL: a quoted name of a
+    /// defined ACL, or an unnamed list up to `End`.
+    pub(super) fn acl_ref_or_body(&mut self, kw: &Token) -> PResult<Arc<Acl>> {
+        let t = self.next()?;
+        match t.kind {
+            TokenKind::String => {
+                self.end_of_line()?;
+                self.acls
+                    .iter()
+                    .find(|a| a.name.as_deref() == Some(t.text.as_str()))
+                    .cloned()
+                    .ok_or_else(|| Diagnostic::error(&t.span, format!("no such ACL: {}", t.text)))
+            }
+            TokenKind::Newline => Ok(Arc::new(self.acl_body(kw.span.clone(), None)?)),
+            _ => Err(Self::unexpected(&t, "quoted string or end of line")),
+        }
+    }
+
+    /// `ACL "name"` followed by its CIDR lines, at top level.
+    fn named_acl(&mut self, kw: &Token) -> PResult<()> {
+        let name = self.string()?;
+        self.end_of_line()?;
+        if self
+            .acls
+            .iter()
+            .any(|a| a.name.as_deref() == Some(name.text.as_str()))
+        {
+            return Err(Diagnostic::error(
+                &name.span,
+                "ACL with that name already defined",
+            ));
+        }
+        let acl = self.acl_body(kw.span.to(&name.span), Some(name.text))?;
+        self.acls.push(Arc::new(acl));
+        Ok(())
+    }
+
+    /// The CIDR lines of an ACL, up to `End`. `opener` spans the opening line.
+    pub(super) fn acl_body(&mut self, opener: Span, name: Option<String>) -> PResult<Acl> {
+        let mut entries = Vec::new();
+        loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::Newline => {}
+                TokenKind::String => {
+                    let cidr = Cidr::parse(&t.text).map_err(|e| {
+                        Diagnostic::error(
+                            &t.span,
+                            match e {
+                                CidrError::InvalidAddress => {
+                                    format!("invalid IP address: {}", t.text)
+                                }
+                                CidrError::InvalidNetmask => "invalid netmask".to_string(),
+                            },
+                        )
+                    })?;
+                    entries.push(cidr);
+                    self.end_of_line()?;
+                }
+                TokenKind::Ident if t.is_keyword("Include") => self.include(&t)?,
+                TokenKind::Ident if t.is_keyword("End") => {
+                    self.end_of_line()?;
+                    return Ok(Acl {
+                        span: opener.to(&t.span),
+                        name,
+                        entries,
+                    });
+                }
+                TokenKind::Eof => {
+                    return Err(Diagnostic::error(
+                        &Self::point(&opener, opener.end),
+                        "unexpected end of file",
+                    ))
+                }
+                _ => {
+                    return Err(Self::unexpected(&t, "CIDR, \"Include\", or \"End\""));
+                }
+            }
+        }
+    }
+
+    /// `Control "path"` or `Control` with `Socket`, `Mode`, `ChangeOwner` up to `End`.
+    fn control(&mut self, kw: &Token) -> PResult<()> {
+        if self.global.control.is_some() {
+            return Err(Diagnostic::error(&kw.span, "Duplicate Control statement"));
+        }
+        let t = self.next()?;
+        let control = match t.kind {
+            TokenKind::String => {
+                self.end_of_line()?;
+                Control {
+                    span: kw.span.to(&t.span),
+                    socket: self.resolve(&t.text),
+                    mode: 0o600,
+                    change_owner: false,
+                }
+            }
+            TokenKind::Newline => {
+                let mut socket = None;
+                let mut mode = 0o600;
+                let mut change_owner = false;
+                let end = self.block(
+                    &[&["Socket", "Mode", "ChangeOwner"]],
+                    BlockEnd::End,
+                    &kw.span,
+                    &mut |p, kw, _| {
+                        match kw {
+                            "Socket" => socket = Some(p.file_arg()?.value),
+                            "Mode" => mode = p.file_mode()?,
+                            _ => change_owner = p.bool_arg()?,
+                        }
+                        Ok(())
+                    },
+                )?;
+                let span = kw.span.to(&end);
+                let Some(socket) = socket else {
+                    return Err(Diagnostic::error(&span, "Socket statement is missing"));
+                };
+                Control {
+                    span,
+                    socket,
+                    mode,
+                    change_owner,
+                }
+            }
+            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
+        };
+        self.global.control = Some(control);
+        Ok(())
+    }
+
+    /// An octal file mode such as `660` or `0600`.
+    fn file_mode(&mut self) -> PResult<u32> {
+        let t = self.next()?;
+        if t.kind != TokenKind::Number {
+            return Err(Self::unexpected(&t, "number"));
+        }
+        let mode = u32::from_str_radix(&t.text, 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| Diagnostic::error(&t.span, "invalid file mode"))?;
+        self.end_of_line()?;
+        Ok(mode)
+    }
+}
+
+/// Checks that need the whole top level.
+pub(super) fn check_global(p: &mut Parser<'_>) -> PResult<()> {
+    let g = &p.global;
+    if g.worker_min_count > g.worker_max_count {
+        let span = p
+            .statements
+            .iter()
+            .rev()
+            .find(|s| matches!(s.keyword, "WorkerMinCount" | "WorkerMaxCount" | "Threads"))
+            .map(|s| s.span.clone());
+        let message = "WorkerMinCount is greater than WorkerMaxCount";
+        return Err(match span {
+            Some(span) => Diagnostic::error(&span, message),
+            None => Diagnostic::plain(message),
+        });
+    }
+    Ok(())
+}

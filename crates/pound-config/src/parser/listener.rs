@@ -1,0 +1,309 @@
+//! `ListenHTTP` and `ListenHTTPS` sections (pound.8, HTTP Listener, HTTPS Listener).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::address::{AddressPort, Endpoint};
+use super::condition::Scope;
+use super::modify::{Modified, MODIFICATIONS};
+use super::service::ServiceDefaults;
+use super::{BlockEnd, PResult, Parser};
+use crate::diag::{Diagnostic, Span};
+use crate::lexer::{Token, TokenKind};
+use crate::model::{
+    BackendKind, ClientCert, ErrorPage, ListenAddr, Listener, MatchMode, Matcher, Pattern, Service,
+    TlsListener, TlsProtocol,
+};
+
+const LISTENER: &[&str] = &[
+    "Address",
+    "Port",
+    "SocketFrom",
+    "xHTTP",
+    "Client",
+    "CheckURL",
+    "Err400",
+    "Err401",
+    "Err403",
+    "Err404",
+    "Err413",
+    "Err414",
+    "Err500",
+    "Err501",
+    "Err503",
+    "MaxRequest",
+    "RewriteLocation",
+    "RewriteDestination",
+    "LogLevel",
+    "ForwardedHeader",
+    "TrustedIP",
+    "Service",
+    "ACME",
+    "HeaderOption",
+];
+
+/// Statements only `ListenHTTPS` accepts.
+const HTTPS_ONLY: &[&str] = &[
+    "Cert",
+    "ClientCert",
+    "Disable",
+    "Ciphers",
+    "SSLHonorCipherOrder",
+    "SSLAllowClientRenegotiation",
+    "CAlist",
+    "VerifyList",
+    "CRLlist",
+    "NoHTTPS11",
+];
+
+/// The path an `ACME` statement in a listener answers.
+pub(super) const ACME_CHALLENGE_PATH: &str = r"^/\.well-known/acme-challenge/(.+)";
+
+impl Parser<'_> {
+    pub(super) fn listener(&mut self, kw: Token, https: bool) -> PResult<()> {
+        let what = if https { "ListenHTTPS" } else { "ListenHTTP" };
+        let t = self.next()?;
+        let name = match t.kind {
+            TokenKind::String => {
+                self.end_of_line()?;
+                Some(t.text)
+            }
+            TokenKind::Newline => None,
+            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
+        };
+        let g = &self.global;
+        let mut l = Listener {
+            span: kw.span.clone(),
+            name,
+            addr: ListenAddr::SocketFrom(Default::default()),
+            xhttp: 0,
+            client: g.client,
+            check_url: None,
+            error_pages: BTreeMap::new(),
+            max_request: None,
+            rewrite_location: 1,
+            rewrite_destination: false,
+            log_level: g.log_level.clone(),
+            forwarded_header: g.forwarded_header.clone(),
+            trusted_ip: g.trusted_ip.clone(),
+            header_options: g.header_options,
+            request: Vec::new(),
+            response: Vec::new(),
+            services: Vec::new(),
+            tls: https.then(|| TlsListener {
+                no_https11: 2,
+                ..TlsListener::default()
+            }),
+        };
+        let mut addr = AddressPort::default();
+        let mut socket_from = None;
+        let tables: &[&[&'static str]] = if https {
+            &[LISTENER, HTTPS_ONLY, MODIFICATIONS]
+        } else {
+            &[LISTENER, MODIFICATIONS]
+        };
+        let end = self.block(tables, BlockEnd::End, &kw.span, &mut |p, kw, t| {
+            p.listener_statement(&mut l, &mut addr, &mut socket_from, kw, t)
+        })?;
+        l.span = kw.span.to(&end);
+        l.addr = match socket_from {
+            Some(_) if addr.is_set() => {
+                return Err(Diagnostic::error(
+                    &l.span,
+                    "SocketFrom cannot be used together with Address or Port",
+                ));
+            }
+            Some(path) => ListenAddr::SocketFrom(path),
+            None => match addr.finish(what, &l.span)? {
+                Endpoint::Inet { host, port } => ListenAddr::Inet { host, port },
+                Endpoint::Unix(path) => ListenAddr::Unix(path),
+            },
+        };
+        if l.tls.as_ref().is_some_and(|tls| tls.certs.is_empty()) {
+            return Err(Diagnostic::error(&l.span, "Cert statement is missing"));
+        }
+        if l.name.is_some() && self.listeners.iter().any(|o| o.name == l.name) {
+            return Err(Diagnostic::error(&l.span, "listener name is not unique"));
+        }
+        self.listeners.push(l);
+        Ok(())
+    }
+
+    fn listener_statement(
+        &mut self,
+        l: &mut Listener,
+        addr: &mut AddressPort,
+        socket_from: &mut Option<std::path::PathBuf>,
+        kw: &'static str,
+        t: Token,
+    ) -> PResult<()> {
+        if let Some(tls) = &mut l.tls {
+            if HTTPS_ONLY.contains(&kw) {
+                return self.tls_statement(tls, kw, &t);
+            }
+        }
+        match kw {
+            "Address" => addr.address(self, &t)?,
+            "Port" => addr.port(self, &t, 0)?,
+            "SocketFrom" => *socket_from = Some(self.file_arg()?.value),
+            "xHTTP" => l.xhttp = self.level_arg(3)?,
+            "Client" => l.client = self.u32_arg()?,
+            "CheckURL" => {
+                let s = self.string_arg()?;
+                let icase = self.global.ignore_case;
+                let regex = self.compile_regex(&s.value, icase, &s.span)?;
+                l.check_url = Some(Matcher {
+                    mode: MatchMode::Regex,
+                    icase,
+                    patterns: vec![Pattern {
+                        text: s.value,
+                        regex: Some(regex),
+                    }],
+                    file: None,
+                });
+            }
+            "MaxRequest" => l.max_request = Some(self.number_arg(0, u64::MAX)?),
+            "RewriteLocation" => l.rewrite_location = self.level_arg(2)?,
+            "RewriteDestination" => l.rewrite_destination = self.bool_arg()?,
+            "LogLevel" => l.log_level = self.log_level()?,
+            "ForwardedHeader" => {
+                l.forwarded_header = self.word_or_string("header name")?.text;
+                self.end_of_line()?;
+            }
+            "TrustedIP" => l.trusted_ip = Some(self.trusted_ip(&t)?),
+            "HeaderOption" => l.header_options = self.header_options(l.header_options)?,
+            "Service" => {
+                let defaults = ServiceDefaults::listener(&self.global, l);
+                let service = self.service(t, &defaults)?;
+                if service.name.is_some() && l.services.iter().any(|s| s.name == service.name) {
+                    return Err(Diagnostic::error(
+                        &service.span,
+                        "service name is not unique",
+                    ));
+                }
+                l.services.push(service);
+            }
+            "ACME" => {
+                let service = self.acme_service(&t, l)?;
+                l.services.push(service);
+            }
+            _ if kw.starts_with("Err") => {
+                let status: u16 = kw[3..].parse().unwrap_or(500);
+                let file = self.file_arg()?;
+                let content = self.read(&file.value, &file.span)?;
+                l.error_pages.insert(
+                    status,
+                    ErrorPage {
+                        path: file.value,
+                        content: Arc::from(content),
+                    },
+                );
+            }
+            _ => {
+                let scope = Scope {
+                    ignore_case: self.global.ignore_case,
+                    response: false,
+                };
+                match self.modification(kw, &t, scope)? {
+                    Modified::Request(m) => l.request.push(m),
+                    Modified::Response(r) => l.response.push(r),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tls_statement(&mut self, tls: &mut TlsListener, kw: &'static str, t: &Token) -> PResult<()> {
+        if kw == "Cert" {
+            tls.certs.push(self.file_arg()?.value);
+            return Ok(());
+        }
+        if kw != "NoHTTPS11" && tls.certs.is_empty() {
+            return Err(Diagnostic::error(
+                &t.span,
+                format!("{kw} may only be used after Cert"),
+            ));
+        }
+        match kw {
+            "ClientCert" => {
+                let (mode, _) = self.number_in(0, 3)?;
+                let depth = if self.peek()?.kind == TokenKind::Number {
+                    self.number_in(0, 9)?.0 as u8
+                } else {
+                    9
+                };
+                self.end_of_line()?;
+                tls.client_cert = ClientCert {
+                    mode: mode as u8,
+                    depth,
+                };
+            }
+            "Disable" => tls.disable = Some(self.tls_protocol()?),
+            "Ciphers" => tls.ciphers = Some(self.string_arg()?.value),
+            "SSLHonorCipherOrder" => tls.honor_cipher_order = self.bool_arg()?,
+            "SSLAllowClientRenegotiation" => tls.allow_client_renegotiation = self.level_arg(2)?,
+            "CAlist" => tls.ca_list = Some(self.file_arg()?.value),
+            "VerifyList" => tls.verify_list = Some(self.file_arg()?.value),
+            "CRLlist" => tls.crl_list = Some(self.file_arg()?.value),
+            "NoHTTPS11" => tls.no_https11 = self.level_arg(2)?,
+            _ => unreachable!("keyword {kw} listed but not handled"),
+        }
+        Ok(())
+    }
+
+    /// `Disable PROTO`.
+    pub(super) fn tls_protocol(&mut self) -> PResult<TlsProtocol> {
+        let p = self.choice(TlsProtocol::NAMES, "unrecognized protocol name")?;
+        self.end_of_line()?;
+        Ok(p)
+    }
+
+    /// `ACME "directory"` in a listener: a service answering HTTP-01 challenges under
+    /// `/.well-known/acme-challenge/`, placed among the listener's services where written.
+    fn acme_service(&mut self, kw: &Token, l: &Listener) -> PResult<Service> {
+        let dir = self.string_arg()?;
+        let span = kw.span.to(&dir.span);
+        let regex = self.compile_regex(ACME_CHALLENGE_PATH, false, &span)?;
+        let defaults = ServiceDefaults::listener(&self.global, l);
+        let mut service = defaults.empty_service(span.clone());
+        service.conditions.push(crate::model::Condition {
+            span: span.clone(),
+            kind: crate::model::ConditionKind::Path(Matcher {
+                mode: MatchMode::Regex,
+                icase: false,
+                patterns: vec![Pattern {
+                    text: ACME_CHALLENGE_PATH.to_string(),
+                    regex: Some(regex),
+                }],
+                file: None,
+            }),
+        });
+        service.backends.push(crate::model::Backend {
+            span,
+            kind: BackendKind::Acme {
+                directory: self.resolve_expandable(&dir.value),
+            },
+        });
+        Ok(service)
+    }
+
+    /// Resolves a directory argument that may contain string expansions: only a plain
+    /// relative name is joined to the include directory.
+    pub(super) fn resolve_expandable(&self, name: &str) -> String {
+        if name.starts_with('/') || name.starts_with('$') || name.starts_with('%') {
+            name.to_string()
+        } else {
+            self.resolve(name).to_string_lossy().into_owned()
+        }
+    }
+
+    /// Compiles a POSIX ERE; a bad one is an error at `span`.
+    pub(super) fn compile_regex(
+        &self,
+        pattern: &str,
+        icase: bool,
+        span: &Span,
+    ) -> PResult<pound_regex::Regex> {
+        pound_regex::compile(pattern, icase).map_err(|e| Diagnostic::error(span, e.message))
+    }
+}

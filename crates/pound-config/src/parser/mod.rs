@@ -1,0 +1,321 @@
+//! The recursive-descent parser: tokens into the typed [`Config`].
+//!
+//! One statement per line. Each block (`ListenHTTP`, `Service`, `Backend`, ...) is parsed by
+//! [`Parser::block`], which knows `End`, `Include` and empty lines and hands every other
+//! keyword to the block's handler; the handler reads the arguments and the end of line.
+//! Parsing stops at the first error, as pound's does; warnings are collected on the way.
+
+mod address;
+mod backend;
+mod condition;
+mod global;
+mod listener;
+mod modify;
+mod service;
+mod values;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diag::{Diagnostic, Pos, Span};
+use crate::env::{describe_io_error, Environment};
+use crate::lexer::{Lexer, Token, TokenKind};
+use crate::model::{Acl, Config, Global, Listener, LogFormat, NamedBackend, Service, Statement};
+
+/// How to parse: the include directory and which warnings to give.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where relative file names are looked up; `None` means the current directory
+    /// (`-W no-include-dir`).
+    pub include_dir: Option<PathBuf>,
+    /// Warn about deprecated statements (`-W warn-deprecated`, the default).
+    pub warn_deprecated: bool,
+}
+
+/// The result of loading a configuration: the model if it is valid, and every diagnostic
+/// (warnings, and the error that stopped it) in the order they arose.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads the configuration file `path` (as given on the command line) and everything it
+/// includes.
+pub fn load(env: &dyn Environment, path: &str, options: &Options) -> Loaded {
+    let mut p = Parser::new(env, options);
+    let config = match env.read_file(Path::new(path)) {
+        Err(e) => {
+            p.diags.push(Diagnostic::plain(format!(
+                "can't open {path}: {}",
+                describe_io_error(&e)
+            )));
+            None
+        }
+        Ok(src) => {
+            p.included.push((PathBuf::from(path), None));
+            p.stack.push(Lexer::new(path.into(), src));
+            match p.parse_top().and_then(|()| p.finish(path)) {
+                Ok(config) => Some(config),
+                Err(e) => {
+                    p.diags.push(e);
+                    None
+                }
+            }
+        }
+    };
+    Loaded {
+        config,
+        diagnostics: p.diags,
+    }
+}
+
+type PResult<T> = Result<T, Diagnostic>;
+
+/// What ends a block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BlockEnd {
+    /// The top level: end of the main file.
+    Eof,
+    /// A section: the `End` keyword.
+    End,
+}
+
+pub(crate) struct Parser<'e> {
+    env: &'e dyn Environment,
+    include_dir: Option<PathBuf>,
+    warn_deprecated: bool,
+    /// The include stack: the innermost file last.
+    stack: Vec<Lexer>,
+    /// Every file read so far and the `Include` that read it, to refuse include loops.
+    included: Vec<(PathBuf, Option<Span>)>,
+    peeked: Option<Token>,
+    diags: Vec<Diagnostic>,
+    global: Global,
+    listeners: Vec<Listener>,
+    services: Vec<Service>,
+    backends: Vec<NamedBackend>,
+    acls: Vec<Arc<Acl>>,
+    log_formats: Vec<LogFormat>,
+    statements: Vec<Statement>,
+}
+
+impl<'e> Parser<'e> {
+    fn new(env: &'e dyn Environment, options: &Options) -> Self {
+        Parser {
+            env,
+            include_dir: options.include_dir.clone(),
+            warn_deprecated: options.warn_deprecated,
+            stack: Vec::new(),
+            included: Vec::new(),
+            peeked: None,
+            diags: Vec::new(),
+            global: Global::default(),
+            listeners: Vec::new(),
+            services: Vec::new(),
+            backends: Vec::new(),
+            acls: Vec::new(),
+            log_formats: Vec::new(),
+            statements: Vec::new(),
+        }
+    }
+
+    // ---- the token stream -------------------------------------------------------------
+
+    fn next(&mut self) -> PResult<Token> {
+        if let Some(t) = self.peeked.take() {
+            return Ok(t);
+        }
+        let depth = self.stack.len();
+        let Some(lexer) = self.stack.last_mut() else {
+            return Err(Diagnostic::plain("unexpected end of file"));
+        };
+        let mut t = lexer.next_token(&mut self.diags)?;
+        if t.kind == TokenKind::Eof && depth > 1 {
+            // An included file ends its last statement even without a final newline; parsing
+            // goes on in the including file.
+            self.stack.pop();
+            t.kind = TokenKind::Newline;
+        }
+        Ok(t)
+    }
+
+    fn peek(&mut self) -> PResult<&Token> {
+        if self.peeked.is_none() {
+            let t = self.next()?;
+            self.peeked = Some(t);
+        }
+        Ok(self.peeked.as_ref().expect("just filled"))
+    }
+
+    /// `expected WHAT, but found KIND`.
+    fn unexpected(t: &Token, what: &str) -> Diagnostic {
+        Diagnostic::error(
+            &t.span,
+            format!("expected {what}, but found {}", t.kind.describe()),
+        )
+    }
+
+    /// Reads the end of the statement: a newline (or the end of the file).
+    fn end_of_line(&mut self) -> PResult<()> {
+        let t = self.next()?;
+        if t.ends_line() {
+            if t.kind == TokenKind::Eof {
+                self.peeked = Some(t);
+            }
+            Ok(())
+        } else {
+            Err(Diagnostic::error(
+                &t.span,
+                format!("unexpected {}", t.kind.describe()),
+            ))
+        }
+    }
+
+    fn warn(&mut self, span: &Span, message: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(span, message));
+    }
+
+    fn deprecated(&mut self, span: &Span, advice: &str) {
+        if self.warn_deprecated {
+            self.warn(span, format!("deprecated statement, {advice}"));
+        }
+    }
+
+    // ---- blocks -----------------------------------------------------------------------
+
+    /// Parses statements up to the block's end. `keywords` are the statements allowed here
+    /// (canonical spelling); `handle` parses one of them, arguments and end of line included.
+    /// `opener` is the span of the block's first line, where an unterminated block is
+    /// reported. Returns the span of the closing `End` (or of the end of file).
+    fn block(
+        &mut self,
+        keywords: &[&[&'static str]],
+        end: BlockEnd,
+        opener: &Span,
+        handle: &mut dyn FnMut(&mut Self, &'static str, Token) -> PResult<()>,
+    ) -> PResult<Span> {
+        loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::Newline => continue,
+                TokenKind::Eof if end == BlockEnd::Eof => return Ok(t.span),
+                TokenKind::Eof => {
+                    let at = Span {
+                        file: opener.file.clone(),
+                        start: opener.end,
+                        end: opener.end,
+                    };
+                    return Err(Diagnostic::error(&at, "unexpected end of file"));
+                }
+                TokenKind::Ident => {}
+                _ => return Err(Diagnostic::error(&t.span, "syntax error")),
+            }
+            if end == BlockEnd::End && t.is_keyword("End") {
+                self.end_of_line()?;
+                return Ok(t.span);
+            }
+            if t.is_keyword("Include") {
+                self.include(&t)?;
+                continue;
+            }
+            let Some(kw) = keywords
+                .iter()
+                .flat_map(|k| k.iter())
+                .find(|k| t.is_keyword(k))
+            else {
+                return Err(Diagnostic::error(&t.span, "unrecognized keyword"));
+            };
+            self.statements.push(Statement {
+                keyword: kw,
+                span: t.span.clone(),
+            });
+            handle(self, kw, t)?;
+        }
+    }
+
+    /// `Include "file"`: continues reading from that file.
+    fn include(&mut self, kw: &Token) -> PResult<()> {
+        self.statements.push(Statement {
+            keyword: "Include",
+            span: kw.span.clone(),
+        });
+        let name = self.string()?;
+        self.end_of_line()?;
+        let path = self.resolve(&name.text);
+        if let Some((_, origin)) = self.included.iter().find(|(p, _)| *p == path) {
+            let origin = origin.clone();
+            let shown = path.display();
+            return Err(match origin {
+                Some(origin) => {
+                    self.diags.push(Diagnostic::error(
+                        &name.span,
+                        format!("{shown} already included"),
+                    ));
+                    Diagnostic::error(&origin, "here is the place of original inclusion")
+                }
+                None => Diagnostic::error(
+                    &name.span,
+                    format!("{shown} already included (at top level)"),
+                ),
+            });
+        }
+        let src = self.env.read_file(&path).map_err(|e| {
+            Diagnostic::error(
+                &name.span,
+                format!("can't stat {}: {}", path.display(), describe_io_error(&e)),
+            )
+        })?;
+        self.included.push((path.clone(), Some(name.span.clone())));
+        let file: Arc<str> = path.to_string_lossy().into();
+        self.stack.push(Lexer::new(file, src));
+        Ok(())
+    }
+
+    /// Resolves a file name from the configuration against the include directory.
+    fn resolve(&self, name: &str) -> PathBuf {
+        match &self.include_dir {
+            Some(dir) if !name.starts_with('/') => dir.join(name),
+            _ => PathBuf::from(name),
+        }
+    }
+
+    /// Reads a file named at `span`; failure is an error there.
+    fn read(&self, path: &Path, span: &Span) -> PResult<Vec<u8>> {
+        self.env.read_file(path).map_err(|e| {
+            Diagnostic::error(
+                span,
+                format!("can't open {}: {}", path.display(), describe_io_error(&e)),
+            )
+        })
+    }
+
+    /// The span from `first`'s start to the end of the statement's last token read so far.
+    fn point(span: &Span, pos: Pos) -> Span {
+        Span {
+            file: span.file.clone(),
+            start: pos,
+            end: pos,
+        }
+    }
+
+    // ---- the end -----------------------------------------------------------------------
+
+    fn finish(&mut self, path: &str) -> PResult<Config> {
+        global::check_global(self)?;
+        service::resolve_named_backends(self)?;
+        Ok(Config {
+            file: path.into(),
+            global: std::mem::take(&mut self.global),
+            listeners: std::mem::take(&mut self.listeners),
+            services: std::mem::take(&mut self.services),
+            backends: std::mem::take(&mut self.backends),
+            acls: std::mem::take(&mut self.acls),
+            log_formats: std::mem::take(&mut self.log_formats),
+            statements: std::mem::take(&mut self.statements),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

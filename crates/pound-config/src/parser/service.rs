@@ -1,0 +1,395 @@
+//! `Service` sections (pound.8, Service, Backend definitions, Other directives) and the checks
+//! on a service's backends.
+
+use std::sync::Arc;
+
+use super::condition::{Scope, CONDITIONS};
+use super::global::BALANCERS;
+use super::modify::{Modified, MODIFICATIONS};
+use super::{BlockEnd, PResult, Parser};
+use crate::diag::{Diagnostic, Span};
+use crate::lexer::{Token, TokenKind};
+use crate::model::{
+    Acl, Backend, BackendKind, Balancer, ErrorPage, Global, Listener, LogSuppress, NamedRef,
+    Service,
+};
+
+const SERVICE: &[&str] = &[
+    "Balancer",
+    "Backend",
+    "UseBackend",
+    "Redirect",
+    "Error",
+    "Emergency",
+    "Metrics",
+    "Session",
+    "IgnoreCase",
+    "Disabled",
+    "ForwardedHeader",
+    "TrustedIP",
+    "LogSuppress",
+    "ACME",
+];
+
+/// Redirect status codes (pound.8, Redirect).
+const REDIRECT_CODES: &[u64] = &[301, 302, 303, 307, 308];
+
+/// Status codes an `Error` backend can answer with: those pound has texts for.
+pub(super) const ERROR_CODES: &[u64] = &[400, 401, 403, 404, 405, 413, 414, 500, 501, 503];
+
+/// What a service inherits from its surroundings when it is defined.
+pub(super) struct ServiceDefaults {
+    pub balancer: Balancer,
+    pub ignore_case: bool,
+    pub forwarded_header: String,
+    pub trusted_ip: Option<Arc<Acl>>,
+    pub timeout: u32,
+    pub conn_to: u32,
+    pub ws_timeout: u32,
+}
+
+impl ServiceDefaults {
+    pub fn global(g: &Global) -> Self {
+        ServiceDefaults {
+            balancer: g.balancer,
+            ignore_case: g.ignore_case,
+            forwarded_header: g.forwarded_header.clone(),
+            trusted_ip: g.trusted_ip.clone(),
+            timeout: g.timeout,
+            conn_to: g.conn_to.unwrap_or(g.timeout),
+            ws_timeout: g.ws_timeout,
+        }
+    }
+
+    pub fn listener(g: &Global, l: &Listener) -> Self {
+        ServiceDefaults {
+            forwarded_header: l.forwarded_header.clone(),
+            trusted_ip: l.trusted_ip.clone(),
+            ..Self::global(g)
+        }
+    }
+
+    pub fn empty_service(&self, span: Span) -> Service {
+        Service {
+            span,
+            name: None,
+            conditions: Vec::new(),
+            request: Vec::new(),
+            response: Vec::new(),
+            backends: Vec::new(),
+            emergency: None,
+            session: None,
+            balancer: self.balancer,
+            disabled: false,
+            forwarded_header: self.forwarded_header.clone(),
+            trusted_ip: self.trusted_ip.clone(),
+            log_suppress: LogSuppress::default(),
+        }
+    }
+}
+
+impl Parser<'_> {
+    pub(super) fn service(&mut self, kw: Token, d: &ServiceDefaults) -> PResult<Service> {
+        let t = self.next()?;
+        let mut s = d.empty_service(kw.span.clone());
+        match t.kind {
+            TokenKind::String => {
+                self.end_of_line()?;
+                s.name = Some(t.text);
+            }
+            TokenKind::Newline => {}
+            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
+        }
+        let mut ignore_case = d.ignore_case;
+        let end = self.block(
+            &[CONDITIONS, MODIFICATIONS, SERVICE],
+            BlockEnd::End,
+            &kw.span,
+            &mut |p, kw, t| {
+                let scope = Scope {
+                    ignore_case,
+                    response: false,
+                };
+                if CONDITIONS.contains(&kw) {
+                    s.conditions.push(p.condition(kw, t, scope)?);
+                } else if MODIFICATIONS.contains(&kw) {
+                    match p.modification(kw, &t, scope)? {
+                        Modified::Request(m) => s.request.push(m),
+                        Modified::Response(r) => s.response.push(r),
+                    }
+                } else {
+                    p.service_statement(&mut s, &mut ignore_case, d, kw, t)?;
+                }
+                Ok(())
+            },
+        )?;
+        s.span = kw.span.to(&end);
+        self.check_backends(&s)?;
+        Ok(s)
+    }
+
+    fn service_statement(
+        &mut self,
+        s: &mut Service,
+        ignore_case: &mut bool,
+        d: &ServiceDefaults,
+        kw: &'static str,
+        t: Token,
+    ) -> PResult<()> {
+        match kw {
+            "Balancer" => {
+                s.balancer = self.choice(BALANCERS, "unsupported balancing strategy: %s")?;
+                self.end_of_line()?;
+            }
+            "IgnoreCase" => {
+                self.deprecate_ignore_case(&t.span);
+                *ignore_case = self.bool_arg()?;
+            }
+            "Disabled" => s.disabled = self.bool_arg()?,
+            "ForwardedHeader" => {
+                s.forwarded_header = self.word_or_string("header name")?.text;
+                self.end_of_line()?;
+            }
+            "TrustedIP" => s.trusted_ip = Some(self.trusted_ip(&t)?),
+            "LogSuppress" => s.log_suppress = self.log_suppress()?,
+            "Backend" => {
+                let backend = if self.peek()?.kind == TokenKind::String {
+                    self.backend_override(t)?
+                } else {
+                    self.end_of_line()?;
+                    let (b, span) = self.regular_backend(&t, false, d)?;
+                    Backend {
+                        span,
+                        kind: BackendKind::Regular(b),
+                    }
+                };
+                s.backends.push(backend);
+            }
+            "UseBackend" => {
+                let name = self.string_arg()?;
+                s.backends.push(Backend {
+                    span: t.span.to(&name.span),
+                    kind: BackendKind::Named(NamedRef {
+                        name: name.value,
+                        index: usize::MAX,
+                        priority: None,
+                        disabled: None,
+                    }),
+                });
+            }
+            "Emergency" => {
+                if s.emergency.is_some() {
+                    return Err(Diagnostic::error(&t.span, "Duplicate Emergency statement"));
+                }
+                self.end_of_line()?;
+                let (b, span) = self.regular_backend(&t, true, d)?;
+                s.emergency = Some(Backend {
+                    span,
+                    kind: BackendKind::Regular(b),
+                });
+            }
+            "Session" => {
+                if s.session.is_some() {
+                    return Err(Diagnostic::error(&t.span, "Duplicate Session statement"));
+                }
+                self.end_of_line()?;
+                s.session = Some(self.session(&t)?);
+            }
+            "Redirect" => s.backends.push(self.redirect(&t)?),
+            "Error" => s.backends.push(self.error_backend(&t)?),
+            "Metrics" => {
+                self.end_of_line()?;
+                s.backends.push(Backend {
+                    span: t.span.clone(),
+                    kind: BackendKind::Metrics,
+                });
+            }
+            "ACME" => {
+                let dir = self.string_arg()?;
+                s.backends.push(Backend {
+                    span: t.span.to(&dir.span),
+                    kind: BackendKind::Acme {
+                        directory: self.resolve_expandable(&dir.value),
+                    },
+                });
+            }
+            _ => unreachable!("keyword {kw} listed but not handled"),
+        }
+        Ok(())
+    }
+
+    /// `LogSuppress class...`: names, digits 1 to 5, or `all`.
+    fn log_suppress(&mut self) -> PResult<LogSuppress> {
+        let mut mask = 0u8;
+        loop {
+            let t = self.next()?;
+            if t.ends_line() {
+                if mask == 0 {
+                    return Err(Self::unexpected(&t, "status class"));
+                }
+                if t.kind == TokenKind::Eof {
+                    self.peeked = Some(t);
+                }
+                return Ok(LogSuppress(mask));
+            }
+            let word = t.text.to_ascii_lowercase();
+            let bit = match word.as_str() {
+                "all" => 0b11_1110,
+                "1" | "2" | "3" | "4" | "5" => 1 << (word.as_bytes()[0] - b'0'),
+                _ => LogSuppress::NAMES
+                    .iter()
+                    .find(|(n, _)| *n == word)
+                    .map(|&(_, class)| 1 << class)
+                    .ok_or_else(|| Diagnostic::error(&t.span, "unsupported status mask"))?,
+            };
+            mask |= bit;
+        }
+    }
+
+    /// `Redirect [code] "url"`.
+    fn redirect(&mut self, kw: &Token) -> PResult<Backend> {
+        let t = self.next()?;
+        let (code, url) = match t.kind {
+            TokenKind::Number => {
+                let code: u64 = t.text.parse().unwrap_or(0);
+                if !REDIRECT_CODES.contains(&code) {
+                    return Err(Diagnostic::error(&t.span, "invalid status code"));
+                }
+                (code as u16, self.string()?)
+            }
+            TokenKind::String => (302, t),
+            _ => return Err(Self::unexpected(&t, "number or quoted string")),
+        };
+        self.end_of_line()?;
+        if !is_absolute_url(&url.text) {
+            return Err(Diagnostic::error(&url.span, "Redirect bad URL"));
+        }
+        Ok(Backend {
+            span: kw.span.to(&url.span),
+            kind: BackendKind::Redirect {
+                code,
+                url: url.text,
+            },
+        })
+    }
+
+    /// `Error STATUS [FILE]`; the file is read now.
+    fn error_backend(&mut self, kw: &Token) -> PResult<Backend> {
+        let (status, mut span) = self.number()?;
+        if !ERROR_CODES.contains(&status) {
+            return Err(Diagnostic::error(&span, "unsupported status code"));
+        }
+        let t = self.next()?;
+        let page = match t.kind {
+            TokenKind::String => {
+                self.end_of_line()?;
+                let path = self.resolve(&t.text);
+                let content = self.read(&path, &t.span)?;
+                span = t.span;
+                Some(ErrorPage {
+                    path,
+                    content: Arc::from(content),
+                })
+            }
+            TokenKind::Newline => None,
+            TokenKind::Eof => {
+                self.peeked = Some(t);
+                None
+            }
+            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
+        };
+        Ok(Backend {
+            span: kw.span.to(&span),
+            kind: BackendKind::Error {
+                status: status as u16,
+                page,
+            },
+        })
+    }
+
+    /// The rules on which backends may share a service (pound.8, Backend definitions and
+    /// DEPRECATED FEATURES).
+    fn check_backends(&mut self, s: &Service) -> PResult<()> {
+        let mut regular = 0;
+        let mut redirects = 0;
+        let mut special: Vec<&'static str> = Vec::new();
+        for b in &s.backends {
+            match &b.kind {
+                BackendKind::Regular(_) | BackendKind::Named(_) => regular += 1,
+                BackendKind::Redirect { .. } => redirects += 1,
+                kind => {
+                    if special.contains(&kind.keyword()) {
+                        return Err(Diagnostic::error(
+                            &b.span,
+                            "multiple backends of this type are not allowed",
+                        ));
+                    }
+                    special.push(kind.keyword());
+                }
+            }
+        }
+        let others = regular + redirects + usize::from(s.emergency.is_some());
+        if !special.is_empty() && (special.len() > 1 || others > 0) {
+            return Err(Diagnostic::error(
+                &s.span,
+                "service mixes backends of different types",
+            ));
+        }
+        let see_also = "see section \"DEPRECATED FEATURES\" in pound(8)";
+        if redirects > 0 && regular > 0 {
+            self.warn(&s.span, "service mixes regular and redirect backends");
+            self.warn(&s.span, see_also);
+        } else if redirects > 1 {
+            self.warn(&s.span, "service uses multiple redirect backends");
+            self.warn(&s.span, see_also);
+        }
+        if s.backends.is_empty() && s.emergency.is_none() {
+            self.warn(&s.span, "no backends defined");
+        }
+        Ok(())
+    }
+}
+
+/// Whether a redirect target is an absolute http(s) URL with a host part (which may itself
+/// be a string expansion).
+fn is_absolute_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+}
+
+/// Links every `UseBackend`/`Backend "name"` to its global definition, which may come later in
+/// the file than its use.
+pub(super) fn resolve_named_backends(p: &mut Parser<'_>) -> PResult<()> {
+    let names: Vec<String> = p.backends.iter().map(|b| b.name.clone()).collect();
+    let services = p
+        .listeners
+        .iter_mut()
+        .flat_map(|l| l.services.iter_mut())
+        .chain(p.services.iter_mut());
+    for s in services {
+        for b in &mut s.backends {
+            if let BackendKind::Named(r) = &mut b.kind {
+                r.index = names.iter().position(|n| *n == r.name).ok_or_else(|| {
+                    Diagnostic::error(&b.span, format!("named backend {} is not declared", r.name))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn absolute_urls() {
+        assert!(super::is_absolute_url("https://xyzzy.com"));
+        assert!(super::is_absolute_url("http://$0(1)/$2/$1$3"));
+        assert!(super::is_absolute_url("HTTP://%[header host]/x"));
+        assert!(!super::is_absolute_url("/relative"));
+        assert!(!super::is_absolute_url("https://"));
+        assert!(!super::is_absolute_url("ftp://x"));
+    }
+}

@@ -1,0 +1,170 @@
+//! Statement arguments: strings, numbers, booleans, file names, addresses and ports
+//! (pound.8, CONFIGURATION FILE: "A value can be ...").
+
+use std::path::PathBuf;
+
+use super::{PResult, Parser};
+use crate::diag::{Diagnostic, Span, Spanned};
+use crate::lexer::{Token, TokenKind};
+
+const TRUE_WORDS: &[&str] = &["1", "yes", "true", "on"];
+const FALSE_WORDS: &[&str] = &["0", "no", "false", "off"];
+
+impl Parser<'_> {
+    /// A quoted string.
+    pub(super) fn string(&mut self) -> PResult<Token> {
+        let t = self.next()?;
+        if t.kind == TokenKind::String {
+            Ok(t)
+        } else {
+            Err(Self::unexpected(&t, "quoted string"))
+        }
+    }
+
+    /// A quoted string that is the statement's only argument.
+    pub(super) fn string_arg(&mut self) -> PResult<Spanned<String>> {
+        let t = self.string()?;
+        self.end_of_line()?;
+        Ok(Spanned::new(t.text, t.span))
+    }
+
+    /// A file name that is the statement's only argument, resolved against the include
+    /// directory.
+    pub(super) fn file_arg(&mut self) -> PResult<Spanned<PathBuf>> {
+        let s = self.string_arg()?;
+        Ok(Spanned::new(self.resolve(&s.value), s.span))
+    }
+
+    /// A quoted string or a bare word (names such as `ForwardedHeader X-Real-IP`).
+    pub(super) fn word_or_string(&mut self, what: &str) -> PResult<Token> {
+        let t = self.next()?;
+        match t.kind {
+            TokenKind::String | TokenKind::Ident | TokenKind::Literal | TokenKind::Number => Ok(t),
+            _ => Err(Self::unexpected(&t, what)),
+        }
+    }
+
+    /// A decimal number.
+    pub(super) fn number(&mut self) -> PResult<(u64, Span)> {
+        let t = self.next()?;
+        if t.kind != TokenKind::Number {
+            return Err(Self::unexpected(&t, "number"));
+        }
+        let value = t
+            .text
+            .parse::<u64>()
+            .map_err(|_| Diagnostic::error(&t.span, "bad unsigned number"))?;
+        Ok((value, t.span))
+    }
+
+    /// A number within `min..=max`.
+    pub(super) fn number_in(&mut self, min: u64, max: u64) -> PResult<(u64, Span)> {
+        let (value, span) = self.number()?;
+        check_range(value, min, max, &span)?;
+        Ok((value, span))
+    }
+
+    /// A number that is the statement's only argument, within `min..=max`.
+    pub(super) fn number_arg(&mut self, min: u64, max: u64) -> PResult<u64> {
+        let (value, _) = self.number_in(min, max)?;
+        self.end_of_line()?;
+        Ok(value)
+    }
+
+    /// A number of seconds (or a count) that fits in 32 bits.
+    pub(super) fn u32_arg(&mut self) -> PResult<u32> {
+        // The bound makes the conversion lossless.
+        Ok(self.number_arg(0, u64::from(u32::MAX))? as u32)
+    }
+
+    /// A small enumerated level such as `xHTTP 0..3`.
+    pub(super) fn level_arg(&mut self, max: u8) -> PResult<u8> {
+        Ok(self.number_arg(0, u64::from(max))? as u8)
+    }
+
+    /// A boolean: `yes true on 1` or `no false off 0`, in any case.
+    pub(super) fn boolean(&mut self) -> PResult<bool> {
+        let t = self.next()?;
+        if !matches!(t.kind, TokenKind::Ident | TokenKind::Number) {
+            return Err(Self::unexpected(&t, "boolean"));
+        }
+        let is = |words: &[&str]| words.iter().any(|w| t.text.eq_ignore_ascii_case(w));
+        if is(TRUE_WORDS) {
+            Ok(true)
+        } else if is(FALSE_WORDS) {
+            Ok(false)
+        } else {
+            self.diags
+                .push(Diagnostic::error(&t.span, "not a boolean value"));
+            Err(Diagnostic::error(
+                &t.span,
+                "valid booleans are: 1, yes, true, on for true value, and 0, no, false, off \
+                 for false value",
+            ))
+        }
+    }
+
+    pub(super) fn bool_arg(&mut self) -> PResult<bool> {
+        let b = self.boolean()?;
+        self.end_of_line()?;
+        Ok(b)
+    }
+
+    /// An address argument: IP literal, host name or (quoted) UNIX socket path.
+    pub(super) fn address(&mut self) -> PResult<Token> {
+        let t = self.next()?;
+        match t.kind {
+            TokenKind::String | TokenKind::Ident | TokenKind::Literal => Ok(t),
+            _ => Err(Self::unexpected(&t, "hostname or IP address")),
+        }
+    }
+
+    /// A port: a number or a service name from the system's services database.
+    pub(super) fn port(&mut self, min: u16) -> PResult<(u16, Span)> {
+        let t = self.next()?;
+        match t.kind {
+            TokenKind::Number => {
+                let n: u64 = t
+                    .text
+                    .parse()
+                    .map_err(|_| Diagnostic::error(&t.span, "bad unsigned number"))?;
+                check_range(n, u64::from(min), 65535, &t.span)?;
+                Ok((n as u16, t.span))
+            }
+            TokenKind::Ident | TokenKind::String | TokenKind::Literal => {
+                match self.env.service_port(&t.text) {
+                    Some(port) => Ok((port, t.span)),
+                    None => Err(Diagnostic::error(
+                        &t.span,
+                        format!("bad port number: {}", t.text),
+                    )),
+                }
+            }
+            _ => Err(Self::unexpected(&t, "port number or service name")),
+        }
+    }
+
+    /// An identifier that must be one of `names` (any case); `err` is the message otherwise.
+    pub(super) fn choice<T: Copy>(&mut self, names: &[(&str, T)], err: &str) -> PResult<T> {
+        let t = self.next()?;
+        if !matches!(t.kind, TokenKind::Ident | TokenKind::Literal) {
+            return Err(Self::unexpected(&t, "identifier"));
+        }
+        names
+            .iter()
+            .find(|(n, _)| t.text.eq_ignore_ascii_case(n))
+            .map(|&(_, v)| v)
+            .ok_or_else(|| Diagnostic::error(&t.span, err.replace("%s", &t.text)))
+    }
+}
+
+pub(super) fn check_range(value: u64, min: u64, max: u64, span: &Span) -> PResult<()> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Diagnostic::error(
+            span,
+            format!("value out of allowed range ({min}..{max})"),
+        ))
+    }
+}

@@ -1,0 +1,288 @@
+//! POSIX extended regular expressions (ERE) on top of the `regex` crate.
+//!
+//! pound.cfg patterns are POSIX EREs as understood by the C library's `regcomp(3)` (with the
+//! GNU extensions operators rely on). The `regex` crate speaks a Perl-like dialect, so a pattern
+//! is first *translated*: the two dialects disagree on bracket expressions (`[]a]`, a literal
+//! backslash inside brackets), on intervals (`{,2}`), on stacked repetition (`a+?` is greedy
+//! `(a+)?` in POSIX but lazy in Perl) and on escapes of ordinary characters (`\d` is just `d`).
+//!
+//! Matching is byte-oriented (HTTP heads are bytes, not UTF-8) and `.` matches a newline, as
+//! `regcomp` does without `REG_NEWLINE`. The remaining semantic difference, POSIX
+//! leftmost-longest against leftmost-first alternation, only shows in which alternative wins
+//! a match and therefore in the text of capture groups; whether a pattern matches at all is the
+//! same.
+
+use std::fmt;
+
+mod bracket;
+
+/// Why a pattern was rejected, with the byte offset in the original pattern when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub message: String,
+    pub offset: Option<usize>,
+}
+
+impl Error {
+    fn at(offset: usize, message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+            offset: Some(offset),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A compiled POSIX ERE.
+pub type Regex = regex::bytes::Regex;
+
+/// Translates a POSIX ERE into the `regex` crate's syntax.
+pub fn translate(pattern: &str) -> Result<String, Error> {
+    Translator::new(pattern).run()
+}
+
+/// Translates and compiles `pattern`; `icase` is `REG_ICASE`.
+pub fn compile(pattern: &str, icase: bool) -> Result<Regex, Error> {
+    let translated = translate(pattern)?;
+    regex::bytes::RegexBuilder::new(&translated)
+        .unicode(false)
+        .case_insensitive(icase)
+        .dot_matches_new_line(true)
+        .build()
+        .map_err(|e| Error {
+            message: describe_regex_error(&e),
+            offset: None,
+        })
+}
+
+/// Reduces the `regex` crate's multi-line diagnostic to its one-line reason.
+fn describe_regex_error(e: &regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(text) => text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
+            .unwrap_or("invalid regular expression")
+            .to_string(),
+        regex::Error::CompiledTooBig(_) => "regular expression too big".to_string(),
+        _ => "invalid regular expression".to_string(),
+    }
+}
+
+/// Appends `c` so that the `regex` crate reads it as itself, inside or outside a class.
+pub(crate) fn push_literal(out: &mut String, c: char) {
+    if matches!(
+        c,
+        '\\' | '.'
+            | '+'
+            | '*'
+            | '?'
+            | '('
+            | ')'
+            | '|'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '^'
+            | '$'
+            | '#'
+            | '&'
+            | '-'
+            | '~'
+    ) {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+struct Translator<'a> {
+    src: &'a str,
+    chars: Vec<(usize, char)>,
+    pos: usize,
+    out: String,
+    /// Output offset where the most recent complete atom (with its repetitions) starts, so that a
+    /// second repetition operator can wrap it: POSIX `a*?` is `(?:a*)?`, never a lazy `a*`.
+    last_atom: Option<usize>,
+    /// Whether the last thing emitted was a repetition operator.
+    after_repeat: bool,
+    /// Output offsets of the open groups, to restore `last_atom` when a group closes.
+    groups: Vec<(usize, usize)>,
+}
+
+impl<'a> Translator<'a> {
+    fn new(src: &'a str) -> Self {
+        Translator {
+            src,
+            chars: src.char_indices().collect(),
+            pos: 0,
+            out: String::with_capacity(src.len() + 8),
+            last_atom: None,
+            after_repeat: false,
+            groups: Vec::new(),
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).map(|&(_, c)| c)
+    }
+
+    fn offset(&self) -> usize {
+        self.chars
+            .get(self.pos)
+            .map(|&(o, _)| o)
+            .unwrap_or(self.src.len())
+    }
+
+    fn begin_atom(&mut self) {
+        self.last_atom = Some(self.out.len());
+        self.after_repeat = false;
+    }
+
+    fn run(mut self) -> Result<String, Error> {
+        while let Some(c) = self.peek() {
+            let at = self.offset();
+            self.pos += 1;
+            match c {
+                '\\' => self.escape(at)?,
+                '[' => {
+                    self.begin_atom();
+                    self.pos = bracket::translate(&self.chars, self.pos, at, &mut self.out)?;
+                }
+                '(' => {
+                    self.groups.push((self.out.len(), at));
+                    self.out.push('(');
+                    self.last_atom = None;
+                    self.after_repeat = false;
+                }
+                ')' => {
+                    let Some((start, _)) = self.groups.pop() else {
+                        return Err(Error::at(at, "unmatched ) in regular expression"));
+                    };
+                    self.out.push(')');
+                    self.last_atom = Some(start);
+                    self.after_repeat = false;
+                }
+                '|' => {
+                    self.out.push('|');
+                    self.last_atom = None;
+                    self.after_repeat = false;
+                }
+                '*' | '+' | '?' => self.repeat(at, &c.to_string())?,
+                '{' => match self.interval() {
+                    Some(text) => self.repeat(at, &text)?,
+                    None => {
+                        self.begin_atom();
+                        self.out.push_str("\\{");
+                    }
+                },
+                '^' | '$' => {
+                    self.out.push(c);
+                    self.last_atom = None;
+                    self.after_repeat = false;
+                }
+                '.' => {
+                    self.begin_atom();
+                    self.out.push('.');
+                }
+                _ => {
+                    self.begin_atom();
+                    push_literal(&mut self.out, c);
+                }
+            }
+        }
+        if let Some(&(_, at)) = self.groups.last() {
+            return Err(Error::at(at, "unmatched ( in regular expression"));
+        }
+        Ok(self.out)
+    }
+
+    fn repeat(&mut self, at: usize, op: &str) -> Result<(), Error> {
+        let Some(start) = self.last_atom else {
+            return Err(Error::at(
+                at,
+                format!("repetition operator {op} without a preceding expression"),
+            ));
+        };
+        if self.after_repeat {
+            self.out.insert_str(start, "(?:");
+            self.out.push(')');
+        }
+        self.out.push_str(op);
+        self.after_repeat = true;
+        Ok(())
+    }
+
+    /// Reads `{n}`, `{n,}`, `{n,m}` or the GNU `{,m}` after the opening brace; `None` (and no
+    /// input consumed) when the brace does not start a valid interval, making it a literal.
+    fn interval(&mut self) -> Option<String> {
+        let rest: String = self.chars[self.pos..].iter().map(|&(_, c)| c).collect();
+        let close = rest.find('}')?;
+        let body = &rest[..close];
+        let (min, max) = match body.split_once(',') {
+            None => (body, Some(body)),
+            Some((a, b)) => (a, if b.is_empty() { None } else { Some(b) }),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let min_ok = min.is_empty() && max.is_some() || digits(min);
+        let max_ok = max.is_none_or(digits);
+        if !min_ok || !max_ok || (min.is_empty() && body.is_empty()) {
+            return None;
+        }
+        self.pos += body.chars().count() + 1;
+        let min = if min.is_empty() { "0" } else { min };
+        Some(match max {
+            Some(m) if body.contains(',') => format!("{{{min},{m}}}"),
+            Some(_) => format!("{{{min}}}"),
+            None => format!("{{{min},}}"),
+        })
+    }
+
+    fn escape(&mut self, at: usize) -> Result<(), Error> {
+        let Some(c) = self.peek() else {
+            return Err(Error::at(at, "trailing backslash in regular expression"));
+        };
+        self.pos += 1;
+        match c {
+            // GNU extensions that regcomp(3) accepts in EREs.
+            'w' | 'W' | 's' | 'S' => {
+                self.begin_atom();
+                self.out.push('\\');
+                self.out.push(c);
+            }
+            'b' | 'B' | '<' | '>' => {
+                self.out.push('\\');
+                self.out.push(c);
+                self.last_atom = None;
+                self.after_repeat = false;
+            }
+            '`' | '\'' => {
+                self.out.push_str(if c == '`' { "\\A" } else { "\\z" });
+                self.last_atom = None;
+                self.after_repeat = false;
+            }
+            '1'..='9' => {
+                return Err(Error::at(
+                    at,
+                    "back-references inside regular expressions are not supported",
+                ))
+            }
+            // Any other escaped character stands for itself.
+            _ => {
+                self.begin_atom();
+                push_literal(&mut self.out, c);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,76 @@
+use super::*;
+
+#[test]
+fn translations() {
+    let table: &[(&str, &str)] = &[
+        ("abc", "abc"),
+        (".*.(jpg|gif)", ".*.(jpg|gif)"),
+        ("^/static(/.*)?", "^/static(/.*)?"),
+        ("[]a]", r"[\]a]"),
+        ("[^]a]", r"[^\]a]"),
+        (r"[\]", r"[\\]"),
+        ("[a-]", r"[a\-]"),
+        ("[[:space:]]*", "[[:space:]]*"),
+        ("[[=a=]b]", "[ab]"),
+        ("[[.-.]x]", r"[\-x]"),
+        ("a{,2}", "a{0,2}"),
+        ("a{2}", "a{2}"),
+        ("a{2,}", "a{2,}"),
+        ("a{2,3}", "a{2,3}"),
+        ("a{x", r"a\{x"),
+        ("a}", r"a\}"),
+        ("a+?", "(?:a+)?"),
+        ("(ab)*+", "(?:(ab)*)+"),
+        (r"\d", "d"),
+        (r"\.", r"\."),
+        (r"\<word\>", r"\<word\>"),
+        ("Host:[[:space:]]*www", "Host:[[:space:]]*www"),
+        ("a b", "a b"),
+    ];
+    for (posix, perl) in table {
+        assert_eq!(translate(posix).as_deref(), Ok(*perl), "pattern {posix}");
+    }
+}
+
+#[test]
+fn rejections() {
+    let table: &[(&str, usize)] = &[
+        ("[abc", 0),
+        ("x(ab", 1),
+        ("ab)", 2),
+        ("*a", 0),
+        ("a|*", 2),
+        (r"(a)\1", 3),
+        ("[[:nosuch:]]", 1),
+        ("[z-a]", 2),
+        ("abc\\", 3),
+    ];
+    for (posix, offset) in table {
+        let err = translate(posix).expect_err(posix);
+        assert_eq!(err.offset, Some(*offset), "pattern {posix}: {err}");
+    }
+}
+
+#[test]
+fn matching_is_posix_like() {
+    let re = compile(".*.(jpg|gif)", false).unwrap();
+    assert!(re.is_match(b"/img/a.jpg"));
+    assert!(!re.is_match(b"/img/a.png"));
+
+    let re = compile("^(www.)?server1.com$", true).unwrap();
+    assert!(re.is_match(b"WWW.Server1.com"));
+
+    // `.` crosses newlines as regcomp without REG_NEWLINE does.
+    assert!(compile("a.b", false).unwrap().is_match(b"a\nb"));
+    // Bytes that are not UTF-8 can still be matched.
+    assert!(compile("a.b", false).unwrap().is_match(b"a\xffb"));
+    // `a+?` is greedy in POSIX.
+    let caps = compile("(a+?)", false).unwrap();
+    assert_eq!(&caps.captures(b"aaa").unwrap()[1], b"aaa");
+}
+
+#[test]
+fn compile_errors_are_one_line() {
+    let err = compile("(?", false).unwrap_err();
+    assert!(!err.message.contains('\n'), "{}", err.message);
+}

@@ -1,0 +1,54 @@
+//! Which configuration statements the runtime implements.
+//!
+//! `pound -c` accepts the whole language of pound.8. Starting the server is stricter: a
+//! statement whose runtime behaviour does not exist yet must not be accepted and silently
+//! ignored, so pound refuses to start and names the first such statement and its location.
+//! Each feature that lands adds its statements here.
+
+use pound_config::model::Statement;
+use pound_config::Config;
+
+/// Statements whose whole effect is already delivered. `Include` and `IncludeDir` act while
+/// the file is read, so they are complete as soon as the parser is.
+const IMPLEMENTED: &[&str] = &["Include", "IncludeDir"];
+
+/// The first statement, in file order, that the runtime cannot honour yet.
+pub fn first_unsupported(config: &Config) -> Option<&Statement> {
+    config
+        .statements
+        .iter()
+        .find(|s| !IMPLEMENTED.contains(&s.keyword))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pound_config::env::MemoryFs;
+    use pound_config::{load, Options};
+
+    fn config(text: &str) -> Config {
+        let fs = MemoryFs::new()
+            .with_file("p.cfg", text)
+            .with_file("inc.cfg", "# nothing\n");
+        let opts = Options {
+            include_dir: None,
+            warn_deprecated: true,
+        };
+        load(&fs, "p.cfg", &opts).config.expect("valid")
+    }
+
+    #[test]
+    fn names_the_first_unimplemented_statement() {
+        let c =
+            config("Include \"inc.cfg\"\nDaemon 0\nListenHTTP\nAddress 127.0.0.1\nPort 1\nEnd\n");
+        let s = first_unsupported(&c).expect("Daemon is not implemented");
+        assert_eq!(s.keyword, "Daemon");
+        assert_eq!(s.span.to_string(), "p.cfg:2.1-6");
+    }
+
+    #[test]
+    fn parse_time_statements_pass() {
+        assert!(first_unsupported(&config("IncludeDir \"/x\"\n")).is_none());
+        assert!(first_unsupported(&config("Include \"inc.cfg\"\n")).is_none());
+    }
+}
