@@ -72,8 +72,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> {
             extra.push(arg);
             continue;
         };
-        let mut chars = flags.char_indices();
-        while let Some((i, c)) = chars.next() {
+        for (i, c) in flags.char_indices() {
             match c {
                 'c' => out.check_only = true,
                 'e' => {

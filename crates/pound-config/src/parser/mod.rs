@@ -72,6 +72,9 @@ pub fn load(env: &dyn Environment, path: &str, options: &Options) -> Loaded {
 
 type PResult<T> = Result<T, Diagnostic>;
 
+/// The deepest nesting of sections (`Match` inside `Match` ...) accepted.
+const MAX_DEPTH: usize = 128;
+
 /// What ends a block.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum BlockEnd {
@@ -90,6 +93,8 @@ pub(crate) struct Parser<'e> {
     /// Every file read so far and the `Include` that read it, to refuse include loops.
     included: Vec<(PathBuf, Option<Span>)>,
     peeked: Option<Token>,
+    /// How many sections are open; bounded so that a hostile file cannot exhaust the stack.
+    depth: usize,
     diags: Vec<Diagnostic>,
     global: Global,
     listeners: Vec<Listener>,
@@ -109,6 +114,7 @@ impl<'e> Parser<'e> {
             stack: Vec::new(),
             included: Vec::new(),
             peeked: None,
+            depth: 0,
             diags: Vec::new(),
             global: Global::default(),
             listeners: Vec::new(),
@@ -189,6 +195,22 @@ impl<'e> Parser<'e> {
     /// `opener` is the span of the block's first line, where an unterminated block is
     /// reported. Returns the span of the closing `End` (or of the end of file).
     fn block(
+        &mut self,
+        keywords: &[&[&'static str]],
+        end: BlockEnd,
+        opener: &Span,
+        handle: &mut dyn FnMut(&mut Self, &'static str, Token) -> PResult<()>,
+    ) -> PResult<Span> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Diagnostic::error(opener, "sections nested too deeply"));
+        }
+        self.depth += 1;
+        let result = self.block_body(keywords, end, opener, handle);
+        self.depth -= 1;
+        result
+    }
+
+    fn block_body(
         &mut self,
         keywords: &[&[&'static str]],
         end: BlockEnd,

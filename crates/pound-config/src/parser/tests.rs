@@ -1,1 +1,852 @@
+//! Semantic rules of the language, each with its exact diagnostics.
 
+use crate::env::MemoryFs;
+use crate::model::*;
+use crate::{load, Config, Options};
+
+const INC: &str = "/inc";
+
+fn load_fs(fs: &MemoryFs) -> (Option<Config>, Vec<String>) {
+    let opts = Options {
+        include_dir: Some(INC.into()),
+        warn_deprecated: true,
+    };
+    let loaded = load(fs, "p.cfg", &opts);
+    let diags = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    (loaded.config, diags)
+}
+
+fn run(text: &str) -> (Option<Config>, Vec<String>) {
+    load_fs(
+        &MemoryFs::new()
+            .with_file("p.cfg", text)
+            .with_service("http", 80),
+    )
+}
+
+/// The configuration must be accepted without any diagnostic.
+fn ok(text: &str) -> Config {
+    let (c, d) = run(text);
+    assert!(d.is_empty(), "unexpected diagnostics for:\n{text}\n{d:#?}");
+    c.expect("config")
+}
+
+/// The configuration must be refused with exactly these diagnostics.
+fn fails(text: &str, expected: &[&str]) {
+    let (c, d) = run(text);
+    assert!(c.is_none(), "accepted:\n{text}");
+    assert_eq!(d, expected, "for:\n{text}");
+}
+
+/// The configuration must be accepted with exactly these warnings.
+fn warns(text: &str, expected: &[&str]) -> Config {
+    let (c, d) = run(text);
+    assert_eq!(d, expected, "for:\n{text}");
+    c.expect("config")
+}
+
+const BACKEND: &str = "Backend\nAddress 127.0.0.1\nPort 80\nEnd\n";
+
+fn service(body: &str) -> String {
+    format!("Service\n{body}End\n")
+}
+
+#[test]
+fn unknown_keyword() {
+    fails("FooBar\n", &["p.cfg:1.1-6: unrecognized keyword"]);
+    fails(
+        "ListenHTTP\nCert \"x\"\nEnd\n",
+        &["p.cfg:2.1-4: unrecognized keyword"],
+    );
+}
+
+#[test]
+fn missing_and_extra_arguments() {
+    fails(
+        "User\n",
+        &["p.cfg:1.4-2: expected quoted string, but found end of line"],
+    );
+    fails(
+        "User",
+        &["p.cfg:1.4: expected quoted string, but found end of file"],
+    );
+    fails("Alive 30 40\n", &["p.cfg:1.10-11: unexpected number"]);
+    fails(
+        "Alive many\n",
+        &["p.cfg:1.7-10: expected number, but found identifier"],
+    );
+    fails("\"x\"\n", &["p.cfg:1.1-3: syntax error"]);
+}
+
+#[test]
+fn unterminated_sections() {
+    fails(
+        "ListenHTTP\nAddress 127.0.0.1\n",
+        &["p.cfg:1.10: unexpected end of file"],
+    );
+    fails(
+        "ACL \"a\"\n\"10.0.0.0/8\"\n",
+        &["p.cfg:1.7: unexpected end of file"],
+    );
+}
+
+#[test]
+fn booleans() {
+    assert!(!ok("Daemon OFF\n").global.daemon);
+    assert!(ok("Daemon Yes\n").global.daemon);
+    assert!(!ok("Daemon 0\n").global.daemon);
+    fails(
+        "Daemon maybe\n",
+        &[
+            "p.cfg:1.8-12: not a boolean value",
+            "p.cfg:1.8-12: valid booleans are: 1, yes, true, on for true value, and 0, no, \
+             false, off for false value",
+        ],
+    );
+}
+
+#[test]
+fn backend_address_and_port() {
+    fails(
+        &service("Backend\nPort 80\nEnd\n"),
+        &["p.cfg:3.1-4: Address statement should precede Port"],
+    );
+    fails(
+        &service("Backend\nEnd\n"),
+        &["p.cfg:2.1-3.3: Backend missing Address declaration"],
+    );
+    fails(
+        &service("Backend\nAddress 10.0.0.1\nEnd\n"),
+        &["p.cfg:2.1-4.3: Backend missing Port declaration"],
+    );
+    fails(
+        &service("Backend\nAddress \"/run/app.sock\"\nPort 80\nEnd\n"),
+        &["p.cfg:4.6-7: Port is not applicable to this address family"],
+    );
+    fails(
+        &service("Backend\nAddress 10.0.0.1\nAddress 10.0.0.2\nEnd\n"),
+        &["p.cfg:4.1-7: Duplicate Address statement"],
+    );
+    fails(
+        &service("Backend\nAddress 10.0.0.1\nPort 0\nEnd\n"),
+        &["p.cfg:4.6: value out of allowed range (1..65535)"],
+    );
+    fails(
+        &service("Backend\nAddress 10.0.0.1\nPort nosuch\nEnd\n"),
+        &["p.cfg:4.6-11: bad port number: nosuch"],
+    );
+    let c = ok(&service(
+        "Backend\nAddress ::1\nPort http\nEnd\nBackend\nAddress /run/a.sock\nEnd\n",
+    ));
+    let kinds: Vec<_> = c.services[0]
+        .backends
+        .iter()
+        .map(|b| match &b.kind {
+            BackendKind::Regular(r) => r.address.clone(),
+            _ => panic!("regular expected"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            BackendAddr::Inet {
+                host: "::1".into(),
+                port: 80
+            },
+            BackendAddr::Unix("/run/a.sock".into())
+        ]
+    );
+}
+
+#[test]
+fn listener_rules() {
+    fails(
+        "ListenHTTP\nPort 80\nEnd\n",
+        &["p.cfg:2.1-4: Address statement should precede Port"],
+    );
+    fails(
+        "ListenHTTP\nEnd\n",
+        &["p.cfg:1.1-2.3: ListenHTTP missing Address declaration"],
+    );
+    fails(
+        "ListenHTTPS\nAddress 127.0.0.1\nPort 443\nEnd\n",
+        &["p.cfg:1.1-4.3: Cert statement is missing"],
+    );
+    fails(
+        "ListenHTTPS\nClientCert 1 2\nEnd\n",
+        &["p.cfg:2.1-10: ClientCert may only be used after Cert"],
+    );
+    fails(
+        "ListenHTTP\nSocketFrom \"/s\"\nAddress 127.0.0.1\nEnd\n",
+        &["p.cfg:1.1-4.3: SocketFrom cannot be used together with Address or Port"],
+    );
+    fails(
+        "ListenHTTP\nAddress 127.0.0.1\nPort 80\nxHTTP 4\nEnd\n",
+        &["p.cfg:4.7: value out of allowed range (0..3)"],
+    );
+    let c = ok("ListenHTTP \"a\"\nAddress 127.0.0.1\nPort 0\nEnd\n");
+    assert_eq!(
+        c.listeners[0].addr,
+        ListenAddr::Inet {
+            host: "127.0.0.1".into(),
+            port: 0
+        }
+    );
+    assert_eq!(c.listeners[0].name.as_deref(), Some("a"));
+    assert_eq!(c.listeners[0].span.to_string(), "p.cfg:1.1-4.3");
+}
+
+#[test]
+fn emergency_and_session() {
+    let emergency = "Emergency\nAddress 10.0.0.9\nPort 80\nEnd\n";
+    fails(
+        &service(&format!("{BACKEND}{emergency}{emergency}")),
+        &["p.cfg:10.1-9: Duplicate Emergency statement"],
+    );
+    fails(
+        &service(&format!("{BACKEND}Emergency\nPriority 1\nEnd\n")),
+        &["p.cfg:7.1-8: unrecognized keyword"],
+    );
+    fails(
+        &service(&format!("{BACKEND}Session\nTTL 10\nEnd\n")),
+        &["p.cfg:6.1-8.3: Session type not defined"],
+    );
+    fails(
+        &service(&format!("{BACKEND}Session\nType IP\nEnd\n")),
+        &["p.cfg:6.1-8.3: Session TTL not defined"],
+    );
+    fails(
+        &service(&format!("{BACKEND}Session\nType COOKIE\nTTL 5\nEnd\n")),
+        &["p.cfg:6.1-9.3: Session ID not defined"],
+    );
+    fails(
+        &service(&format!(
+            "{BACKEND}Session\nType IP\nTTL 5\nID \"x\"\nEnd\n"
+        )),
+        &["p.cfg:9.4-6: Session ID is not applicable to this session type"],
+    );
+    fails(
+        &service(&format!("{BACKEND}Session\nType FOO\nEnd\n")),
+        &["p.cfg:7.6-8: Unknown Session type"],
+    );
+    let c = ok(&service(&format!(
+        "{BACKEND}Session\nType cookie\nTTL 5\nID \"sid\"\nEnd\n"
+    )));
+    let s = c.services[0].session.clone().unwrap();
+    assert_eq!(
+        (s.kind, s.ttl, s.id.as_deref()),
+        (SessionType::Cookie, 5, Some("sid"))
+    );
+}
+
+#[test]
+fn redirects() {
+    fails(
+        &service("Redirect 305 \"http://x\"\n"),
+        &["p.cfg:2.10-12: invalid status code"],
+    );
+    fails(
+        &service("Redirect \"/local\"\n"),
+        &["p.cfg:2.10-17: Redirect bad URL"],
+    );
+    let c = ok(&service("Redirect 308 \"https://x/$1\"\n"));
+    assert!(matches!(
+        &c.services[0].backends[0].kind,
+        BackendKind::Redirect { code: 308, url } if url == "https://x/$1"
+    ));
+    let c = ok(&service("Redirect \"https://x\"\n"));
+    assert!(matches!(
+        c.services[0].backends[0].kind,
+        BackendKind::Redirect { code: 302, .. }
+    ));
+}
+
+#[test]
+fn priorities() {
+    fails(
+        &service("Backend\nAddress 10.0.0.1\nPort 80\nPriority 10\nEnd\n"),
+        &["p.cfg:5.10-11: value out of allowed range (0..9)"],
+    );
+    fails(
+        &format!(
+            "{}Backend \"b\"\nAddress 1.2.3.4\nPort 1\nEnd\n",
+            service("Backend \"b\"\nPriority 12\nEnd\n")
+        ),
+        &["p.cfg:3.10-11: value out of allowed range (0..9)"],
+    );
+}
+
+#[test]
+fn unique_names() {
+    let l = "ListenHTTP \"a\"\nAddress 127.0.0.1\nPort 80\nEnd\n";
+    fails(
+        &format!("{l}{l}"),
+        &["p.cfg:5.1-8.3: listener name is not unique"],
+    );
+    let s = format!("Service \"s\"\n{BACKEND}End\n");
+    fails(
+        &format!("{s}{s}"),
+        &["p.cfg:7.1-12.3: service name is not unique"],
+    );
+    fails(
+        &format!("ListenHTTP\nAddress 127.0.0.1\nPort 80\n{s}{s}End\n"),
+        &["p.cfg:10.1-15.3: service name is not unique"],
+    );
+    // The same name in a listener and at top level is fine.
+    ok(&format!(
+        "ListenHTTP\nAddress 127.0.0.1\nPort 80\n{s}End\n{s}"
+    ));
+    fails(
+        "ACL \"a\"\nEnd\nACL \"a\"\nEnd\n",
+        &["p.cfg:3.5-7: ACL with that name already defined"],
+    );
+    fails(
+        "LogFormat \"f\" \"%a\"\nLogFormat \"f\" \"%h\"\n",
+        &["p.cfg:2.11-13: format f already defined"],
+    );
+    fails(
+        "LogFormat \"combined\" \"%a\"\n",
+        &["p.cfg:1.11-20: format combined already defined"],
+    );
+    let b = "Backend \"b\"\nAddress 1.2.3.4\nPort 1\nEnd\n";
+    fails(
+        &format!("{b}{b}"),
+        &[
+            "p.cfg:5.9-11: redefinition of named backend b",
+            "p.cfg:1.1-4.3: original definition was here",
+        ],
+    );
+}
+
+#[test]
+fn definitions_before_use() {
+    fails(&service("ACL \"x\"\n"), &["p.cfg:2.5-7: no such ACL: x"]);
+    fails("TrustedIP \"x\"\n", &["p.cfg:1.11-13: no such ACL: x"]);
+    fails(
+        "LogLevel \"nope\"\n",
+        &["p.cfg:1.10-15: undefined format: nope"],
+    );
+    fails(
+        "LogLevel \"f\"\nLogFormat \"f\" \"%a\"\n",
+        &["p.cfg:1.10-12: undefined format: f"],
+    );
+    let c = ok("LogFormat \"f\" \"%a\"\nLogLevel \"f\"\nLogLevel \"detailed\"\n");
+    assert_eq!(c.global.log_level, LogLevel::Builtin(5));
+    assert_eq!(
+        ok("LogLevel \"f\"\n".replace("\"f\"", "2").as_str())
+            .global
+            .log_level,
+        LogLevel::Builtin(2)
+    );
+    fails(
+        "LogLevel 6\n",
+        &["p.cfg:1.10: value out of allowed range (0..5)"],
+    );
+
+    // Named backends may be used before they are defined.
+    let c = ok(&format!(
+        "{}{}Backend \"late\"\nAddress 1.2.3.4\nPort 1\nEnd\n",
+        service("UseBackend \"late\"\n"),
+        service("Backend \"late\"\nPriority 2\nDisabled yes\nEnd\n"),
+    ));
+    let BackendKind::Named(r) = &c.services[1].backends[0].kind else {
+        panic!("named backend expected")
+    };
+    assert_eq!((r.index, r.priority, r.disabled), (0, Some(2), Some(true)));
+    fails(
+        &service("UseBackend \"none\"\n"),
+        &["p.cfg:2.1-17: named backend none is not declared"],
+    );
+}
+
+#[test]
+fn backend_mixing() {
+    let see = "p.cfg:1.1-7.3: warning: see section \"DEPRECATED FEATURES\" in pound(8)";
+    warns(
+        &service(&format!("{BACKEND}Redirect \"http://x\"\n")),
+        &[
+            "p.cfg:1.1-7.3: warning: service mixes regular and redirect backends",
+            see,
+        ],
+    );
+    let see = "p.cfg:1.1-4.3: warning: see section \"DEPRECATED FEATURES\" in pound(8)";
+    warns(
+        &service("Redirect \"http://x\"\nRedirect \"http://y\"\n"),
+        &[
+            "p.cfg:1.1-4.3: warning: service uses multiple redirect backends",
+            see,
+        ],
+    );
+    fails(
+        &service(&format!("{BACKEND}Error 404\n")),
+        &["p.cfg:1.1-7.3: service mixes backends of different types"],
+    );
+    fails(
+        &service("Metrics\nMetrics\n"),
+        &["p.cfg:3.1-7: multiple backends of this type are not allowed"],
+    );
+    fails(
+        &service("Metrics\nACME \"/x\"\n"),
+        &["p.cfg:1.1-4.3: service mixes backends of different types"],
+    );
+    fails(
+        &service("Error 404\nEmergency\nAddress 1.2.3.4\nPort 80\nEnd\n"),
+        &["p.cfg:1.1-7.3: service mixes backends of different types"],
+    );
+    fails(
+        &service("Error 299\n"),
+        &["p.cfg:2.7-9: unsupported status code"],
+    );
+    warns(
+        "Service\nEnd\n",
+        &["p.cfg:1.1-2.3: warning: no backends defined"],
+    );
+}
+
+#[test]
+fn regular_expressions_compile_at_load() {
+    fails(
+        &service("URL \"(abc\"\n"),
+        &["p.cfg:2.5-10: unmatched ( in regular expression"],
+    );
+    fails(
+        &service("Header -re \"[[:bogus:]]\"\n"),
+        &["p.cfg:2.12-24: invalid character class [:bogus:]"],
+    );
+    // Exact matches are not regular expressions.
+    ok(&service(&format!("Host -exact \"(abc\"\n{BACKEND}")));
+    fails(
+        &service("URL -bogus \"x\"\n"),
+        &["p.cfg:2.5-10: unexpected token: -bogus"],
+    );
+}
+
+#[test]
+fn matching_defaults_and_options() {
+    let c = ok(&service(&format!(
+        "URL \"^/A\"\nHost \"www.x\"\nHeader \"^X:\"\nPath -icase -beg \"/a\"\n{BACKEND}"
+    )));
+    let m = |i: usize| match &c.services[0].conditions[i].kind {
+        ConditionKind::Url(m)
+        | ConditionKind::Host(m)
+        | ConditionKind::Header(m)
+        | ConditionKind::Path(m) => (m.mode, m.icase),
+        _ => panic!(),
+    };
+    assert_eq!(m(0), (MatchMode::Regex, false));
+    assert_eq!(m(1), (MatchMode::Exact, true));
+    assert_eq!(m(2), (MatchMode::Regex, true));
+    assert_eq!(m(3), (MatchMode::Prefix, true));
+
+    // IgnoreCase applies to the matching directives that follow it.
+    let (c, _) = run("IgnoreCase 1\nService\nURL \"x\"\nEnd\n");
+    let ConditionKind::Url(m) = &c.unwrap().services[0].conditions[0].kind else {
+        panic!()
+    };
+    assert!(m.icase);
+}
+
+#[test]
+fn negation_and_match_blocks() {
+    let c = ok(&service(&format!(
+        "Not Match OR\nHost \"a\"\nNot URL \"^/x\"\nMatch AND\nPath \"/p\"\nEnd\nEnd\n{BACKEND}"
+    )));
+    let cond = &c.services[0].conditions[0];
+    assert_eq!(cond.span.to_string(), "p.cfg:2.1-8.3");
+    let ConditionKind::Not(inner) = &cond.kind else {
+        panic!()
+    };
+    let ConditionKind::Match { op, conditions } = &inner.kind else {
+        panic!()
+    };
+    assert_eq!(*op, BoolOp::Or);
+    assert_eq!(conditions.len(), 3);
+    assert!(matches!(conditions[1].kind, ConditionKind::Not(_)));
+    fails(
+        &service("Match XOR\nEnd\n"),
+        &["p.cfg:2.7-9: expected AND or OR, but found identifier"],
+    );
+    fails(
+        &service("Not Balancer random\n"),
+        &["p.cfg:2.5-12: unrecognized keyword"],
+    );
+}
+
+#[test]
+fn rewrite_blocks() {
+    let c = ok(&service(&format!(
+        "Rewrite\nPath \"a\"\nSetPath \"/1\"\nElse\nPath \"b\"\nSetPath \"/2\"\nElse\nSetPath \"/3\"\nEnd\nRewrite response\nHeader \"^Server:\"\nDeleteHeader \"^Server:\"\nEnd\n{BACKEND}"
+    )));
+    let s = &c.services[0];
+    let Modification::Rewrite(r) = &s.request[0] else {
+        panic!()
+    };
+    assert_eq!(r.branches.len(), 3);
+    assert_eq!(r.branches[2].conditions.len(), 0);
+    assert_eq!(s.response.len(), 1);
+    fails(
+        &service("Rewrite response\nURL \"x\"\nEnd\n"),
+        &["p.cfg:3.1-3: unrecognized keyword"],
+    );
+    fails(
+        &service("Rewrite sideways\nEnd\n"),
+        &["p.cfg:2.9-16: expected response, request, or newline, but found identifier"],
+    );
+    fails(
+        &service("SetHeader \"no colon\"\n"),
+        &["p.cfg:2.11-20: expected a header line (\"Name: value\")"],
+    );
+}
+
+#[test]
+fn deprecated_statements_warn() {
+    let c = warns(
+        &format!(
+            "Threads 7\nIgnoreCase 0\n{}",
+            service(&format!(
+                "HeadRequire \"^A:\"\nHeadDeny \"^B:\"\nHeaderAdd \"X: 1\"\nAddHeader \"Y: 2\"\nHeaderRemove \"^Z:\"\nHeadRemove \"^W:\"\nIgnoreCase 1\n{BACKEND}"
+            ))
+        ),
+        &[
+            "p.cfg:1.1-7: warning: deprecated statement, use \"WorkerMinCount\" and \"WorkerMaxCount\" instead",
+            "p.cfg:2.1-10: warning: deprecated statement, use the -icase matching directive flag to request case-insensitive comparison",
+            "p.cfg:4.1-11: warning: deprecated statement, use \"Header\" instead",
+            "p.cfg:5.1-8: warning: deprecated statement, use \"Not Header\" instead",
+            "p.cfg:6.1-9: warning: deprecated statement, use \"SetHeader\" instead",
+            "p.cfg:7.1-9: warning: deprecated statement, use \"SetHeader\" instead",
+            "p.cfg:8.1-12: warning: deprecated statement, use \"DeleteHeader\" instead",
+            "p.cfg:9.1-10: warning: deprecated statement, use \"DeleteHeader\" instead",
+            "p.cfg:10.1-10: warning: deprecated statement, use the -icase matching directive flag to request case-insensitive comparison",
+        ],
+    );
+    assert_eq!(
+        (c.global.worker_min_count, c.global.worker_max_count),
+        (7, 7)
+    );
+    assert!(matches!(
+        c.services[0].conditions[1].kind,
+        ConditionKind::Not(_)
+    ));
+    // -W no-warn-deprecated silences them.
+    let opts = Options {
+        include_dir: None,
+        warn_deprecated: false,
+    };
+    let fs = MemoryFs::new().with_file("p.cfg", "Threads 3\n");
+    assert!(load(&fs, "p.cfg", &opts).diagnostics.is_empty());
+}
+
+#[test]
+fn escapes_warn_and_keep_the_character() {
+    let c = warns(
+        "User \"a\\.b\\\\c\\\"d\"\n",
+        &["p.cfg:1.9: warning: unrecognized escape character"],
+    );
+    assert_eq!(c.global.user.as_deref(), Some("a.b\\c\"d"));
+}
+
+#[test]
+fn includes_resolve_against_the_include_directory() {
+    let fs = MemoryFs::new()
+        .with_file(
+            "p.cfg",
+            "Include \"acl.cfg\"\nService\nInclude \"svc.cfg\"\nEnd\nInclude \"/abs/x.cfg\"\n",
+        )
+        .with_file(format!("{INC}/acl.cfg"), "ACL \"a\"\nInclude \"nets.cfg\"\nEnd\n")
+        .with_file(format!("{INC}/nets.cfg"), "\"10.0.0.0/8\"\n\"192.0.2.0/24\"")
+        .with_file(
+            format!("{INC}/svc.cfg"),
+            "ACL \"a\"\nMatch OR\nInclude \"cond.cfg\"\nEnd\nBackend\nAddress 1.2.3.4\nPort 1\nEnd\nSession\nInclude \"sess.cfg\"\nEnd\n",
+        )
+        .with_file(format!("{INC}/cond.cfg"), "Host \"a\"\nHost \"b\"\n")
+        .with_file(format!("{INC}/sess.cfg"), "Type IP\nTTL 30\n")
+        .with_file("/abs/x.cfg", "Alive 7\n");
+    let (c, d) = load_fs(&fs);
+    assert!(d.is_empty(), "{d:?}");
+    let c = c.unwrap();
+    assert_eq!(c.acls[0].entries.len(), 2);
+    assert_eq!(c.services[0].conditions.len(), 2);
+    assert!(c.services[0].session.is_some());
+    assert_eq!(c.global.alive, 7);
+    // Objects from an included file carry that file's name in their location.
+    assert_eq!(c.acls[0].span.file.as_ref(), "/inc/acl.cfg");
+    assert_eq!(
+        c.services[0].backends[0].span.to_string(),
+        "/inc/svc.cfg:5.1-8.3"
+    );
+}
+
+#[test]
+fn include_errors() {
+    let (_, d) = run("Include \"missing.cfg\"\n");
+    assert_eq!(
+        d,
+        vec!["p.cfg:1.9-21: can't stat /inc/missing.cfg: No such file or directory"]
+    );
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "Include \"a.cfg\"\n")
+        .with_file("/inc/a.cfg", "Include \"b.cfg\"\n")
+        .with_file("/inc/b.cfg", "Include \"a.cfg\"\n");
+    let (c, d) = load_fs(&fs);
+    assert!(c.is_none());
+    assert_eq!(
+        d,
+        vec![
+            "/inc/b.cfg:1.9-15: /inc/a.cfg already included",
+            "p.cfg:1.9-15: here is the place of original inclusion",
+        ]
+    );
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "Include \"/top.cfg\"\n")
+        .with_file("/top.cfg", "Include \"/top.cfg\"\n");
+    let (_, d) = load_fs(&fs);
+    assert_eq!(d.len(), 2);
+    // The main file itself cannot be included again.
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "Include \"/x\"\n")
+        .with_file("/x", "Include \"p.cfg\"\n");
+    let opts = Options {
+        include_dir: None,
+        warn_deprecated: true,
+    };
+    let d: Vec<String> = load(&fs, "p.cfg", &opts)
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(d, vec!["/x:1.9-15: p.cfg already included (at top level)"]);
+    // IncludeDir changes where later relative names are looked up.
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "IncludeDir \"/other\"\nInclude \"x.cfg\"\n")
+        .with_file("/other/x.cfg", "Alive 3\n");
+    assert_eq!(load_fs(&fs).0.unwrap().global.alive, 3);
+}
+
+#[test]
+fn missing_main_file() {
+    let (c, d) = load_fs(&MemoryFs::new());
+    assert!(c.is_none());
+    assert_eq!(d, vec!["can't open p.cfg: No such file or directory"]);
+}
+
+#[test]
+fn pattern_files() {
+    let fs = MemoryFs::new()
+        .with_file(
+            "p.cfg",
+            format!("Service\nURL -file \"urls\"\nHost -file -exact \"/hosts\"\n{BACKEND}End\n"),
+        )
+        .with_file("/inc/urls", "# comment\n\n  ^/a  \n^/b\n")
+        .with_file("/hosts", "a.example\nb.example\n");
+    let (c, d) = load_fs(&fs);
+    assert!(d.is_empty(), "{d:?}");
+    let c = c.unwrap();
+    let ConditionKind::Url(m) = &c.services[0].conditions[0].kind else {
+        panic!()
+    };
+    let texts: Vec<_> = m.patterns.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(texts, vec!["^/a", "^/b"]);
+    assert!(m.is_match(b"/b/c"));
+    assert_eq!(m.file.as_deref(), Some(std::path::Path::new("/inc/urls")));
+
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "Service\nURL -file \"urls\"\nEnd\n")
+        .with_file("/inc/urls", "^/ok\n  (bad\n");
+    let (_, d) = load_fs(&fs);
+    assert_eq!(
+        d,
+        vec!["/inc/urls:2.3-6: unmatched ( in regular expression"]
+    );
+}
+
+#[test]
+fn acls() {
+    fails(
+        "ACL \"a\"\n\"10.0.0.300/8\"\nEnd\n",
+        &["p.cfg:2.1-14: invalid IP address: 10.0.0.300/8"],
+    );
+    fails(
+        "ACL \"a\"\n\"10.0.0.0/40\"\nEnd\n",
+        &["p.cfg:2.1-13: invalid netmask"],
+    );
+    fails(
+        "ACL \"a\"\nAddress 1\nEnd\n",
+        &["p.cfg:2.1-7: expected CIDR, \"Include\", or \"End\", but found identifier"],
+    );
+    let c = ok("TrustedIP\n\"127.0.0.1/8\"\n\"::1\"\nEnd\n");
+    let acl = c.global.trusted_ip.unwrap();
+    assert!(acl.contains("127.1.2.3".parse().unwrap()));
+    assert!(acl.contains("::1".parse().unwrap()));
+}
+
+#[test]
+fn control_socket() {
+    let c = ok("Control \"/run/p.sock\"\n");
+    assert_eq!(c.global.control.unwrap().mode, 0o600);
+    let c = ok("Control\nSocket \"/run/p.sock\"\nMode 660\nChangeOwner true\nEnd\n");
+    let ctl = c.global.control.unwrap();
+    assert_eq!((ctl.mode, ctl.change_owner), (0o660, true));
+    fails(
+        "Control\nMode 600\nEnd\n",
+        &["p.cfg:1.1-3.3: Socket statement is missing"],
+    );
+    fails(
+        "Control\nSocket \"/s\"\nMode 689\nEnd\n",
+        &["p.cfg:3.6-8: invalid file mode"],
+    );
+    // Relative socket names resolve against the include directory.
+    let c = ok("Control \"p.sock\"\n");
+    assert_eq!(
+        c.global.control.unwrap().socket,
+        std::path::Path::new("/inc/p.sock")
+    );
+}
+
+#[test]
+fn global_values() {
+    fails(
+        "LogFacility bogus\n",
+        &["p.cfg:1.13-17: unknown log facility name"],
+    );
+    assert_eq!(
+        ok("LogFacility -\n").global.log_facility,
+        LogFacility::Stderr
+    );
+    assert_eq!(
+        ok("LogFacility LOCAL3\n").global.log_facility,
+        LogFacility::Syslog("local3".into())
+    );
+    fails(
+        "Balancer fair\n",
+        &["p.cfg:1.10-13: unsupported balancing strategy: fair"],
+    );
+    assert_eq!(ok("Balancer IWRR\n").global.balancer, Balancer::Iwrr);
+    fails("HeaderOption bogus\n", &["p.cfg:1.14-18: unknown option"]);
+    let h = ok("HeaderOption none\nHeaderOption ssl\n")
+        .global
+        .header_options;
+    assert_eq!((h.forwarded, h.ssl), (false, true));
+    fails(
+        "WorkerMinCount 10\nWorkerMaxCount 5\n",
+        &["p.cfg:2.1-14: WorkerMinCount is greater than WorkerMaxCount"],
+    );
+}
+
+#[test]
+fn globals_apply_to_later_objects() {
+    let l = "ListenHTTP\nAddress 127.0.0.1\nPort 80\nEnd\n";
+    let c = ok(&format!(
+        "{l}LogLevel 3\nClient 20\nHeaderOption no-ssl\n{l}"
+    ));
+    assert_eq!(c.listeners[0].log_level, LogLevel::Builtin(1));
+    assert_eq!(c.listeners[1].log_level, LogLevel::Builtin(3));
+    assert_eq!((c.listeners[0].client, c.listeners[1].client), (10, 20));
+    assert!(c.listeners[0].header_options.ssl && !c.listeners[1].header_options.ssl);
+
+    let c = ok(&format!("TimeOut 7\n{}", service(BACKEND)));
+    let BackendKind::Regular(b) = &c.services[0].backends[0].kind else {
+        panic!()
+    };
+    // ConnTO defaults to the TimeOut value.
+    assert_eq!(
+        (b.timeout, b.conn_to, b.ws_timeout, b.priority),
+        (7, 7, 600, 5)
+    );
+}
+
+#[test]
+fn log_suppress() {
+    let c = ok(&service(&format!("LogSuppress success 4\n{BACKEND}")));
+    let ls = c.services[0].log_suppress;
+    assert!(ls.suppresses(200) && ls.suppresses(404) && !ls.suppresses(500));
+    let c = ok(&service(&format!("LogSuppress all\n{BACKEND}")));
+    assert!((100..600)
+        .step_by(100)
+        .all(|s| c.services[0].log_suppress.suppresses(s)));
+    fails(
+        &service("LogSuppress weird\n"),
+        &["p.cfg:2.13-17: unsupported status mask"],
+    );
+}
+
+#[test]
+fn backend_tls_order() {
+    fails(
+        &service("Backend\nAddress 1.2.3.4\nPort 443\nCert \"c.pem\"\nEnd\n"),
+        &["p.cfg:5.1-4: HTTPS must be used before this statement"],
+    );
+    let c = ok(&service(
+        "Backend\nAddress 1.2.3.4\nPort 443\nHTTPS\nCert \"c.pem\"\nDisable TLSv1_1\nEnd\n",
+    ));
+    let BackendKind::Regular(b) = &c.services[0].backends[0].kind else {
+        panic!()
+    };
+    let tls = b.tls.clone().unwrap();
+    assert_eq!(
+        tls.cert.as_deref(),
+        Some(std::path::Path::new("/inc/c.pem"))
+    );
+    assert_eq!(tls.disable, Some(TlsProtocol::TlsV1_1));
+    fails(
+        &service("Backend\nAddress 1.2.3.4\nPort 443\nHTTPS\nDisable TLSv9\nEnd\n"),
+        &["p.cfg:6.9-13: unrecognized protocol name"],
+    );
+}
+
+#[test]
+fn error_pages_are_read_at_load() {
+    let fs = MemoryFs::new()
+        .with_file(
+            "p.cfg",
+            "ListenHTTP\nAddress 127.0.0.1\nPort 80\nErr503 \"busy.html\"\nEnd\nService\nError 404 \"/nf.html\"\nEnd\n",
+        )
+        .with_file("/inc/busy.html", "busy")
+        .with_file("/nf.html", "not found");
+    let (c, d) = load_fs(&fs);
+    assert!(d.is_empty(), "{d:?}");
+    let c = c.unwrap();
+    assert_eq!(&*c.listeners[0].error_pages[&503].content, b"busy");
+    let BackendKind::Error { status, page } = &c.services[0].backends[0].kind else {
+        panic!()
+    };
+    assert_eq!(
+        (*status, &*page.as_ref().unwrap().content),
+        (404, &b"not found"[..])
+    );
+    fails(
+        "ListenHTTP\nErr404 \"/none.html\"\nEnd\n",
+        &["p.cfg:2.8-19: can't open /none.html: No such file or directory"],
+    );
+}
+
+#[test]
+fn listener_acme_service() {
+    let c = ok("ListenHTTP\nAddress 127.0.0.1\nPort 80\nACME \"acme\"\nEnd\n");
+    let s = &c.listeners[0].services[0];
+    assert!(
+        matches!(&s.backends[0].kind, BackendKind::Acme { directory } if directory == "/inc/acme")
+    );
+    let ConditionKind::Path(m) = &s.conditions[0].kind else {
+        panic!()
+    };
+    assert!(m.is_match(b"/.well-known/acme-challenge/token"));
+    assert!(!m.is_match(b"/.well-known/acme-challenge/"));
+}
+
+#[test]
+fn statements_are_recorded_in_order() {
+    let c = ok(&service(&format!("Not URL \"x\"\n{BACKEND}")));
+    let kws: Vec<_> = c.statements.iter().map(|s| s.keyword).collect();
+    assert_eq!(
+        kws,
+        vec!["Service", "Not", "URL", "Backend", "Address", "Port"]
+    );
+    assert_eq!(c.statements[2].span.to_string(), "p.cfg:2.5-7");
+}
+
+#[test]
+fn keywords_are_case_insensitive() {
+    let c = ok("listenhttp\naddress 127.0.0.1\nPORT 80\nend\nSERVICE\nurl \"x\"\nbackend\naddress 1.2.3.4\nport 1\nEND\nEnd\n");
+    assert_eq!(c.listeners.len(), 1);
+    assert_eq!(c.statements[0].keyword, "ListenHTTP");
+}

@@ -1,0 +1,129 @@
+//! The command line of pound.8 (OPTIONS): flags, features, include directory, and the refusal
+//! to start with statements the runtime does not implement yet.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn help_and_version() {
+    let run = pound(&["-h"]);
+    assert_eq!(run.code, Some(0));
+    assert!(run
+        .stdout
+        .starts_with("usage: pound [-FVcehv] [-W [no-]FEATURE] [-f FILE] [-p FILE]\n"));
+    assert!(run.stdout.contains("(default: /etc/pound.cfg)"));
+
+    let run = pound(&["-V"]);
+    assert_eq!(run.code, Some(0));
+    let first = run.stdout.lines().next().unwrap();
+    assert!(first.starts_with("pound (pound-rs) "), "{first}");
+    assert!(run.stdout.contains("License GPLv3+"));
+    assert!(run
+        .stdout
+        .contains("\nConfiguration file:        /etc/pound.cfg\n"));
+    assert!(run.stdout.contains("\nInclude directory:         /etc\n"));
+}
+
+#[test]
+fn bad_options() {
+    for (args, message) in [
+        (&["-x"][..], "pound: invalid option -- 'x'\n"),
+        (&["-f"][..], "pound: option requires an argument -- 'f'\n"),
+        (&["-W", "color"][..], "pound: invalid feature name: color\n"),
+        (
+            &["-c", "extra"][..],
+            "pound: unknown extra arguments (extra...)\n",
+        ),
+    ] {
+        let run = pound(args);
+        assert_eq!(run.code, Some(1), "{args:?}");
+        assert_eq!(run.stderr, message, "{args:?}");
+    }
+}
+
+/// Relative names in the configuration resolve against `-W include-dir=DIR`, or against the
+/// current directory with `-W no-include-dir`.
+#[test]
+fn include_directory() {
+    let dir = scratch_dir("incdir");
+    let conf = dir.join("conf.d");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(dir.join("main.cfg"), "Include \"part.cfg\"\n").unwrap();
+    std::fs::write(conf.join("part.cfg"), "Alive 5\n").unwrap();
+
+    let inc = format!("include-dir={}", conf.display());
+    let run = pound_in(&dir, &["-c", "-W", &inc, "-f", "main.cfg"]);
+    assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""));
+    // The attached forms work too.
+    let attached = format!("-W{inc}");
+    let run = pound_in(&dir, &["-c", &attached, "-fmain.cfg"]);
+    assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""));
+
+    // In the current directory there is no part.cfg ...
+    let run = pound_in(&dir, &["-c", "-Wno-include-dir", "-f", "main.cfg"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr,
+        "pound: main.cfg:1.9-18: can't stat part.cfg: No such file or directory\n"
+    );
+    // ... until there is.
+    std::fs::write(dir.join("part.cfg"), "Alive 5\n").unwrap();
+    let run = pound_in(&dir, &["-c", "-Wno-include-dir", "-f", "main.cfg"]);
+    assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""));
+
+    // By default the include directory is the build-time sysconfdir.
+    let run = pound_in(&dir, &["-c", "-f", "main.cfg"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr,
+        "pound: main.cfg:1.9-18: can't stat /etc/part.cfg: No such file or directory\n"
+    );
+}
+
+#[test]
+fn deprecation_warnings_can_be_turned_off() {
+    let dir = scratch_dir("deprecated");
+    std::fs::write(dir.join("p.cfg"), "Threads 4\n").unwrap();
+    let run = pound_in(&dir, &["-c", "-f", "p.cfg"]);
+    assert_eq!(
+        run.stderr,
+        "pound: p.cfg:1.1-7: warning: deprecated statement, use \"WorkerMinCount\" and \"WorkerMaxCount\" instead\n"
+    );
+    let run = pound_in(&dir, &["-c", "-W", "no-warn-deprecated", "-f", "p.cfg"]);
+    assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""));
+}
+
+/// Starting (without `-c`) refuses any statement whose runtime behaviour is not built yet,
+/// naming it and its location, instead of accepting and ignoring it.
+#[test]
+fn unimplemented_statements_are_refused_at_start() {
+    let example = crate_dir().join("../../examples/pound.cfg");
+    let example = example.to_str().unwrap();
+    let run = pound(&["-F", "-e", "-f", example]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr,
+        format!("pound: {example}:3.1-8: LogLevel is not supported yet\n")
+    );
+
+    let dir = scratch_dir("start");
+    std::fs::write(dir.join("inc.cfg"), "# empty\n").unwrap();
+    std::fs::write(
+        dir.join("p.cfg"),
+        "Include \"inc.cfg\"\nListenHTTP\nAddress 127.0.0.1\nPort 8080\nEnd\n",
+    )
+    .unwrap();
+    let run = pound_in(&dir, &["-e", "-Wno-include-dir", "-f", "p.cfg"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr,
+        "pound: p.cfg:2.1-10: ListenHTTP is not supported yet\n"
+    );
+
+    // A configuration with only parse-time statements has nothing to serve.
+    std::fs::write(dir.join("empty.cfg"), "Include \"inc.cfg\"\n").unwrap();
+    let run = pound_in(&dir, &["-e", "-Wno-include-dir", "-f", "empty.cfg"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr, "pound: no listeners defined\n");
+}
