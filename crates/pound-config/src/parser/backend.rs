@@ -11,19 +11,8 @@ use crate::model::{
     Backend, BackendKind, BackendTls, NamedBackend, NamedRef, RegularBackend, Session, SessionType,
 };
 
-const BACKEND: &[&str] = &[
-    "Address",
-    "Port",
-    "HTTPS",
-    "Cert",
-    "Disable",
-    "Ciphers",
-    "Priority",
-    "TimeOut",
-    "ConnTO",
-    "WSTimeOut",
-    "Disabled",
-];
+/// Statements only a regular backend has; an emergency backend has the rest.
+const BACKEND_ONLY: &[&str] = &["Priority", "Disabled"];
 
 const EMERGENCY: &[&str] = &[
     "Address",
@@ -55,8 +44,12 @@ impl Parser<'_> {
             ws_timeout: d.ws_timeout,
             tls: None,
         };
-        let table = if emergency { EMERGENCY } else { BACKEND };
-        let end = self.block(&[table], BlockEnd::End, &kw.span, &mut |p, kw, t| {
+        let tables: &[&[&'static str]] = if emergency {
+            &[EMERGENCY]
+        } else {
+            &[EMERGENCY, BACKEND_ONLY]
+        };
+        let end = self.block(tables, BlockEnd::End, &kw.span, &mut |p, kw, t| {
             if matches!(kw, "Cert" | "Disable" | "Ciphers") && b.tls.is_none() {
                 return Err(Diagnostic::error(
                     &t.span,

@@ -130,13 +130,7 @@ impl Parser<'_> {
             "Service" => {
                 let defaults = ServiceDefaults::global(&self.global);
                 let service = self.service(t, &defaults)?;
-                if service.name.is_some() && self.services.iter().any(|s| s.name == service.name) {
-                    return Err(Diagnostic::error(
-                        &service.span,
-                        "service name is not unique",
-                    ));
-                }
-                self.services.push(service);
+                super::service::add_service(&mut self.services, service)?;
             }
             "Backend" => self.named_backend(t)?,
             _ => unreachable!("keyword {kw} listed but not handled"),

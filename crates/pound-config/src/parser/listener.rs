@@ -175,13 +175,7 @@ impl Parser<'_> {
             "Service" => {
                 let defaults = ServiceDefaults::listener(&self.global, l);
                 let service = self.service(t, &defaults)?;
-                if service.name.is_some() && l.services.iter().any(|s| s.name == service.name) {
-                    return Err(Diagnostic::error(
-                        &service.span,
-                        "service name is not unique",
-                    ));
-                }
-                l.services.push(service);
+                super::service::add_service(&mut l.services, service)?;
             }
             "ACME" => {
                 let service = self.acme_service(&t, l)?;

@@ -312,7 +312,7 @@ impl<'e> Parser<'e> {
         })
     }
 
-    /// The span from `first`'s start to the end of the statement's last token read so far.
+    /// A zero-width span at `pos` in `span`'s file.
     fn point(span: &Span, pos: Pos) -> Span {
         Span {
             file: span.file.clone(),

@@ -350,6 +350,19 @@ impl Parser<'_> {
     }
 }
 
+/// Appends `service` to the services of one scope (a listener, or the top level), where
+/// names must be unique.
+pub(super) fn add_service(services: &mut Vec<Service>, service: Service) -> PResult<()> {
+    if service.name.is_some() && services.iter().any(|s| s.name == service.name) {
+        return Err(Diagnostic::error(
+            &service.span,
+            "service name is not unique",
+        ));
+    }
+    services.push(service);
+    Ok(())
+}
+
 /// Whether a redirect target is an absolute http(s) URL with a host part (which may itself
 /// be a string expansion).
 fn is_absolute_url(url: &str) -> bool {

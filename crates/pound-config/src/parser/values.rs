@@ -131,6 +131,16 @@ impl Parser<'_> {
                 check_range(n, u64::from(min), 65535, &t.span)?;
                 Ok((n as u16, t.span))
             }
+            TokenKind::String
+                if !t.text.is_empty() && t.text.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                let n: u64 = t
+                    .text
+                    .parse()
+                    .map_err(|_| Diagnostic::error(&t.span, "bad unsigned number"))?;
+                check_range(n, u64::from(min), 65535, &t.span)?;
+                Ok((n as u16, t.span))
+            }
             TokenKind::Ident | TokenKind::String | TokenKind::Literal => {
                 match self.env.service_port(&t.text) {
                     Some(port) => Ok((port, t.span)),
