@@ -119,21 +119,13 @@ impl Parser<'_> {
         }
     }
 
-    /// A port: a number or a service name from the system's services database.
+    /// A port: a number (bare or quoted) or a service name from the system's services
+    /// database.
     pub(super) fn port(&mut self, min: u16) -> PResult<(u16, Span)> {
         let t = self.next()?;
+        let numeric = !t.text.is_empty() && t.text.bytes().all(|b| b.is_ascii_digit());
         match t.kind {
-            TokenKind::Number => {
-                let n: u64 = t
-                    .text
-                    .parse()
-                    .map_err(|_| Diagnostic::error(&t.span, "bad unsigned number"))?;
-                check_range(n, u64::from(min), 65535, &t.span)?;
-                Ok((n as u16, t.span))
-            }
-            TokenKind::String
-                if !t.text.is_empty() && t.text.bytes().all(|b| b.is_ascii_digit()) =>
-            {
+            TokenKind::Number | TokenKind::String if numeric => {
                 let n: u64 = t
                     .text
                     .parse()
