@@ -15,6 +15,12 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Pos, Span};
 
+/// White space as C's `isspace` sees it (which, unlike `u8::is_ascii_whitespace`, includes
+/// the vertical tab).
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenKind {
     Ident,
@@ -129,7 +135,7 @@ impl Lexer {
     pub fn next_token(&mut self, warn: &mut Vec<Diagnostic>) -> Result<Token, Diagnostic> {
         loop {
             match self.peek() {
-                Some(b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c') => {
+                Some(c) if c != b'\n' && is_space(c) => {
                     self.bump();
                 }
                 Some(b'#') => {
@@ -224,7 +230,7 @@ impl Lexer {
         let start = self.bump();
         let mut end = start;
         while let Some(c) = self.peek() {
-            if c.is_ascii_whitespace() {
+            if is_space(c) {
                 break;
             }
             end = self.bump();
@@ -299,6 +305,14 @@ mod tests {
         assert_eq!(toks[1].2, "t.cfg:1.6-2");
         assert_eq!(toks[2].2, "t.cfg:2.3-6");
         assert_eq!(toks[3].2, "t.cfg:2.8-9");
+    }
+
+    #[test]
+    fn vertical_tab_separates_words() {
+        assert_eq!(
+            kinds("Alive\x0b5"),
+            vec![TokenKind::Ident, TokenKind::Number, TokenKind::Eof]
+        );
     }
 
     #[test]

@@ -49,10 +49,14 @@ pub fn translate(pattern: &str) -> Result<String, Error> {
 }
 
 /// Translates and compiles `pattern`; `icase` is `REG_ICASE`.
+///
+/// An ASCII pattern matches bytes, as in the C locale. A pattern with non-ASCII characters
+/// matches them as UTF-8 characters (so `[é]` means the character, as in a UTF-8 locale);
+/// its `.` then matches whole characters of valid UTF-8.
 pub fn compile(pattern: &str, icase: bool) -> Result<Regex, Error> {
     let translated = translate(pattern)?;
     regex::bytes::RegexBuilder::new(&translated)
-        .unicode(false)
+        .unicode(!pattern.is_ascii())
         .case_insensitive(icase)
         .dot_matches_new_line(true)
         .build()
@@ -162,14 +166,18 @@ impl<'a> Translator<'a> {
                     self.last_atom = None;
                     self.after_repeat = false;
                 }
-                ')' => {
-                    let Some((start, _)) = self.groups.pop() else {
-                        return Err(Error::at(at, "unmatched ) in regular expression"));
-                    };
-                    self.out.push(')');
-                    self.last_atom = Some(start);
-                    self.after_repeat = false;
-                }
+                ')' => match self.groups.pop() {
+                    Some((start, _)) => {
+                        self.out.push(')');
+                        self.last_atom = Some(start);
+                        self.after_repeat = false;
+                    }
+                    // POSIX: a `)` only closes a group that is open; otherwise it is literal.
+                    None => {
+                        self.begin_atom();
+                        self.out.push_str("\\)");
+                    }
+                },
                 '|' => {
                     self.out.push('|');
                     self.last_atom = None;
@@ -222,26 +230,32 @@ impl<'a> Translator<'a> {
 
     /// Reads `{n}`, `{n,}`, `{n,m}` or the GNU `{,m}` after the opening brace; `None` (and no
     /// input consumed) when the brace does not start a valid interval, making it a literal.
+    /// Scans in place: a pattern full of braces stays linear.
     fn interval(&mut self) -> Option<String> {
-        let rest: String = self.chars[self.pos..].iter().map(|&(_, c)| c).collect();
-        let close = rest.find('}')?;
-        let body = &rest[..close];
-        let (min, max) = match body.split_once(',') {
-            None => (body, Some(body)),
-            Some((a, b)) => (a, if b.is_empty() { None } else { Some(b) }),
-        };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let min_ok = min.is_empty() && max.is_some() || digits(min);
-        let max_ok = max.is_none_or(digits);
-        if !min_ok || !max_ok || (min.is_empty() && body.is_empty()) {
+        let mut min = String::new();
+        let mut max = String::new();
+        let mut comma = false;
+        let mut i = self.pos;
+        loop {
+            match self.chars.get(i).map(|&(_, c)| c)? {
+                '}' => break,
+                ',' if !comma => comma = true,
+                d if d.is_ascii_digit() => {
+                    if comma { &mut max } else { &mut min }.push(d);
+                }
+                _ => return None,
+            }
+            i += 1;
+        }
+        if min.is_empty() && (!comma || max.is_empty()) {
             return None;
         }
-        self.pos += body.chars().count() + 1;
-        let min = if min.is_empty() { "0" } else { min };
-        Some(match max {
-            Some(m) if body.contains(',') => format!("{{{min},{m}}}"),
-            Some(_) => format!("{{{min}}}"),
-            None => format!("{{{min},}}"),
+        self.pos = i + 1;
+        let min = if min.is_empty() { "0" } else { &min };
+        Some(match (comma, max.is_empty()) {
+            (false, _) => format!("{{{min}}}"),
+            (true, true) => format!("{{{min},}}"),
+            (true, false) => format!("{{{min},{max}}}"),
         })
     }
 

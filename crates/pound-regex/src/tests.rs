@@ -26,6 +26,10 @@ fn translations() {
         (r"\<word\>", r"\<word\>"),
         ("Host:[[:space:]]*www", "Host:[[:space:]]*www"),
         ("a b", "a b"),
+        ("ab)", r"ab\)"),
+        ("a{,}", r"a\{,\}"),
+        ("a{}", r"a\{\}"),
+        ("a{1,2,3}", r"a\{1,2,3\}"),
     ];
     for (posix, perl) in table {
         assert_eq!(translate(posix).as_deref(), Ok(*perl), "pattern {posix}");
@@ -37,7 +41,6 @@ fn rejections() {
     let table: &[(&str, usize)] = &[
         ("[abc", 0),
         ("x(ab", 1),
-        ("ab)", 2),
         ("*a", 0),
         ("a|*", 2),
         (r"(a)\1", 3),
@@ -64,6 +67,17 @@ fn matching_is_posix_like() {
     assert!(compile("a.b", false).unwrap().is_match(b"a\nb"));
     // Bytes that are not UTF-8 can still be matched.
     assert!(compile("a.b", false).unwrap().is_match(b"a\xffb"));
+    // Non-ASCII characters are characters, in and out of brackets.
+    assert!(compile("[é]", false).unwrap().is_match("café".as_bytes()));
+    assert!(!compile("^[^é]$", false).unwrap().is_match("é".as_bytes()));
+    assert!(compile("[[=é=]]x", false)
+        .unwrap()
+        .is_match("éx".as_bytes()));
+    assert!(compile("[à-ÿ]", false).unwrap().is_match("ü".as_bytes()));
+    assert!(compile("^ü.$", false).unwrap().is_match("üé".as_bytes()));
+    // Braces that start no interval are literals; a long run of them translates in one pass.
+    assert!(compile("{{x", false).unwrap().is_match(b"{{x"));
+    assert_eq!(translate(&"{".repeat(200_000)).unwrap().len(), 400_000);
     // `a+?` is greedy in POSIX.
     let caps = compile("(a+?)", false).unwrap();
     assert_eq!(&caps.captures(b"aaa").unwrap()[1], b"aaa");

@@ -12,7 +12,8 @@ fn help_and_version() {
     assert!(run
         .stdout
         .starts_with("usage: pound [-FVcehv] [-W [no-]FEATURE] [-f FILE] [-p FILE]\n"));
-    assert!(run.stdout.contains("(default: /etc/pound.cfg)"));
+    let etc = env!("POUND_SYSCONFDIR");
+    assert!(run.stdout.contains(&format!("(default: {etc}/pound.cfg)")));
 
     let run = pound(&["-V"]);
     assert_eq!(run.code, Some(0));
@@ -21,8 +22,10 @@ fn help_and_version() {
     assert!(run.stdout.contains("License GPLv3+"));
     assert!(run
         .stdout
-        .contains("\nConfiguration file:        /etc/pound.cfg\n"));
-    assert!(run.stdout.contains("\nInclude directory:         /etc\n"));
+        .contains(&format!("\nConfiguration file:        {etc}/pound.cfg\n")));
+    assert!(run
+        .stdout
+        .contains(&format!("\nInclude directory:         {etc}\n")));
 }
 
 #[test]
@@ -77,7 +80,10 @@ fn include_directory() {
     assert_eq!(run.code, Some(1));
     assert_eq!(
         run.stderr,
-        "pound: main.cfg:1.9-18: can't stat /etc/part.cfg: No such file or directory\n"
+        format!(
+            "pound: main.cfg:1.9-18: can't stat {}/part.cfg: No such file or directory\n",
+            env!("POUND_SYSCONFDIR")
+        )
     );
 }
 

@@ -55,8 +55,7 @@ impl Parser<'_> {
     ) -> PResult<Condition> {
         let (kind, end) = match kw {
             "ACL" => {
-                let acl = self.acl_ref_or_body(&t)?;
-                let end = acl.span.clone();
+                let (acl, end) = self.acl_ref_or_body(&t)?;
                 (ConditionKind::Acl(acl), end)
             }
             "BasicAuth" => {

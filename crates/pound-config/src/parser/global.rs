@@ -254,23 +254,32 @@ impl Parser<'_> {
 
     /// `TrustedIP "acl-name"` or the section form with CIDR lines.
     pub(super) fn trusted_ip(&mut self, kw: &Token) -> PResult<Arc<Acl>> {
-        self.acl_ref_or_body(kw)
+        Ok(self.acl_ref_or_body(kw)?.0)
     }
 
     /// After an `ACL`/`TrustedIP` keyword in a scope that *uses* an ACL: a quoted name of a
-    /// defined ACL, or an unnamed list up to `End`.
-    pub(super) fn acl_ref_or_body(&mut self, kw: &Token) -> PResult<Arc<Acl>> {
+    /// defined ACL, or an unnamed list up to `End`. Returns the ACL and the span of the
+    /// statement's last token (the name, or the closing `End`).
+    pub(super) fn acl_ref_or_body(&mut self, kw: &Token) -> PResult<(Arc<Acl>, Span)> {
         let t = self.next()?;
         match t.kind {
             TokenKind::String => {
                 self.end_of_line()?;
-                self.acls
+                let acl = self
+                    .acls
                     .iter()
                     .find(|a| a.name.as_deref() == Some(t.text.as_str()))
                     .cloned()
-                    .ok_or_else(|| Diagnostic::error(&t.span, format!("no such ACL: {}", t.text)))
+                    .ok_or_else(|| {
+                        Diagnostic::error(&t.span, format!("no such ACL: {}", t.text))
+                    })?;
+                Ok((acl, t.span))
             }
-            TokenKind::Newline => Ok(Arc::new(self.acl_body(kw.span.clone(), None)?)),
+            TokenKind::Newline => {
+                let acl = self.acl_body(kw.span.clone(), None)?;
+                let end = acl.span.clone();
+                Ok((Arc::new(acl), end))
+            }
             _ => Err(Self::unexpected(&t, "quoted string or end of line")),
         }
     }

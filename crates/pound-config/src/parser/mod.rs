@@ -90,7 +90,8 @@ pub(crate) struct Parser<'e> {
     warn_deprecated: bool,
     /// The include stack: the innermost file last.
     stack: Vec<Lexer>,
-    /// Every file read so far and the `Include` that read it, to refuse include loops.
+    /// The files being read, parallel to `stack`, each with the `Include` that opened it: a
+    /// file that includes one of these again is an include loop.
     included: Vec<(PathBuf, Option<Span>)>,
     peeked: Option<Token>,
     /// How many sections are open; bounded so that a hostile file cannot exhaust the stack.
@@ -141,6 +142,7 @@ impl<'e> Parser<'e> {
             // An included file ends its last statement even without a final newline; parsing
             // goes on in the including file.
             self.stack.pop();
+            self.included.pop();
             t.kind = TokenKind::Newline;
         }
         Ok(t)
@@ -274,7 +276,7 @@ impl<'e> Parser<'e> {
                         &name.span,
                         format!("{shown} already included"),
                     ));
-                    Diagnostic::error(&origin, "here is the place of original inclusion")
+                    Diagnostic::error(&origin, "here is the location of original inclusion")
                 }
                 None => Diagnostic::error(
                     &name.span,

@@ -593,7 +593,7 @@ fn include_errors() {
         d,
         vec![
             "/inc/b.cfg:1.9-15: /inc/a.cfg already included",
-            "p.cfg:1.9-15: here is the place of original inclusion",
+            "p.cfg:1.9-15: here is the location of original inclusion",
         ]
     );
     let fs = MemoryFs::new()
@@ -615,6 +615,16 @@ fn include_errors() {
         .map(|d| d.to_string())
         .collect();
     assert_eq!(d, vec!["/x:1.9-15: p.cfg already included (at top level)"]);
+    // The same file may be included again once it has been read: only loops are refused.
+    let fs = MemoryFs::new()
+        .with_file(
+            "p.cfg",
+            "Service\nInclude \"be.cfg\"\nEnd\nService\nInclude \"be.cfg\"\nEnd\n",
+        )
+        .with_file("/inc/be.cfg", BACKEND);
+    let (c, d) = load_fs(&fs);
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(c.unwrap().services[1].backends.len(), 1);
     // IncludeDir changes where later relative names are looked up.
     let fs = MemoryFs::new()
         .with_file("p.cfg", "IncludeDir \"/other\"\nInclude \"x.cfg\"\n")
@@ -672,6 +682,16 @@ fn acls() {
     fails(
         "ACL \"a\"\nAddress 1\nEnd\n",
         &["p.cfg:2.1-7: expected CIDR, \"Include\", or \"End\", but found identifier"],
+    );
+    // A condition naming an ACL spans its own line, not the ACL's definition.
+    let c = ok(&format!(
+        "ACL \"a\"\n\"10.0.0.0/8\"\nEnd\n{}",
+        service(&format!("  ACL \"a\"\nNot ACL\n\"::1\"\nEnd\n{BACKEND}"))
+    ));
+    assert_eq!(c.services[0].conditions[0].span.to_string(), "p.cfg:5.3-9");
+    assert_eq!(
+        c.services[0].conditions[1].span.to_string(),
+        "p.cfg:6.1-8.3"
     );
     let c = ok("TrustedIP\n\"127.0.0.1/8\"\n\"::1\"\nEnd\n");
     let acl = c.global.trusted_ip.unwrap();
