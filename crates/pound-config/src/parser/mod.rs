@@ -225,11 +225,7 @@ impl<'e> Parser<'e> {
                 TokenKind::Newline => continue,
                 TokenKind::Eof if end == BlockEnd::Eof => return Ok(t.span),
                 TokenKind::Eof => {
-                    let at = Span {
-                        file: opener.file.clone(),
-                        start: opener.end,
-                        end: opener.end,
-                    };
+                    let at = Self::point(opener, opener.end);
                     return Err(Diagnostic::error(&at, "unexpected end of file"));
                 }
                 TokenKind::Ident => {}
