@@ -12,12 +12,12 @@ fn manual_configurations_pass_the_check() {
     let scratch = scratch_dir("manual");
     let cases = files_ending(&dir, ".cfg");
     assert!(cases.len() >= 15, "manual fixtures missing");
+    // The complex example names an error page that must exist when the file is read.
+    let page = scratch.join("notfound.html");
+    std::fs::write(&page, "<h1>Not here</h1>").unwrap();
     for case in cases {
-        let mut text = std::fs::read_to_string(&case).unwrap();
-        // The complex example names an error page that must exist when the file is read.
-        let page = scratch.join("notfound.html");
-        std::fs::write(&page, "<h1>Not here</h1>").unwrap();
-        text = text.replace("/var/lib/pound/notfound.html", page.to_str().unwrap());
+        let text = std::fs::read_to_string(&case).unwrap();
+        let text = text.replace("/var/lib/pound/notfound.html", page.to_str().unwrap());
         let file = scratch.join(case.file_name().unwrap());
         std::fs::write(&file, text).unwrap();
 

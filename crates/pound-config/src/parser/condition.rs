@@ -106,9 +106,6 @@ impl Parser<'_> {
                 (ConditionKind::StringMatch { template, matcher }, end)
             }
             "Not" => {
-                if self.depth >= super::MAX_DEPTH {
-                    return Err(Diagnostic::error(&t.span, "sections nested too deeply"));
-                }
                 let inner_kw = self.next()?;
                 if inner_kw.kind != TokenKind::Ident {
                     return Err(Self::unexpected(&inner_kw, "identifier"));
@@ -120,10 +117,8 @@ impl Parser<'_> {
                     keyword: inner,
                     span: inner_kw.span.clone(),
                 });
-                self.depth += 1;
-                let inner = self.condition(inner, inner_kw, scope);
-                self.depth -= 1;
-                let inner = inner?;
+                let at = t.span.clone();
+                let inner = self.nested(&at, |p| p.condition(inner, inner_kw, scope))?;
                 let end = inner.span.clone();
                 (ConditionKind::Not(Box::new(inner)), end)
             }

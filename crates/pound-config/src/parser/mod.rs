@@ -203,11 +203,17 @@ impl<'e> Parser<'e> {
         opener: &Span,
         handle: &mut dyn FnMut(&mut Self, &'static str, Token) -> PResult<()>,
     ) -> PResult<Span> {
+        self.nested(opener, |p| p.block_body(keywords, end, opener, handle))
+    }
+
+    /// Runs `parse` one nesting level deeper; past [`MAX_DEPTH`] it is an error at `at`, so
+    /// that a hostile file cannot exhaust the stack.
+    fn nested<T>(&mut self, at: &Span, parse: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         if self.depth >= MAX_DEPTH {
-            return Err(Diagnostic::error(opener, "sections nested too deeply"));
+            return Err(Diagnostic::error(at, "sections nested too deeply"));
         }
         self.depth += 1;
-        let result = self.block_body(keywords, end, opener, handle);
+        let result = parse(self);
         self.depth -= 1;
         result
     }
