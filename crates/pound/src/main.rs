@@ -3,7 +3,18 @@
 //! Start-up: read the command line, load and check the configuration (printing pound-style
 //! diagnostics), then either stop (`-c`) or start serving.
 
+mod backend;
 mod cli;
+mod daemon;
+mod http;
+mod io;
+mod listen;
+mod log;
+mod proxy;
+mod relay;
+mod reply;
+mod server;
+mod state;
 mod support;
 
 use std::process::ExitCode;
@@ -49,8 +60,55 @@ fn main() -> ExitCode {
         eprintln!("pound: {}: {} is not supported yet", s.span, s.keyword);
         return ExitCode::FAILURE;
     }
-    // Every listener statement is refused above until the proxy engine exists, so a
-    // configuration that gets here defines no listener.
-    eprintln!("pound: no listeners defined");
-    ExitCode::FAILURE
+    start(&args, &config)
+}
+
+/// Opens the listeners, becomes a daemon if asked, and serves until a signal stops pound.
+fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
+    use pound_config::model::LogFacility;
+
+    if config.listeners.is_empty() {
+        eprintln!("pound: no listeners defined");
+        return ExitCode::FAILURE;
+    }
+    let state = match state::State::build(config, args.dns) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("pound: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut sockets = Vec::new();
+    for l in &config.listeners {
+        match listen::open(&l.addr, args.dns) {
+            Ok(s) => sockets.push(s),
+            Err(e) => {
+                eprintln!("pound: {}: {e}", l.span);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let foreground = args.foreground || args.log_to_stderr || !config.global.daemon;
+    let target = match &config.global.log_facility {
+        _ if args.log_to_stderr => log::Target::Stdio,
+        LogFacility::Stderr if foreground => log::Target::Stdio,
+        LogFacility::Stderr => log::Target::Syslog(log::facility("daemon")),
+        LogFacility::Syslog(name) => log::Target::Syslog(log::facility(name)),
+    };
+    if !foreground {
+        if let Err(e) = daemon::detach() {
+            eprintln!("pound: cannot become a daemon: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    log::init(target);
+    logmsg!(Notice, "starting...");
+    let pid_file = args
+        .pid_file
+        .clone()
+        .or_else(|| config.global.pid_file.clone())
+        .unwrap_or_else(|| cli::default_pid_file().into());
+    let written = daemon::write_pid_file(&pid_file);
+    let code = server::run(state, sockets, written.then_some(pid_file));
+    ExitCode::from(code as u8)
 }

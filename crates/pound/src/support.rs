@@ -10,7 +10,46 @@ use pound_config::Config;
 
 /// Statements whose whole effect is already delivered. `Include` and `IncludeDir` act while
 /// the file is read, so they are complete as soon as the parser is.
-const IMPLEMENTED: &[&str] = &["Include", "IncludeDir"];
+const IMPLEMENTED: &[&str] = &[
+    "Include",
+    "IncludeDir",
+    // Global settings of the HTTP engine.
+    "Alive",
+    "Client",
+    "ConnTO",
+    "Daemon",
+    "Grace",
+    "HeaderOption",
+    "LogFacility",
+    "LogLevel",
+    "PIDFile",
+    "TimeOut",
+    "WSTimeOut",
+    // Listeners.
+    "ListenHTTP",
+    "Address",
+    "Port",
+    "SocketFrom",
+    "xHTTP",
+    "CheckURL",
+    "Err400",
+    "Err401",
+    "Err403",
+    "Err404",
+    "Err413",
+    "Err414",
+    "Err500",
+    "Err501",
+    "Err503",
+    "MaxRequest",
+    // Services and regular backends.
+    "Service",
+    "Backend",
+    "UseBackend",
+    "Emergency",
+    "Priority",
+    "Disabled",
+];
 
 /// The first statement, in file order, that the runtime cannot honour yet.
 pub fn first_unsupported(config: &Config) -> Option<&Statement> {
@@ -39,11 +78,12 @@ mod tests {
 
     #[test]
     fn names_the_first_unimplemented_statement() {
-        let c =
-            config("Include \"inc.cfg\"\nDaemon 0\nListenHTTP\nAddress 127.0.0.1\nPort 1\nEnd\n");
-        let s = first_unsupported(&c).expect("Daemon is not implemented");
-        assert_eq!(s.keyword, "Daemon");
-        assert_eq!(s.span.to_string(), "p.cfg:2.1-6");
+        let c = config(
+            "Include \"inc.cfg\"\nDaemon 0\nListenHTTP\nAddress 127.0.0.1\nPort 1\nEnd\nUser \"nobody\"\n",
+        );
+        let s = first_unsupported(&c).expect("User is not implemented");
+        assert_eq!(s.keyword, "User");
+        assert_eq!(s.span.to_string(), "p.cfg:7.1-4");
     }
 
     #[test]

@@ -1,0 +1,153 @@
+//! A message head held as one byte buffer plus ranges into it.
+//!
+//! Header lines keep their original bytes, case and order, and looking at them allocates
+//! nothing. Changes (removing a header, adding one, replacing a value) edit the range list
+//! and append new bytes to the buffer, which is reused from one request to the next.
+
+use std::ops::Range;
+
+/// A byte range of [`Head::buf`]; 32-bit because heads are bounded far below 4 GiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One header field: its name and value (without surrounding whitespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: Span,
+    pub value: Span,
+}
+
+/// The bytes of a head and its header fields.
+#[derive(Debug, Default)]
+pub struct Head {
+    pub buf: Vec<u8>,
+    pub fields: Vec<Field>,
+}
+
+impl Head {
+    /// Empties the head, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.fields.clear();
+    }
+
+    pub fn bytes(&self, s: Span) -> &[u8] {
+        &self.buf[s.range()]
+    }
+
+    pub fn name(&self, i: usize) -> &[u8] {
+        self.bytes(self.fields[i].name)
+    }
+
+    pub fn value(&self, i: usize) -> &[u8] {
+        self.bytes(self.fields[i].value)
+    }
+
+    /// Indices of the fields called `name` (ASCII case-insensitive).
+    pub fn find<'a>(&'a self, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+        (0..self.fields.len()).filter(move |&i| self.name(i).eq_ignore_ascii_case(name.as_bytes()))
+    }
+
+    /// The index of the first field called `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.find(name).next()
+    }
+
+    /// The value of the first field called `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.find(name).next().map(|i| self.value(i))
+    }
+
+    /// Appends `bytes` to the buffer and returns their span.
+    pub fn append(&mut self, bytes: &[u8]) -> Span {
+        let start = self.buf.len() as u32;
+        self.buf.extend_from_slice(bytes);
+        Span {
+            start,
+            end: self.buf.len() as u32,
+        }
+    }
+
+    /// Adds a field at the end.
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        let name = self.append(name.as_bytes());
+        let value = self.append(value);
+        self.fields.push(Field { name, value });
+    }
+
+    /// Replaces the value of field `i`.
+    pub fn set_value(&mut self, i: usize, value: &[u8]) {
+        let v = self.append(value);
+        self.fields[i].value = v;
+    }
+
+    /// Appends `sep` and `extra` to the value of field `i`.
+    pub fn extend_value(&mut self, i: usize, sep: &[u8], extra: &[u8]) {
+        let start = self.buf.len();
+        self.buf.extend_from_within(self.fields[i].value.range());
+        self.buf.extend_from_slice(sep);
+        self.buf.extend_from_slice(extra);
+        self.fields[i].value = Span {
+            start: start as u32,
+            end: self.buf.len() as u32,
+        };
+    }
+
+    /// Replaces the value of the first field called `name`, or adds the field.
+    pub fn replace_or_push(&mut self, name: &str, value: &[u8]) {
+        match self.position(name) {
+            Some(i) => self.set_value(i, value),
+            None => self.push(name, value),
+        }
+    }
+
+    /// Writes the header fields, each as `name: value\r\n`, to `out`.
+    pub fn write_fields(&self, out: &mut Vec<u8>) {
+        for f in &self.fields {
+            out.extend_from_slice(self.bytes(f.name));
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(self.bytes(f.value));
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Records the span of `part`, a sub-slice of `base`, as a span of a buffer that will hold
+    /// a copy of `base` starting at `offset`.
+    pub fn span_of(base: &[u8], part: &[u8], offset: usize) -> Span {
+        let start = part.as_ptr() as usize - base.as_ptr() as usize + offset;
+        Span {
+            start: start as u32,
+            end: (start + part.len()) as u32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_and_write() {
+        let mut h = Head::default();
+        h.push("Host", b"a");
+        h.push("X-Y", b"1");
+        h.push("x-y", b"2");
+        assert_eq!(h.find("X-y").collect::<Vec<_>>(), vec![1, 2]);
+        h.set_value(0, b"b");
+        h.extend_value(2, b", ", b"3");
+        h.replace_or_push("X-New", b"n");
+        let mut out = Vec::new();
+        h.write_fields(&mut out);
+        assert_eq!(out, b"Host: b\r\nX-Y: 1\r\nx-y: 2, 3\r\nX-New: n\r\n");
+        assert_eq!(h.get("HOST"), Some(&b"b"[..]));
+    }
+}

@@ -1,0 +1,107 @@
+//! HTTP/1.x message handling that does no I/O: parsing and checking request and response
+//! heads, the chunked transfer coding, method classes and status texts.
+//!
+//! Everything here is pure so that the rules of the sanitizer can be unit-tested byte for byte;
+//! the proxy in [`crate::proxy`] drives it over sockets.
+
+pub mod chunked;
+pub mod head;
+pub mod methods;
+pub mod request;
+pub mod response;
+pub mod status;
+
+/// The HTTP/1 minor version of a message (`HTTP/1.0` or `HTTP/1.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    Http10,
+    Http11,
+}
+
+impl Version {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+
+    fn from_minor(minor: u8) -> Option<Version> {
+        match minor {
+            0 => Some(Version::Http10),
+            1 => Some(Version::Http11),
+            _ => None,
+        }
+    }
+}
+
+/// How the length of a message body is determined (RFC 9112, section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyKind {
+    /// No body at all.
+    #[default]
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// The chunked transfer coding, ending with the last chunk and trailers.
+    Chunked,
+    /// Responses only: everything until the backend closes the connection.
+    UntilClose,
+}
+
+/// The non-empty elements of a comma-separated header value, trimmed of whitespace.
+pub fn tokens(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    list.split(|&b| b == b',')
+        .map(trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// `s` without leading and trailing spaces and tabs.
+pub fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |p| p + 1);
+    &s[start..end]
+}
+
+/// Parses a Content-Length value: one or more decimal digits and nothing else.
+pub fn parse_content_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_is_strictly_decimal() {
+        assert_eq!(parse_content_length(b"0"), Some(0));
+        assert_eq!(parse_content_length(b"0012"), Some(12));
+        assert_eq!(parse_content_length(b"18446744073709551615"), None);
+        assert_eq!(
+            parse_content_length(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        for bad in [&b""[..], b"+1", b"-1", b"1,1", b"0x10", b"1 ", b"1.0"] {
+            assert_eq!(parse_content_length(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn token_lists() {
+        assert_eq!(
+            tokens(b" a ,, b\t").collect::<Vec<_>>(),
+            vec![&b"a"[..], b"b"]
+        );
+    }
+}

@@ -1,0 +1,342 @@
+//! Parsing and checking a request head: the sanitizer of pound's "HTTP sanitizer" role.
+//!
+//! A request that is not well formed (RFC 9110, RFC 9112) is refused with the status a client
+//! should see, and the connection is closed after the error response, so that nothing of an
+//! ambiguous message can reach a backend or be taken for the next request.
+
+use std::mem::MaybeUninit;
+
+use super::head::{Field, Head, Span};
+use super::{methods, parse_content_length, tokens, trim, BodyKind, Version};
+
+/// At most this many header fields in a request.
+pub const MAX_FIELDS: usize = 128;
+
+/// Size bounds applied while reading a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The whole head, request line and fields.
+    pub max_head: usize,
+    /// The request line (414 beyond it).
+    pub max_line: usize,
+    /// `xHTTP`.
+    pub xhttp: u8,
+    /// `MaxRequest`: largest body.
+    pub max_body: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head: 64 * 1024,
+            max_line: 8 * 1024,
+            xhttp: 0,
+            max_body: None,
+        }
+    }
+}
+
+/// Why a request was refused: the status to answer and a reason for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reject {
+    pub status: u16,
+    pub reason: &'static str,
+}
+
+fn reject<T>(status: u16, reason: &'static str) -> Result<T, Reject> {
+    Err(Reject { status, reason })
+}
+
+/// A checked request head. Reused from one request of a connection to the next.
+#[derive(Debug)]
+pub struct Request {
+    pub head: Head,
+    pub method: Span,
+    pub target: Span,
+    /// The request line without its line ending (`%r`).
+    pub line: Span,
+    pub version: Version,
+    pub body: BodyKind,
+    /// Whether the client wants the connection kept open after this request.
+    pub keep_alive: bool,
+    /// `Upgrade` with `Connection: upgrade` (WebSocket and the like).
+    pub upgrade: bool,
+    /// `Expect: 100-continue` with a body to come.
+    pub expect_continue: bool,
+    /// Field names listed in `Connection`: hop-by-hop, not forwarded.
+    pub connection_names: Vec<Span>,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            head: Head::default(),
+            method: Span::default(),
+            target: Span::default(),
+            line: Span::default(),
+            version: Version::Http11,
+            body: BodyKind::Empty,
+            keep_alive: false,
+            upgrade: false,
+            expect_continue: false,
+            connection_names: Vec::new(),
+        }
+    }
+}
+
+/// Transfer codings pound knows; any other is answered with 501.
+const KNOWN_CODINGS: &[&str] = &[
+    "chunked",
+    "gzip",
+    "x-gzip",
+    "deflate",
+    "compress",
+    "x-compress",
+];
+
+impl Request {
+    pub fn method(&self) -> &[u8] {
+        self.head.bytes(self.method)
+    }
+
+    pub fn target(&self) -> &[u8] {
+        self.head.bytes(self.target)
+    }
+
+    pub fn line(&self) -> &[u8] {
+        self.head.bytes(self.line)
+    }
+
+    pub fn is_head(&self) -> bool {
+        self.method() == b"HEAD"
+    }
+
+    /// Whether field `i` is hop-by-hop for this request: not to be forwarded as is.
+    pub fn is_hop_by_hop(&self, i: usize) -> bool {
+        let name = self.head.name(i);
+        is_hop_by_hop(name)
+            || self
+                .connection_names
+                .iter()
+                .any(|s| self.head.bytes(*s).eq_ignore_ascii_case(name))
+    }
+}
+
+/// Header fields that never travel beyond one connection (RFC 9110, section 7.6.1).
+pub fn is_hop_by_hop(name: &[u8]) -> bool {
+    [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+}
+
+/// Parses the request head at the start of `input` into `req`.
+///
+/// Returns `Ok(None)` when more bytes are needed, `Ok(Some(n))` when the head is complete
+/// and `n` bytes long, or the rejection to answer.
+pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<usize>, Reject> {
+    let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
+    let mut parsed = httparse::Request::new(&mut []);
+    let status = parsed.parse_with_uninit_headers(input, &mut fields);
+    let line_len = request_line_len(input);
+    if line_len.is_some_and(|n| n > limits.max_line)
+        || (line_len.is_none() && input.len() > limits.max_line)
+    {
+        return reject(414, "request URI too long");
+    }
+    let n = match status {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if input.len() > limits.max_head {
+                return reject(400, "request header too long");
+            }
+            return Ok(None);
+        }
+        Err(httparse::Error::TooManyHeaders) => return reject(400, "too many header fields"),
+        Err(httparse::Error::Version) => return reject(400, "unsupported HTTP version"),
+        Err(httparse::Error::Token) => return reject(400, "malformed request line"),
+        Err(httparse::Error::HeaderName) => return reject(400, "malformed header field name"),
+        Err(httparse::Error::HeaderValue) => return reject(400, "malformed header field value"),
+        Err(_) => return reject(400, "malformed request"),
+    };
+    if n > limits.max_head {
+        return reject(400, "request header too long");
+    }
+
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return reject(400, "malformed request line");
+    };
+    let Some(version) = Version::from_minor(minor) else {
+        return reject(400, "unsupported HTTP version");
+    };
+
+    req.head.clear();
+    req.connection_names.clear();
+    req.head.buf.extend_from_slice(&input[..n]);
+    req.method = Head::span_of(input, method.as_bytes(), 0);
+    req.target = Head::span_of(input, target.as_bytes(), 0);
+    let line_start = req.method.start as usize;
+    let line_end = line_start + line_len.unwrap_or(0);
+    req.line = Span {
+        start: line_start as u32,
+        end: line_end as u32,
+    };
+    req.version = version;
+
+    let mut content_length = None;
+    let mut lengths = 0;
+    let mut encodings = 0;
+    let mut hosts = 0;
+    let mut close = false;
+    let mut keep_alive = false;
+    let mut upgrade_token = false;
+    let mut upgrade_field = false;
+    let mut expect_continue = false;
+    for f in parsed.headers.iter() {
+        let name = Head::span_of(input, f.name.as_bytes(), 0);
+        let value = Head::span_of(input, f.value, 0);
+        req.head.fields.push(Field { name, value });
+        let v = f.value;
+        match f.name.len() {
+            4 if f.name.eq_ignore_ascii_case("host") => hosts += 1,
+            6 if f.name.eq_ignore_ascii_case("expect") => {
+                expect_continue |= trim(v).eq_ignore_ascii_case(b"100-continue")
+            }
+            7 if f.name.eq_ignore_ascii_case("upgrade") => upgrade_field = true,
+            10 if f.name.eq_ignore_ascii_case("connection") => {
+                for t in tokens(v) {
+                    if t.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                        keep_alive = true;
+                    } else if t.eq_ignore_ascii_case(b"upgrade") {
+                        upgrade_token = true;
+                    } else {
+                        req.connection_names.push(Head::span_of(input, t, 0));
+                    }
+                }
+            }
+            14 if f.name.eq_ignore_ascii_case("content-length") => {
+                lengths += 1;
+                content_length = Some(parse_content_length(v).ok_or(Reject {
+                    status: 400,
+                    reason: "invalid Content-Length",
+                })?);
+            }
+            17 if f.name.eq_ignore_ascii_case("transfer-encoding") => {
+                encodings += 1;
+                check_transfer_coding(v)?;
+            }
+            _ => {}
+        }
+    }
+
+    if lengths > 1 {
+        return reject(400, "several Content-Length fields");
+    }
+    if encodings > 1 {
+        return reject(400, "several Transfer-Encoding fields");
+    }
+    if encodings == 1 && lengths == 1 {
+        return reject(400, "both Transfer-Encoding and Content-Length");
+    }
+    if encodings == 1 && version == Version::Http10 {
+        return reject(400, "Transfer-Encoding in an HTTP/1.0 request");
+    }
+    if hosts > 1 || (hosts == 0 && version == Version::Http11) {
+        return reject(400, "missing or repeated Host");
+    }
+    if !methods::allowed(method.as_bytes(), limits.xhttp) {
+        return reject(501, "method not allowed by xHTTP");
+    }
+    if !valid_target(method.as_bytes(), target.as_bytes()) {
+        return reject(400, "malformed request target");
+    }
+
+    req.body = match (encodings, content_length) {
+        (1, _) => BodyKind::Chunked,
+        (_, Some(0)) | (_, None) => BodyKind::Empty,
+        (_, Some(n)) => BodyKind::Length(n),
+    };
+    if let (BodyKind::Length(n), Some(max)) = (req.body, limits.max_body) {
+        if n > max {
+            return reject(413, "request body too large");
+        }
+    }
+    req.keep_alive = match version {
+        Version::Http11 => !close,
+        Version::Http10 => keep_alive && !close,
+    };
+    req.upgrade = upgrade_field && upgrade_token && version == Version::Http11;
+    req.expect_continue =
+        expect_continue && version == Version::Http11 && req.body != BodyKind::Empty;
+    Ok(Some(n))
+}
+
+/// `Transfer-Encoding`: known codings only (else 501), `chunked` exactly once and last.
+fn check_transfer_coding(v: &[u8]) -> Result<(), Reject> {
+    let mut last_chunked = false;
+    let mut any = false;
+    for t in v.split(|&b| b == b',') {
+        let coding = trim(t.split(|&b| b == b';').next().unwrap_or(t));
+        if coding.is_empty() {
+            return reject(400, "malformed Transfer-Encoding");
+        }
+        if last_chunked {
+            return reject(400, "chunked is not the last transfer coding");
+        }
+        if !KNOWN_CODINGS
+            .iter()
+            .any(|k| coding.eq_ignore_ascii_case(k.as_bytes()))
+        {
+            return reject(501, "unknown transfer coding");
+        }
+        last_chunked = coding.eq_ignore_ascii_case(b"chunked");
+        any = true;
+    }
+    if !any || !last_chunked {
+        return reject(400, "chunked is not the last transfer coding");
+    }
+    Ok(())
+}
+
+/// The four request-target forms of RFC 9112, section 3.2.
+fn valid_target(method: &[u8], target: &[u8]) -> bool {
+    match target.first() {
+        Some(b'/') => true,
+        Some(b'*') => target.len() == 1 && method == b"OPTIONS",
+        _ if method == b"CONNECT" => !target.is_empty(),
+        _ => {
+            let lower = |p: &str| {
+                target.len() > p.len() && target[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+            };
+            lower("http://") || lower("https://")
+        }
+    }
+}
+
+/// The length of the request line (without line ending and leading empty lines), if its end
+/// has arrived.
+fn request_line_len(input: &[u8]) -> Option<usize> {
+    let start = input
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(input.len());
+    let rest = &input[start..];
+    let end = rest.iter().position(|&b| b == b'\n')?;
+    Some(if end > 0 && rest[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    })
+}
+
+#[cfg(test)]
+mod tests;

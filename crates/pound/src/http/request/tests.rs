@@ -1,0 +1,154 @@
+use super::*;
+
+fn limits(xhttp: u8) -> Limits {
+    Limits {
+        xhttp,
+        max_body: Some(1000),
+        ..Limits::default()
+    }
+}
+
+fn try_parse(input: &str) -> Result<Option<(Request, usize)>, Reject> {
+    let mut req = Request::default();
+    let n = parse(input.as_bytes(), &limits(1), &mut req)?;
+    Ok(n.map(|n| (req, n)))
+}
+
+fn ok(input: &str) -> Request {
+    try_parse(input)
+        .unwrap_or_else(|e| panic!("{input:?}: {e:?}"))
+        .expect("complete")
+        .0
+}
+
+fn status(input: &str) -> u16 {
+    match try_parse(input) {
+        Err(r) => r.status,
+        Ok(_) => 0,
+    }
+}
+
+#[test]
+fn simple_requests() {
+    let r = ok("GET /a?b HTTP/1.1\r\nHost: x\r\nX-Y:  v v \r\n\r\nrest");
+    assert_eq!(r.method(), b"GET");
+    assert_eq!(r.target(), b"/a?b");
+    assert_eq!(r.line(), b"GET /a?b HTTP/1.1");
+    assert_eq!(r.head.get("x-y"), Some(&b"v v"[..]));
+    assert_eq!(r.body, BodyKind::Empty);
+    assert!(r.keep_alive);
+    let r = ok("\r\nPOST / HTTP/1.0\r\nContent-Length: 5\r\n\r\n");
+    assert_eq!(r.line(), b"POST / HTTP/1.0");
+    assert_eq!(r.body, BodyKind::Length(5));
+    assert!(!r.keep_alive);
+    let r = ok("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+    assert!(r.keep_alive);
+    let r = ok("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, Chunked\r\nConnection: close, X-A\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(r.body, BodyKind::Chunked);
+    assert!(!r.keep_alive);
+    assert!(r.expect_continue);
+    let hop: Vec<_> = (0..r.head.fields.len())
+        .filter(|&i| r.is_hop_by_hop(i))
+        .collect();
+    assert_eq!(hop, vec![2]);
+    let r = ok("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert!(r.upgrade);
+    assert!(try_parse("GET / HTTP/1.1\r\nHost: x\r\n")
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn framing_rules() {
+    let h = "POST / HTTP/1.1\r\nHost: x\r\n";
+    assert_eq!(
+        status(&format!(
+            "{h}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+        )),
+        400
+    );
+    assert_eq!(
+        status(&format!(
+            "{h}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )),
+        400
+    );
+    assert_eq!(
+        status(&format!("{h}Transfer-Encoding: chunked, gzip\r\n\r\n")),
+        400
+    );
+    assert_eq!(
+        status(&format!("{h}Transfer-Encoding: chunked, chunked\r\n\r\n")),
+        400
+    );
+    assert_eq!(status(&format!("{h}Transfer-Encoding: gzip\r\n\r\n")), 400);
+    assert_eq!(
+        status(&format!("{h}Transfer-Encoding: ,chunked\r\n\r\n")),
+        400
+    );
+    assert_eq!(
+        status(&format!("{h}Transfer-Encoding: rot13, chunked\r\n\r\n")),
+        501
+    );
+    assert_eq!(
+        status("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        400
+    );
+    assert_eq!(
+        status(&format!(
+            "{h}Content-Length: 3\r\nContent-Length: 3\r\n\r\n"
+        )),
+        400
+    );
+    assert_eq!(status(&format!("{h}Content-Length: 3, 3\r\n\r\n")), 400);
+    assert_eq!(status(&format!("{h}Content-Length: 0x3\r\n\r\n")), 400);
+    assert_eq!(status(&format!("{h}Content-Length: -3\r\n\r\n")), 400);
+    assert_eq!(status(&format!("{h}Content-Length: 1001\r\n\r\n")), 413);
+    assert_eq!(status(&format!("{h}Content-Length: 1000\r\n\r\n")), 0);
+}
+
+#[test]
+fn syntax_rules() {
+    for bad in [
+        "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX : a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX\t: a\r\n\r\n",
+        "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.1 x\r\nHost: x\r\n\r\n",
+        "G(T / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.2\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n",
+        "GET x HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        assert_eq!(status(bad), 400, "{bad:?}");
+    }
+    assert_eq!(status("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"), 501);
+    assert_eq!(status("BREW / HTTP/1.1\r\nHost: x\r\n\r\n"), 501);
+    assert_eq!(status("get / HTTP/1.1\r\nHost: x\r\n\r\n"), 501);
+    assert_eq!(status("GET http://x/y HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+}
+
+#[test]
+fn size_bounds() {
+    let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(9000));
+    assert_eq!(status(&long_url), 414);
+    // A request line still arriving is refused as soon as it is too long.
+    assert_eq!(status(&format!("GET /{}", "a".repeat(9000))), 414);
+    let many = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        "X: y\r\n".repeat(200)
+    );
+    assert_eq!(status(&many), 400);
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}",
+        format!("X: {}\r\n", "y".repeat(4000)).repeat(17)
+    );
+    assert_eq!(status(&big), 400);
+}

@@ -1,0 +1,223 @@
+//! pound's own messages and request log lines: to syslog, or to standard output and error
+//! (`-e`, `LogFacility -`) with every line prefixed `pound: `.
+//!
+//! Lines are handed to a writer thread through a bounded queue, so a slow syslog daemon or a
+//! full pipe never stalls proxying; a line is written with one system call, so lines are never
+//! torn or interleaved. When the queue is full a line is dropped and counted, and the count is
+//! reported once the writer catches up.
+
+pub mod format;
+pub mod time;
+
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::OnceLock;
+
+/// Syslog severities.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    Crit = 2,
+    Err = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+/// Where lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Informational lines to standard output, the rest to standard error.
+    Stdio,
+    /// Syslog, with this facility number (already shifted, e.g. `3 << 3` for daemon).
+    Syslog(i32),
+}
+
+struct Logger {
+    queue: SyncSender<(Priority, String)>,
+    dropped: AtomicU64,
+    /// Lines queued and not yet written, for [`flush`].
+    pending: AtomicU64,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+const QUEUE: usize = 16 * 1024;
+
+/// Starts the writer thread. Lines logged before this go straight to standard error.
+pub fn init(target: Target) {
+    let (tx, rx) = sync_channel(QUEUE);
+    let logger = Logger {
+        queue: tx,
+        dropped: AtomicU64::new(0),
+        pending: AtomicU64::new(0),
+    };
+    if LOGGER.set(logger).is_ok() {
+        let spawned = std::thread::Builder::new()
+            .name("log".into())
+            .spawn(move || writer(target, rx));
+        if let Err(e) = spawned {
+            eprintln!("pound: cannot start the log writer: {e}");
+        }
+    }
+}
+
+/// Logs one line.
+pub fn log(pri: Priority, msg: String) {
+    let Some(logger) = LOGGER.get() else {
+        eprintln!("pound: {msg}");
+        return;
+    };
+    logger.pending.fetch_add(1, Ordering::AcqRel);
+    match logger.queue.try_send((pri, msg)) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            logger.pending.fetch_sub(1, Ordering::AcqRel);
+            logger.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Waits (up to a second) until every line logged so far is written; used before exiting.
+pub fn flush() {
+    let Some(logger) = LOGGER.get() else {
+        return;
+    };
+    for _ in 0..1000 {
+        if logger.pending.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+#[macro_export]
+macro_rules! logmsg {
+    ($pri:ident, $($arg:tt)*) => {
+        $crate::log::log($crate::log::Priority::$pri, format!($($arg)*))
+    };
+}
+
+fn writer(target: Target, rx: Receiver<(Priority, String)>) {
+    let mut syslog = SyslogSink::new();
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut err = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        let mut taken = 0;
+        // Take whatever else is queued so that a burst costs one write per stream.
+        while let Some((pri, msg)) = next {
+            taken += 1;
+            match target {
+                Target::Stdio => {
+                    let buf = if pri >= Priority::Info {
+                        &mut out
+                    } else {
+                        &mut err
+                    };
+                    buf.extend_from_slice(b"pound: ");
+                    buf.extend_from_slice(msg.as_bytes());
+                    buf.push(b'\n');
+                }
+                Target::Syslog(facility) => syslog.send(facility | pri as i32, &msg),
+            }
+            next = if out.len() < 60 * 1024 {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if let Some(l) = LOGGER.get() {
+            let n = l.dropped.swap(0, Ordering::Relaxed);
+            if n > 0 {
+                let msg = format!("{n} log messages dropped: the log was too slow");
+                match target {
+                    Target::Stdio => err.extend_from_slice(format!("pound: {msg}\n").as_bytes()),
+                    Target::Syslog(f) => syslog.send(f | Priority::Warning as i32, &msg),
+                }
+            }
+        }
+        if !out.is_empty() {
+            let _ = std::io::stdout().lock().write_all(&out);
+            out.clear();
+        }
+        if !err.is_empty() {
+            let _ = std::io::stderr().lock().write_all(&err);
+            err.clear();
+        }
+        if let Some(l) = LOGGER.get() {
+            l.pending.fetch_sub(taken, Ordering::AcqRel);
+        }
+    }
+}
+
+/// The local syslog socket, reconnected when a send fails.
+struct SyslogSink {
+    socket: Option<UnixDatagram>,
+    line: Vec<u8>,
+}
+
+impl SyslogSink {
+    fn new() -> SyslogSink {
+        SyslogSink {
+            socket: None,
+            line: Vec::new(),
+        }
+    }
+
+    fn connect() -> Option<UnixDatagram> {
+        let s = UnixDatagram::unbound().ok()?;
+        s.connect("/dev/log").ok()?;
+        Some(s)
+    }
+
+    fn send(&mut self, pri: i32, msg: &str) {
+        self.line.clear();
+        let _ = write!(
+            self.line,
+            "<{pri}>{} pound[{}]: {msg}",
+            time::syslog_stamp(std::time::SystemTime::now()),
+            std::process::id()
+        );
+        for _ in 0..2 {
+            if self.socket.is_none() {
+                self.socket = Self::connect();
+            }
+            match &self.socket {
+                Some(s) if s.send(&self.line).is_ok() => return,
+                _ => self.socket = None,
+            }
+        }
+    }
+}
+
+/// The syslog facility number for a `LogFacility` name.
+pub fn facility(name: &str) -> i32 {
+    let code = match name {
+        "kern" => 0,
+        "user" => 1,
+        "mail" => 2,
+        "daemon" => 3,
+        "auth" => 4,
+        "syslog" => 5,
+        "lpr" => 6,
+        "news" => 7,
+        "uucp" => 8,
+        "cron" => 9,
+        "authpriv" => 10,
+        "ftp" => 11,
+        "local0" => 16,
+        "local1" => 17,
+        "local2" => 18,
+        "local3" => 19,
+        "local4" => 20,
+        "local5" => 21,
+        "local6" => 22,
+        "local7" => 23,
+        _ => 3,
+    };
+    code << 3
+}

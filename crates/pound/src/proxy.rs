@@ -1,0 +1,675 @@
+//! One client connection: read requests, check them, pick a service and a backend, forward,
+//! relay the response, log — until the client or the server ends the connection.
+//!
+//! Requests on a connection are handled one after the other, so pipelined requests are
+//! answered in order: whatever follows a request in the client buffer simply waits there.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+
+use crate::backend::{Backend, Conn};
+use crate::http::request::{self, Request};
+use crate::http::response::{self, Response};
+use crate::http::{BodyKind, Version};
+use crate::io::{timed, write_two, InBuf, Stream};
+use crate::log::format::Entry;
+use crate::log::{self, Priority};
+use crate::logmsg;
+use crate::relay::{self, RelayError};
+use crate::reply;
+use crate::state::{Listener, Service};
+
+/// Largest backend response head.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+const CLIENT_BUF: usize = 8 * 1024;
+const BACKEND_BUF: usize = 32 * 1024;
+
+/// The client's side of a connection, as logs and built-in headers show it.
+pub struct Peer {
+    /// The client address without port (`%h`); `socket` for UNIX-socket clients.
+    pub ip: String,
+    /// The listener address the client reached (`%A`).
+    pub local_ip: String,
+    pub local_port: u16,
+    pub unix: bool,
+}
+
+/// How one request ended.
+struct Outcome {
+    status: u16,
+    /// `%>s`: the backend's status line, or the status pound answered with itself.
+    response_line: String,
+    bytes: u64,
+    service: Option<Arc<Service>>,
+    backend: Option<Arc<Backend>>,
+    /// Whether the client connection can take another request.
+    keep: bool,
+}
+
+impl Outcome {
+    fn generated(status: u16) -> Outcome {
+        Outcome {
+            status,
+            response_line: format!("{status} {}", crate::http::status::reason(status)),
+            bytes: 0,
+            service: None,
+            backend: None,
+            keep: false,
+        }
+    }
+}
+
+struct Connection {
+    client: Stream,
+    cin: InBuf,
+    bin: Option<InBuf>,
+    out: Vec<u8>,
+    req: Request,
+    resp: Response,
+    peer: Peer,
+    listener: Arc<Listener>,
+    shutdown: watch::Receiver<bool>,
+    tag: String,
+}
+
+/// Serves one client connection to the end.
+pub async fn serve(
+    client: Stream,
+    peer: Peer,
+    listener: Arc<Listener>,
+    shutdown: watch::Receiver<bool>,
+    id: u64,
+) {
+    let max = listener.limits.max_head + 1024;
+    let mut c = Connection {
+        client,
+        cin: InBuf::new(CLIENT_BUF, max),
+        bin: None,
+        out: Vec::with_capacity(1024),
+        req: Request::default(),
+        resp: Response::default(),
+        peer,
+        listener,
+        shutdown,
+        tag: format!("({id:x}) "),
+    };
+    c.run().await;
+}
+
+impl Connection {
+    async fn run(&mut self) {
+        loop {
+            let Some(n) = self.read_head().await else {
+                return;
+            };
+            let start = SystemTime::now();
+            let t0 = Instant::now();
+            self.cin.consume(n);
+            let outcome = self.handle().await;
+            self.log_request(&outcome, start, t0);
+            if !outcome.keep || *self.shutdown.borrow() {
+                let _ = self.client.shutdown().await;
+                return;
+            }
+        }
+    }
+
+    /// Reads until a whole request head is buffered; `None` ends the connection (after
+    /// answering a malformed request).
+    async fn read_head(&mut self) -> Option<usize> {
+        let limits = self.listener.limits;
+        loop {
+            match request::parse(self.cin.data(), &limits, &mut self.req) {
+                Ok(Some(n)) => return Some(n),
+                Ok(None) => {}
+                Err(rej) => {
+                    logmsg!(
+                        Notice,
+                        "{}e{} {} from {}",
+                        self.tag,
+                        rej.status,
+                        rej.reason,
+                        self.peer.ip
+                    );
+                    self.send_error(Version::Http11, rej.status).await;
+                    return None;
+                }
+            }
+            let idle = self.cin.is_empty();
+            let timeout = self.listener.client_timeout;
+            let read = if idle {
+                if *self.shutdown.borrow() {
+                    return None;
+                }
+                tokio::select! {
+                    r = timed(timeout, self.cin.fill(&mut self.client)) => r,
+                    _ = self.shutdown.changed() => return None,
+                }
+            } else {
+                timed(timeout, self.cin.fill(&mut self.client)).await
+            };
+            match read {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    // An idle keep-alive connection that times out is not an error.
+                    if !idle {
+                        logmsg!(Notice, "{}error read from {}: {e}", self.tag, self.peer.ip);
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    async fn send_error(&mut self, version: Version, status: u16) {
+        self.out.clear();
+        let page = self.listener.error_pages.get(&status).cloned();
+        reply::error(&mut self.out, version, status, page.as_deref());
+        let _ = timed(
+            self.listener.client_timeout,
+            self.client.write_all(&self.out),
+        )
+        .await;
+    }
+
+    async fn error(&mut self, status: u16) -> Outcome {
+        self.send_error(self.req.version, status).await;
+        Outcome::generated(status)
+    }
+
+    fn request_text(&self) -> String {
+        String::from_utf8_lossy(self.req.line()).into_owned()
+    }
+
+    async fn handle(&mut self) -> Outcome {
+        if let Some(m) = &self.listener.check_url {
+            if !m.is_match(self.req.target()) {
+                logmsg!(
+                    Notice,
+                    "{}e501 bad URL \"{}\" from {}",
+                    self.tag,
+                    String::from_utf8_lossy(self.req.target()),
+                    self.peer.ip
+                );
+                return self.error(501).await;
+            }
+        }
+        let listener = self.listener.clone();
+        let Some(service) = listener.services.iter().find(|s| s.matches()) else {
+            logmsg!(
+                Notice,
+                "{}e503 no service \"{}\" from {} {}",
+                self.tag,
+                self.request_text(),
+                self.peer.ip,
+                String::from_utf8_lossy(self.req.head.get("host").unwrap_or(b"-"))
+            );
+            return self.error(503).await;
+        };
+        let mut outcome = self.forward(service).await;
+        outcome.service = Some(service.clone());
+        outcome
+    }
+
+    /// Adds the built-in forwarded headers (pound.8, BUILT-IN HEADERS) and writes the head
+    /// to send to the backend into `self.out`.
+    fn backend_head(&mut self) {
+        let req = &mut self.req;
+        if self.listener.header_options.forwarded {
+            if !self.peer.unix {
+                let ip = self.peer.ip.as_bytes();
+                match req.head.position("x-forwarded-for") {
+                    Some(i) if !req.head.value(i).is_empty() => req.head.extend_value(i, b", ", ip),
+                    Some(i) => req.head.set_value(i, ip),
+                    None => req.head.push("X-Forwarded-For", ip),
+                }
+            }
+            req.head.replace_or_push("X-Forwarded-Proto", b"http");
+            if !self.peer.unix {
+                let port = self.peer.local_port.to_string();
+                req.head
+                    .replace_or_push("X-Forwarded-Port", port.as_bytes());
+            }
+        }
+        let out = &mut self.out;
+        out.clear();
+        out.extend_from_slice(req.method());
+        out.push(b' ');
+        out.extend_from_slice(req.target());
+        out.push(b' ');
+        out.extend_from_slice(req.version.as_str().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for i in 0..req.head.fields.len() {
+            let name = req.head.name(i);
+            let keep_upgrade = req.upgrade && name.eq_ignore_ascii_case(b"upgrade");
+            if (req.is_hop_by_hop(i) && !keep_upgrade)
+                || (req.expect_continue && name.eq_ignore_ascii_case(b"expect"))
+            {
+                continue;
+            }
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(req.head.value(i));
+            out.extend_from_slice(b"\r\n");
+        }
+        if req.upgrade {
+            out.extend_from_slice(b"Connection: upgrade\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Chooses a backend and connects to it (or takes a pooled connection), marking
+    /// backends that refuse as dead and moving on to the next.
+    async fn connect(&mut self, service: &Service) -> Option<(Arc<Backend>, Conn)> {
+        let mut tried = Vec::new();
+        loop {
+            let (i, member) = service.pick(&tried)?;
+            let backend = member.backend.clone();
+            if let Some(c) = backend.pooled() {
+                return Some((backend, c));
+            }
+            match backend.connect().await {
+                Ok(c) => return Some((backend, c)),
+                Err(e) => {
+                    backend.kill(&self.tag, &e);
+                    tried.push(i);
+                }
+            }
+        }
+    }
+
+    async fn forward(&mut self, service: &Service) -> Outcome {
+        let Some((backend, mut conn)) = self.connect(service).await else {
+            logmsg!(
+                Notice,
+                "{}e503 no back-end \"{}\" from {} {}",
+                self.tag,
+                self.request_text(),
+                self.peer.ip,
+                String::from_utf8_lossy(self.req.head.get("host").unwrap_or(b"-"))
+            );
+            return self.error(503).await;
+        };
+        self.backend_head();
+        if self.req.expect_continue {
+            let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+            if timed(self.listener.client_timeout, self.client.write_all(cont))
+                .await
+                .is_err()
+            {
+                return self.closed(&backend);
+            }
+        }
+        let mut bin = self
+            .bin
+            .take()
+            .unwrap_or_else(|| InBuf::new(BACKEND_BUF, MAX_RESPONSE_HEAD + 1024));
+        bin.consume(bin.data().len());
+        let (outcome, reusable) = self.exchange(&backend, &mut conn, &mut bin).await;
+        if reusable && bin.is_empty() {
+            backend.release(conn.stream);
+        }
+        self.bin = Some(bin);
+        outcome
+    }
+
+    /// An outcome for a client that went away; nothing more can be sent to it.
+    fn closed(&self, backend: &Arc<Backend>) -> Outcome {
+        Outcome {
+            backend: Some(backend.clone()),
+            ..Outcome::generated(499)
+        }
+    }
+
+    /// Sends the request on `conn` and relays the response; retries once on a fresh
+    /// connection when a pooled one turns out to be closed before any of the request could
+    /// have reached the backend. Returns the outcome and whether `conn` may be pooled.
+    async fn exchange(
+        &mut self,
+        backend: &Arc<Backend>,
+        conn: &mut Conn,
+        bin: &mut InBuf,
+    ) -> (Outcome, bool) {
+        let to_backend = relay::Limits {
+            read: self.listener.client_timeout,
+            write: backend.timeout,
+        };
+        let mut retried = false;
+        loop {
+            let retry = conn.reused && !retried;
+            let mut head: &[u8] = &self.out;
+            let mut stale = false;
+            if retry && self.req.body != BodyKind::Empty {
+                // Send the head alone first: if that fails, no body byte was consumed.
+                stale = timed(backend.timeout, conn.stream.write_all(head))
+                    .await
+                    .is_err();
+                head = &[];
+            }
+            let sent = if stale {
+                Err(RelayError::Write(std::io::ErrorKind::BrokenPipe.into()))
+            } else {
+                match self.req.body {
+                    BodyKind::Empty => timed(backend.timeout, conn.stream.write_all(head))
+                        .await
+                        .map(|_| 0)
+                        .map_err(RelayError::Write),
+                    BodyKind::Length(n) => {
+                        relay::exact(
+                            &mut self.cin,
+                            &mut self.client,
+                            &mut conn.stream,
+                            head,
+                            n,
+                            to_backend,
+                        )
+                        .await
+                    }
+                    BodyKind::Chunked | BodyKind::UntilClose => {
+                        let max = self.listener.limits.max_body;
+                        relay::chunked(
+                            &mut self.cin,
+                            &mut self.client,
+                            &mut conn.stream,
+                            head,
+                            false,
+                            max,
+                            to_backend,
+                        )
+                        .await
+                    }
+                }
+            };
+            match sent {
+                Ok(_) => match self.read_response_head(backend, conn, bin).await {
+                    Ok(()) => return self.relay_response(backend, conn, bin).await,
+                    // The pooled connection had been closed by the backend: nothing was lost.
+                    Err(None) if retry && self.req.body == BodyKind::Empty => {}
+                    Err(reason) => {
+                        let reason = reason.unwrap_or_else(|| "connection closed".into());
+                        logmsg!(
+                            Notice,
+                            "{}e500 for {} response error read from {}/{}: {reason}",
+                            self.tag,
+                            self.peer.ip,
+                            backend.named.name,
+                            self.request_text()
+                        );
+                        let mut o = self.error(500).await;
+                        o.backend = Some(backend.clone());
+                        return (o, false);
+                    }
+                },
+                Err(RelayError::Write(_))
+                    if retry && (stale || self.req.body == BodyKind::Empty) => {}
+                Err(e) => return (self.request_body_failed(backend, e).await, false),
+            }
+            retried = true;
+            bin.consume(bin.data().len());
+            match backend.connect().await {
+                Ok(c) => *conn = c,
+                Err(e) => {
+                    backend.kill(&self.tag, &e);
+                    let mut o = self.error(503).await;
+                    o.backend = Some(backend.clone());
+                    return (o, false);
+                }
+            }
+        }
+    }
+
+    async fn request_body_failed(&mut self, backend: &Arc<Backend>, e: RelayError) -> Outcome {
+        let (status, what) = match &e {
+            RelayError::Read(err) => {
+                logmsg!(
+                    Notice,
+                    "{}error read from {}: {err}",
+                    self.tag,
+                    self.peer.ip
+                );
+                return self.closed(backend);
+            }
+            RelayError::Write(err) => (
+                500,
+                format!("error copy client cont to {}: {err}", backend.named.name),
+            ),
+            RelayError::Framing(f) => (400, format!("bad chunked body: {}", f.message())),
+            RelayError::TooLarge => (413, "request too large".to_string()),
+        };
+        logmsg!(Notice, "{}e{status} for {} {what}", self.tag, self.peer.ip);
+        let mut o = self.error(status).await;
+        o.backend = Some(backend.clone());
+        o
+    }
+
+    /// Reads the final response head into `self.resp`, passing interim responses on.
+    /// `Err(None)`: the backend closed before sending a byte.
+    async fn read_response_head(
+        &mut self,
+        backend: &Backend,
+        conn: &mut Conn,
+        bin: &mut InBuf,
+    ) -> Result<(), Option<String>> {
+        let head_request = self.req.is_head();
+        let mut received = false;
+        loop {
+            match response::parse(bin.data(), MAX_RESPONSE_HEAD, head_request, &mut self.resp) {
+                Ok(Some(n)) => {
+                    bin.consume(n);
+                    if !self.resp.is_interim() {
+                        return Ok(());
+                    }
+                    // 100 Continue was answered by pound itself; other interim responses
+                    // (103 Early Hints, ...) go to HTTP/1.1 clients.
+                    if self.resp.status != 100 && self.req.version == Version::Http11 {
+                        self.out.clear();
+                        self.out.extend_from_slice(self.resp.line());
+                        self.out.extend_from_slice(b"\r\n");
+                        self.resp.head.write_fields(&mut self.out);
+                        self.out.extend_from_slice(b"\r\n");
+                        timed(
+                            self.listener.client_timeout,
+                            self.client.write_all(&self.out),
+                        )
+                        .await
+                        .map_err(|e| Some(e.to_string()))?;
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(Some(e.to_string())),
+            }
+            match timed(backend.timeout, bin.fill(&mut conn.stream)).await {
+                Ok(0) if !received && bin.is_empty() => return Err(None),
+                Ok(0) => return Err(Some("incomplete response".into())),
+                Ok(_) => received = true,
+                Err(e) if !received && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return Err(None)
+                }
+                Err(e) => return Err(Some(e.to_string())),
+            }
+        }
+    }
+
+    async fn relay_response(
+        &mut self,
+        backend: &Arc<Backend>,
+        conn: &mut Conn,
+        bin: &mut InBuf,
+    ) -> (Outcome, bool) {
+        let resp = &self.resp;
+        let status = resp.status;
+        let response_line = String::from_utf8_lossy(resp.line()).into_owned();
+        let mut outcome = Outcome {
+            status,
+            response_line,
+            bytes: 0,
+            service: None,
+            backend: Some(backend.clone()),
+            keep: false,
+        };
+        let upgrade = status == 101;
+        if upgrade && !self.req.upgrade {
+            logmsg!(
+                Notice,
+                "{}e500 unrequested 101 from {}",
+                self.tag,
+                backend.named.name
+            );
+            return (self.error(500).await, false);
+        }
+        let client10 = self.req.version == Version::Http10;
+        let decode = client10 && resp.body == BodyKind::Chunked;
+        let keep = !upgrade
+            && self.req.keep_alive
+            && resp.body != BodyKind::UntilClose
+            && !decode
+            && !*self.shutdown.borrow();
+
+        let out = &mut self.out;
+        out.clear();
+        out.extend_from_slice(resp.line());
+        out.extend_from_slice(b"\r\n");
+        for i in 0..resp.head.fields.len() {
+            let name = resp.head.name(i);
+            let pass_upgrade = upgrade
+                && (name.eq_ignore_ascii_case(b"upgrade")
+                    || name.eq_ignore_ascii_case(b"connection"));
+            if resp.is_hop_by_hop(i) && !pass_upgrade {
+                continue;
+            }
+            if decode && name.eq_ignore_ascii_case(b"transfer-encoding") {
+                continue;
+            }
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(resp.head.value(i));
+            out.extend_from_slice(b"\r\n");
+        }
+        if !keep && !upgrade {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+
+        let to_client = relay::Limits {
+            read: backend.timeout,
+            write: self.listener.client_timeout,
+        };
+        let body = resp.body;
+        let result = match body {
+            BodyKind::Empty => timed(to_client.write, write_two(&mut self.client, &self.out, &[]))
+                .await
+                .map(|_| 0)
+                .map_err(RelayError::Write),
+            BodyKind::Length(n) => {
+                relay::exact(
+                    bin,
+                    &mut conn.stream,
+                    &mut self.client,
+                    &self.out,
+                    n,
+                    to_client,
+                )
+                .await
+            }
+            BodyKind::Chunked => {
+                relay::chunked(
+                    bin,
+                    &mut conn.stream,
+                    &mut self.client,
+                    &self.out,
+                    decode,
+                    None,
+                    to_client,
+                )
+                .await
+            }
+            BodyKind::UntilClose => {
+                relay::until_eof(
+                    bin,
+                    &mut conn.stream,
+                    &mut self.client,
+                    &self.out,
+                    to_client,
+                )
+                .await
+            }
+        };
+        match result {
+            Ok(n) => outcome.bytes = n,
+            Err(e) => {
+                match e {
+                    RelayError::Write(_) => {}
+                    other => logmsg!(
+                        Notice,
+                        "{}response body from {} ended early: {other:?}",
+                        self.tag,
+                        backend.named.name
+                    ),
+                }
+                return (outcome, false);
+            }
+        }
+        if upgrade {
+            self.tunnel(backend, conn, bin).await;
+            return (outcome, false);
+        }
+        outcome.keep = keep;
+        (outcome, self.resp.reusable)
+    }
+
+    async fn tunnel(&mut self, backend: &Backend, conn: &mut Conn, bin: &mut InBuf) {
+        let idle = backend.ws_timeout;
+        // Bytes that arrived behind the heads belong to the tunnel.
+        if !self.cin.is_empty() {
+            if timed(idle, conn.stream.write_all(self.cin.data()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let n = self.cin.data().len();
+            self.cin.consume(n);
+        }
+        if !bin.is_empty() {
+            if timed(idle, self.client.write_all(bin.data()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let n = bin.data().len();
+            bin.consume(n);
+        }
+        let _ = relay::tunnel(&mut self.client, &mut conn.stream, idle).await;
+    }
+
+    fn log_request(&self, o: &Outcome, start: SystemTime, t0: Instant) {
+        let format = &self.listener.log;
+        if format.is_null() {
+            return;
+        }
+        let entry = Entry {
+            client: &self.peer.ip,
+            origin: &self.peer.ip,
+            local: &self.peer.local_ip,
+            request: Some(&self.req),
+            status: o.status,
+            response_line: &o.response_line,
+            bytes: o.bytes,
+            start,
+            end: SystemTime::now(),
+            elapsed: t0.elapsed(),
+            listener: &self.listener.named,
+            service: o.service.as_ref().map(|s| &s.named),
+            backend: o.backend.as_ref().map(|b| &b.named),
+        };
+        let mut line = String::with_capacity(160);
+        format.render(&entry, &mut line);
+        log::log(Priority::Info, line);
+    }
+}

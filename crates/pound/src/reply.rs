@@ -1,0 +1,69 @@
+//! Responses pound writes itself: error pages.
+
+use std::io::Write;
+
+use crate::http::status::reason;
+use crate::http::Version;
+
+/// The default text of each error status, shown in the default page.
+fn text(code: u16) -> &'static str {
+    match code {
+        400 => "Your browser (or proxy) sent a request that this server could not understand.",
+        401 => "This server could not verify that you are authorized to access the document requested.  Either you supplied the wrong credentials (e.g., bad password), or your browser doesn't understand how to supply the credentials required.",
+        403 => "You don't have permission to access this resource. It is either read-protected or not readable by the server.",
+        404 => "The requested URL was not found on this server.",
+        413 => "Request too large.",
+        414 => "The length of the requested URL exceeds the capacity limit for this server.",
+        500 => "The server encountered an internal error and was unable to complete your request.",
+        501 => "The server does not support the action requested.",
+        503 => "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.",
+        _ => reason(code),
+    }
+}
+
+/// Writes a complete error response to `out`: the listener's `ErrNNN` page when it has one,
+/// else the default page. Error responses always close the connection.
+pub fn error(out: &mut Vec<u8>, version: Version, code: u16, page: Option<&[u8]>) {
+    let mut default = Vec::new();
+    let body = match page {
+        Some(p) => p,
+        None => {
+            let r = reason(code);
+            let _ = write!(
+                default,
+                "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\"><html><head><title>{code} {r}</title></head><body><h1>{r}</h1><p>{}</p></body></html>",
+                text(code)
+            );
+            &default
+        }
+    };
+    let _ = write!(
+        out,
+        "{} {code} {}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\nExpires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\n",
+        version.as_str(),
+        reason(code),
+        body.len()
+    );
+    out.extend_from_slice(body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_and_custom_pages() {
+        let mut out = Vec::new();
+        error(&mut out, Version::Http11, 503, None);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n"));
+        assert!(s.contains("<title>503 Service Unavailable</title>"));
+        let body = s.split("\r\n\r\n").nth(1).unwrap();
+        assert!(s.contains(&format!("Content-Length: {}\r\n", body.len())));
+        let mut out = Vec::new();
+        error(&mut out, Version::Http10, 413, Some(b"too big"));
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.0 413 Payload Too Large\r\n"));
+        assert!(s.ends_with("\r\n\r\ntoo big"));
+    }
+}

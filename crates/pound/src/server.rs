@@ -1,0 +1,225 @@
+//! The running server: accept loops, the backend prober, and signals.
+//!
+//! `INT`/`HUP` close the listeners at once and let connections finish the request in
+//! progress for up to `Grace` seconds; `TERM`/`QUIT` exit without waiting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{watch, Notify};
+
+use crate::io::Stream;
+use crate::listen::Socket;
+use crate::logmsg;
+use crate::proxy::{self, Peer};
+use crate::state::{Listener, State};
+
+/// Counts open client connections so that a graceful stop can wait for them.
+#[derive(Default)]
+struct Tracker {
+    active: AtomicUsize,
+    idle: Notify,
+}
+
+struct Guard(Arc<Tracker>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.0.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Runs the server until a signal stops it; returns the exit status.
+pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("pound-worker")
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            logmsg!(Crit, "cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let code = runtime.block_on(serve(state, sockets));
+    if let Some(p) = pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    crate::log::flush();
+    // Connections still open after the grace period are abandoned, not awaited.
+    runtime.shutdown_background();
+    code
+}
+
+async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tracker = Arc::new(Tracker::default());
+    for (socket, listener) in sockets.into_iter().zip(state.listeners.iter()) {
+        let rx = stop_rx.clone();
+        let tracker = tracker.clone();
+        let listener = listener.clone();
+        match socket {
+            Socket::Tcp(s) => match TcpListener::from_std(s) {
+                Ok(l) => {
+                    tokio::spawn(accept_tcp(l, listener, rx, tracker));
+                }
+                Err(e) => {
+                    logmsg!(Crit, "can't listen: {e}");
+                    return 1;
+                }
+            },
+            Socket::Unix(s) => match UnixListener::from_std(s) {
+                Ok(l) => {
+                    tokio::spawn(accept_unix(l, listener, rx, tracker));
+                }
+                Err(e) => {
+                    logmsg!(Crit, "can't listen: {e}");
+                    return 1;
+                }
+            },
+        }
+    }
+    tokio::spawn(crate::backend::probe_dead(
+        state.backends.clone(),
+        state.alive,
+    ));
+
+    let graceful = match wait_for_signal().await {
+        Ok(g) => g,
+        Err(e) => {
+            logmsg!(Crit, "cannot install signal handlers: {e}");
+            return 1;
+        }
+    };
+    logmsg!(Notice, "shutting down...");
+    let _ = stop_tx.send(true);
+    if graceful {
+        let n = tracker.active.load(Ordering::Acquire);
+        if n > 0 {
+            logmsg!(Notice, "waiting for {n} active connections to terminate");
+        }
+        let _ = tokio::time::timeout(state.grace, async {
+            loop {
+                let idle = tracker.idle.notified();
+                if tracker.active.load(Ordering::Acquire) == 0 {
+                    break;
+                }
+                idle.await;
+            }
+        })
+        .await;
+    }
+    0
+}
+
+/// Waits for INT, HUP, TERM or QUIT; true for the graceful ones.
+async fn wait_for_signal() -> std::io::Result<bool> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut quit = signal(SignalKind::quit())?;
+    Ok(tokio::select! {
+        _ = int.recv() => true,
+        _ = hup.recv() => true,
+        _ = term.recv() => false,
+        _ = quit.recv() => false,
+    })
+}
+
+fn spawn_connection(
+    stream: Stream,
+    peer: Peer,
+    listener: &Arc<Listener>,
+    stop: &watch::Receiver<bool>,
+    tracker: &Arc<Tracker>,
+) {
+    tracker.active.fetch_add(1, Ordering::AcqRel);
+    let guard = Guard(tracker.clone());
+    let listener = listener.clone();
+    let stop = stop.clone();
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        proxy::serve(stream, peer, listener, stop, id).await;
+        drop(guard);
+    });
+}
+
+/// Pauses after accept(2) fails for lack of descriptors, so the loop does not spin.
+async fn accept_failed(e: std::io::Error) {
+    logmsg!(Warning, "HTTP accept: {e}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+fn ip_text(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.ip().to_string(),
+        },
+    }
+}
+
+async fn accept_tcp(
+    l: TcpListener,
+    listener: Arc<Listener>,
+    mut stop: watch::Receiver<bool>,
+    tracker: Arc<Tracker>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            r = l.accept() => r,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((s, from)) => {
+                let _ = s.set_nodelay(true);
+                let local = s.local_addr().ok();
+                let peer = Peer {
+                    ip: ip_text(&from),
+                    local_ip: local.as_ref().map(ip_text).unwrap_or_default(),
+                    local_port: local.map_or(0, |a| a.port()),
+                    unix: false,
+                };
+                spawn_connection(Stream::Tcp(s), peer, &listener, &stop, &tracker);
+            }
+            Err(e) => accept_failed(e).await,
+        }
+    }
+}
+
+async fn accept_unix(
+    l: UnixListener,
+    listener: Arc<Listener>,
+    mut stop: watch::Receiver<bool>,
+    tracker: Arc<Tracker>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            r = l.accept() => r,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((s, _)) => {
+                let peer = Peer {
+                    ip: "socket".to_string(),
+                    local_ip: "socket".to_string(),
+                    local_port: 0,
+                    unix: true,
+                };
+                spawn_connection(Stream::Unix(s), peer, &listener, &stop, &tracker);
+            }
+            Err(e) => accept_failed(e).await,
+        }
+    }
+}
