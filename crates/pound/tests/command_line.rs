@@ -113,7 +113,10 @@ fn unimplemented_statements_are_refused_at_start() {
     .unwrap();
     let run = pound_in(&dir, &["-e", "-Wno-include-dir", "-f", "p.cfg"]);
     assert_eq!(run.code, Some(1));
-    assert_eq!(run.stderr, "pound: p.cfg:6.1-4: User is not supported yet\n");
+    assert_eq!(
+        run.stderr,
+        "pound: p.cfg:6.1-4: User is not supported yet\n"
+    );
 
     // A configuration with only parse-time statements has nothing to serve.
     std::fs::write(dir.join("empty.cfg"), "Include \"inc.cfg\"\n").unwrap();

@@ -1,0 +1,498 @@
+//! The HTTP/1.1 engine end to end: the real `pound` between a raw-socket client and small
+//! scripted backends, all on loopback.
+
+mod common;
+
+use std::time::Duration;
+
+use common::net::*;
+
+/// Each sanitizer rule: the status, the connection closed after it, and nothing reaching
+/// the backend.
+#[test]
+fn malformed_requests_are_refused_and_never_forwarded() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&simple("MaxRequest 10\nxHTTP 1", &[&backend]));
+    let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(9000));
+    let huge_head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        format!("X-A: {}\r\n", "b".repeat(4000)).repeat(20)
+    );
+    let cases: Vec<(String, u16)> = vec![
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo, chunked\r\n\r\n".into(), 501),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nab".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1\r\n\r\nab".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\na".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0x1\r\na\r\n0\r\n\r\n".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\na\r\n0\r\n\r\n".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\naXX0\r\n\r\n".into(), 400),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a\x01b\r\na\r\n0\r\n\r\n".into(), 400),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n".into(), 400),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n".into(), 400),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n".into(), 400),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-A : b\r\n\r\n".into(), 400),
+        ("GET /\r\nHost: x\r\n\r\n".into(), 400),
+        ("G@T / HTTP/1.1\r\nHost: x\r\n\r\n".into(), 400),
+        ("GET / HTTP/2.0\r\nHost: x\r\n\r\n".into(), 400),
+        ("GET / HTTP/1.1\r\n\r\n".into(), 400),
+        ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".into(), 400),
+        (huge_head, 400),
+        (long_url, 414),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890".into(), 413),
+        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n01234567890\r\n0\r\n\r\n".into(), 413),
+        ("OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n".into(), 501),
+        ("BREW / HTTP/1.1\r\nHost: x\r\n\r\n".into(), 501),
+    ];
+    for (request, status) in &cases {
+        let mut c = pound.connect();
+        c.send(request);
+        let r = c.response();
+        assert_eq!(r.status, *status, "{request:?} got {}", r.head);
+        assert!(c.is_closed(), "connection left open after {request:?}");
+        if *status == 413 {
+            assert!(r.text().contains("Request too large."), "{}", r.text());
+        }
+    }
+    // Chunked 413 is detected while streaming, after the head went to the backend; the
+    // backend never receives a complete request, and every other case sent it nothing.
+    assert!(backend.requests().is_empty(), "{:?}", backend.requests());
+}
+
+#[test]
+fn keep_alive_and_pipelining_answer_in_order() {
+    let backend = Backend::start(|r| ok(r.line().split(' ').nth(1).unwrap()));
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /3 HTTP/1.1\r\nHost: x\r\n\r\nGET /4 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.response().text(), "/1");
+    assert_eq!(c.response().text(), "/2");
+    let head = c.response_to("HEAD");
+    assert_eq!(head.header("content-length").as_deref(), Some("2"));
+    assert_eq!(c.response().text(), "/4");
+    // HTTP/1.0 closes after the response; Connection: close too.
+    c.send("GET /5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = c.response();
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    assert!(c.is_closed());
+    let mut c = pound.connect();
+    c.send("GET /6 HTTP/1.0\r\n\r\n");
+    assert_eq!(c.response().text(), "/6");
+    assert!(c.is_closed());
+}
+
+#[test]
+fn headers_pass_in_order_with_forwarded_headers_and_without_hop_by_hop() {
+    let backend = Backend::start(|_| {
+        Reply::Send(b"HTTP/1.1 200 OK\r\nX-Back: 1\r\nConnection: X-Secret\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n".to_vec())
+    });
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    c.send("GET /p HTTP/1.1\r\nHost: x\r\nx-Mixed-CASE: v\r\nX-Forwarded-For: 10.0.0.1\r\nConnection: keep-alive, X-Drop\r\nX-Drop: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\nProxy-Connection: x\r\nX-Forwarded-Proto: https\r\nX-Last: z\r\n\r\n");
+    let r = c.response();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-back").as_deref(), Some("1"));
+    assert!(
+        r.header("x-secret").is_none() && r.header("keep-alive").is_none(),
+        "{}",
+        r.head
+    );
+    let got = &backend.requests()[0];
+    let names: Vec<&str> = got
+        .head
+        .lines()
+        .skip(1)
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Host",
+            "x-Mixed-CASE",
+            "X-Forwarded-For",
+            "X-Forwarded-Proto",
+            "X-Last",
+            "X-Forwarded-Port"
+        ]
+    );
+    assert_eq!(
+        got.header("x-forwarded-for").as_deref(),
+        Some("10.0.0.1, 127.0.0.1")
+    );
+    assert_eq!(got.header("x-forwarded-proto").as_deref(), Some("http"));
+    assert_eq!(
+        got.header("x-forwarded-port").unwrap(),
+        pound.addr.port().to_string()
+    );
+
+    let plain = Pound::start(&simple("HeaderOption no-forwarded", &[&backend]));
+    plain.connect().get("/q");
+    let got = backend.requests().pop().unwrap();
+    assert!(got.header("x-forwarded-for").is_none(), "{}", got.head);
+}
+
+#[test]
+fn chunked_bodies_are_relayed_chunk_for_chunk() {
+    let response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n5;ext=1\r\nde\r\nf\r\n1\r\ng\r\n0\r\nX-Trailer: t\r\n\r\n".to_vec();
+    let resp = response.clone();
+    let backend = Backend::start(move |_| Reply::Send(resp.clone()));
+    let pound = Pound::start(&simple("xHTTP 1", &[&backend]));
+    let mut c = pound.connect();
+    let body = "4\r\nwxyz\r\n2;a=\"b c\"\r\nuv\r\n0\r\nT: 1\r\n\r\n";
+    c.send(format!(
+        "PUT /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+    ));
+    let r = c.response();
+    let body_start = find(&response, b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(r.raw_body, &response[body_start..]);
+    assert_eq!(r.text(), "abcde\r\nfg");
+    assert_eq!(backend.requests()[0].raw_body, body.as_bytes());
+    // An HTTP/1.0 client gets the data without framing, and the connection closes.
+    let mut c = pound.connect();
+    c.send("GET / HTTP/1.0\r\n\r\n");
+    let r = c.response();
+    assert!(r.header("transfer-encoding").is_none());
+    assert_eq!(r.text(), "abcde\r\nfg");
+}
+
+#[test]
+fn special_responses_and_http10_backends() {
+    let backend = Backend::start(|r| {
+        match r.line().split(' ').nth(1).unwrap() {
+        "/204" => Reply::Send(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()),
+        "/304" => Reply::Send(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n".to_vec()),
+        "/103" => Reply::Send(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx".to_vec()),
+        "/10" => Reply::SendClose(b"HTTP/1.0 200 OK\r\n\r\nold server".to_vec()),
+        _ => ok("?"),
+    }
+    });
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    assert_eq!(c.get("/204").status, 204);
+    assert_eq!(c.get("/304").status, 304);
+    c.send("GET /103 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(c.response().status, 103);
+    assert_eq!(c.response().text(), "x");
+    let r = c.get("/10");
+    assert_eq!(r.text(), "old server");
+    assert!(
+        c.is_closed(),
+        "a response delimited by close ends the client connection"
+    );
+    // A length-delimited HTTP/1.0 response keeps the 1.1 client connection.
+    let b10 = Backend::start(|_| {
+        Reply::SendClose(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi".to_vec())
+    });
+    let pound = Pound::start(&simple("", &[&b10]));
+    let mut c = pound.connect();
+    assert_eq!(c.get("/a").text(), "hi");
+    assert_eq!(c.get("/b").text(), "hi");
+}
+
+#[test]
+fn expect_continue_does_not_deadlock() {
+    let backend = Backend::start(|r| ok(&String::from_utf8_lossy(&r.raw_body)));
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(c.response().status, 100);
+    c.send("hello");
+    assert_eq!(c.response().text(), "hello");
+    assert!(backend.requests()[0].header("expect").is_none());
+}
+
+#[test]
+fn pooled_connections_are_reused_and_stale_ones_retried() {
+    let backend = Backend::named("pooled");
+    let pound = Pound::start(&simple("", &[&backend]));
+    for _ in 0..3 {
+        assert_eq!(pound.connect().get("/").text(), "pooled");
+    }
+    assert_eq!(
+        backend.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+
+    // This backend silently closes every connection after one response.
+    let closing = Backend::start(|_| {
+        Reply::SendClose(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh".to_vec())
+    });
+    let pound = Pound::start(&simple("", &[&closing]));
+    for _ in 0..3 {
+        let r = pound.connect().get("/");
+        assert_eq!((r.status, r.text().as_str()), (200, "fresh"));
+    }
+    assert_eq!(
+        closing.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+}
+
+#[test]
+fn websocket_upgrade_becomes_a_tunnel() {
+    let backend = Backend::start(|_| {
+        Reply::Tunnel(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".to_vec())
+    });
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    c.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nearly");
+    let r = c.response_to("GET");
+    assert_eq!(r.status, 101);
+    assert_eq!(r.header("upgrade").as_deref(), Some("websocket"));
+    let got = &backend.requests()[0];
+    assert_eq!(got.header("upgrade").as_deref(), Some("websocket"));
+    assert_eq!(got.header("connection").as_deref(), Some("upgrade"));
+    c.send(" frames");
+    let mut seen = Vec::new();
+    poll("tunnelled echo", || {
+        let mut b = [0u8; 64];
+        let n = std::io::Read::read(&mut c.s, &mut b).unwrap();
+        seen.extend_from_slice(&b[..n]);
+        (seen == b"early frames").then_some(())
+    });
+}
+
+#[test]
+fn streaming_does_not_buffer_large_bodies() {
+    const SIZE: usize = 64 << 20;
+    let backend = Backend::start(|r| ok(&r.raw_body.len().to_string()));
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    c.send(format!(
+        "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n"
+    ));
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..SIZE >> 20 {
+        c.send(&chunk);
+    }
+    assert_eq!(c.response().text(), SIZE.to_string());
+    let big = Backend::start(|_| {
+        let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n").into_bytes();
+        r.resize(r.len() + SIZE, b'y');
+        Reply::Send(r)
+    });
+    let pound2 = Pound::start(&simple("", &[&big]));
+    assert_eq!(pound2.connect().get("/").body.len(), SIZE);
+    for p in [&pound, &pound2] {
+        let rss = p.peak_rss_kib();
+        assert!(
+            rss < 32 * 1024,
+            "pound held {rss} KiB while relaying {SIZE} bytes"
+        );
+    }
+}
+
+#[test]
+fn dead_backends_are_skipped_and_resurrected() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let other = Backend::named("other");
+    let config = format!(
+        "Alive 1\nListenHTTP\nLISTEN\nEnd\nService\nBackend\nAddress 127.0.0.1\nPort {}\nEnd\nBackend\n{}End\nEnd\n",
+        addr.port(),
+        other.config()
+    );
+    let pound = Pound::start(&config);
+    // Whatever the random choice, every request is served by the live backend.
+    for _ in 0..10 {
+        assert_eq!(pound.connect().get("/").text(), "other");
+    }
+    pound
+        .err
+        .wait_for(&format!("Backend 127.0.0.1:{} dead (killed)", addr.port()));
+    assert_eq!(pound.err.count("dead (killed)"), 1);
+    // Now the dead one comes back on its port and gets traffic again.
+    let revived = Backend::on(
+        std::net::TcpListener::bind(addr).unwrap(),
+        std::sync::Arc::new(|_: &Received| ok("revived")),
+    );
+    pound.err.wait_for("resurrected");
+    poll("traffic to the revived backend", || {
+        (pound.connect().get("/").text() == "revived").then_some(())
+    });
+    other.stop();
+    drop(revived);
+}
+
+#[test]
+fn no_backend_or_service_gives_503_with_error_pages() {
+    let dir = scratch_dir("errpage");
+    std::fs::write(dir.join("503.html"), "custom 503").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let config = format!(
+        "ListenHTTP\nLISTEN\nErr503 \"{}/503.html\"\nEnd\nService\nBackend\nAddress 127.0.0.1\nPort {port}\nEnd\nEnd\n",
+        dir.display()
+    );
+    let pound = Pound::start(&config);
+    let r = pound.connect().get("/");
+    assert_eq!((r.status, r.text().as_str()), (503, "custom 503"));
+    let pound = Pound::start("ListenHTTP\nLISTEN\nEnd\nService\nDisabled 1\nBackend\nAddress 127.0.0.1\nPort 1\nEnd\nEnd\n");
+    let r = pound.connect().get("/");
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("Service Unavailable"));
+    pound
+        .err
+        .wait_for("e503 no service \"GET / HTTP/1.1\" from 127.0.0.1 test");
+}
+
+#[test]
+fn check_url_refuses_other_urls() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&simple("CheckURL \"^/ok\"", &[&backend]));
+    assert_eq!(pound.connect().get("/ok/1").status, 200);
+    let mut c = pound.connect();
+    assert_eq!(c.get("/no").status, 501);
+    assert!(c.is_closed());
+}
+
+#[test]
+fn timeouts_end_stalled_exchanges() {
+    let slow = Backend::start(|_| Reply::Delay(Duration::from_secs(3), ok("late").into_bytes()));
+    let config = format!(
+        "Client 1\nListenHTTP\nLISTEN\nEnd\nService\nBackend\n{}TimeOut 1\nEnd\nEnd\n",
+        slow.config()
+    );
+    let pound = Pound::start(&config);
+    let r = pound.connect().get("/");
+    assert_eq!(r.status, 500);
+    pound
+        .err
+        .wait_for("e500 for 127.0.0.1 response error read from");
+    // A client that stops in the middle of its request is dropped after Client seconds.
+    let mut c = pound.connect();
+    c.send("GET / HTTP/1.1\r\nHost:");
+    assert!(c.is_closed());
+    pound
+        .err
+        .wait_for("error read from 127.0.0.1: Connection timed out");
+}
+
+impl Reply {
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Reply::Send(b) => b,
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn graceful_shutdown_finishes_requests_in_flight() {
+    let slow =
+        Backend::start(|_| Reply::Delay(Duration::from_millis(700), ok("finished").into_bytes()));
+    let mut pound = Pound::start(&simple("", &[&slow]));
+    let mut c = pound.connect();
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    poll("the request to reach the backend", || {
+        (!slow.requests().is_empty()).then_some(())
+    });
+    pound.signal(libc::SIGINT);
+    pound.err.wait_for("shutting down...");
+    let r = c.response();
+    assert_eq!(r.text(), "finished");
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    assert_eq!(pound.wait(), Some(0));
+    assert!(!pound.dir.join("pound.pid").exists());
+}
+
+#[test]
+fn term_exits_at_once() {
+    let slow = Backend::start(|_| Reply::Delay(Duration::from_secs(30), Vec::new()));
+    let mut pound = Pound::start(&simple("", &[&slow]));
+    let mut c = pound.connect();
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    poll("the request to reach the backend", || {
+        (!slow.requests().is_empty()).then_some(())
+    });
+    pound.signal(libc::SIGTERM);
+    assert_eq!(pound.wait(), Some(0));
+    assert!(c.is_closed());
+}
+
+#[test]
+fn log_levels_write_the_builtin_formats() {
+    let backend = Backend::named("body");
+    let expect: [Option<&str>; 6] = [
+        None,
+        Some("pound: 127.0.0.1 GET /l?q=1 HTTP/1.1 - HTTP/1.1 200 OK"),
+        Some("pound: 127.0.0.1 GET /l?q=1 HTTP/1.1 - HTTP/1.1 200 OK (test/- -> BACKEND) "),
+        Some("pound: test 127.0.0.1 - - ["),
+        Some("pound: 127.0.0.1 - - ["),
+        Some("pound: test 127.0.0.1 - - ["),
+    ];
+    for (level, want) in expect.iter().enumerate() {
+        let pound = Pound::start(&format!("LogLevel {level}\n{}", simple("", &[&backend])));
+        let mut c = pound.connect();
+        c.send("GET /l?q=1 HTTP/1.1\r\nHost: test\r\nReferer: r\r\nUser-Agent: ua\r\n\r\n");
+        assert_eq!(c.response().text(), "body");
+        let Some(want) = want else {
+            // Let a line appear if one were coming, via a second request whose response
+            // follows the first request's log line.
+            c.get("/again");
+            assert!(pound.out.all().is_empty(), "{:?}", pound.out.all());
+            continue;
+        };
+        let want = want.replace("BACKEND", &format!("127.0.0.1:{}", backend.port()));
+        let line = pound.out.wait_for("GET /l");
+        assert!(line.starts_with(&want), "level {level}: {line}");
+        match level {
+            2 | 5 => assert!(line.ends_with(" sec"), "{line}"),
+            3 | 4 => assert!(
+                line.ends_with("] \"GET /l?q=1 HTTP/1.1\" 200 4 \"r\" \"ua\""),
+                "{line}"
+            ),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn listens_on_address_and_port_and_unix_sockets() {
+    let backend = Backend::named("direct");
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let dir = scratch_dir("listen");
+    let sock = dir.join("pound.sock");
+    let config = format!(
+        "ListenHTTP\nAddress 127.0.0.1\nPort {}\nEnd\nListenHTTP\nAddress \"{}\"\nEnd\n{}",
+        addr.port(),
+        sock.display(),
+        service(&[&backend])
+    );
+    let pound = Pound::spawn(&dir, &config, addr);
+    assert_eq!(pound.connect().get("/").text(), "direct");
+    let mut u = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    std::io::Write::write_all(&mut u, b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut u, &mut out).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 200 OK") && out.ends_with("direct"),
+        "{out}"
+    );
+}
+
+#[test]
+fn silent_connections_log_nothing() {
+    let backend = Backend::named("x");
+    let pound = Pound::start(&simple("", &[&backend]));
+    drop(pound.connect());
+    pound.connect().get("/marker");
+    pound.out.wait_for("/marker");
+    let errs: Vec<String> = pound
+        .err
+        .all()
+        .into_iter()
+        .filter(|l| !l.contains("starting"))
+        .collect();
+    assert!(errs.is_empty(), "{errs:?}");
+    assert_eq!(pound.out.all().len(), 1);
+}
+
+use common::scratch_dir;
