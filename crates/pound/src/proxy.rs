@@ -10,10 +10,10 @@ use std::time::{Instant, SystemTime};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
-use crate::backend::{Backend, Conn};
+use crate::backend::{Address, Backend, Conn};
 use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
-use crate::http::{BodyKind, Version};
+use crate::http::{location, BodyKind, Version};
 use crate::io::{timed, write_two, InBuf, Stream};
 use crate::log::format::Entry;
 use crate::log::{self, Priority};
@@ -34,6 +34,8 @@ pub struct Peer {
     /// The listener address the client reached (`%A`).
     pub local_ip: String,
     pub local_port: u16,
+    /// The listener address the client reached, for `RewriteLocation`.
+    pub local_addr: Option<std::net::SocketAddr>,
     pub unix: bool,
 }
 
@@ -530,6 +532,16 @@ impl Connection {
             && !decode
             && !*self.shutdown.borrow();
 
+        let location_cx = location::Context {
+            mode: self.listener.rewrite_location,
+            host: self.req.head.get("host").unwrap_or(b""),
+            proto: "http",
+            backend: match &backend.address {
+                Address::Inet(a) => Some(*a),
+                Address::Unix(_) => None,
+            },
+            listener: self.peer.local_addr,
+        };
         let out = &mut self.out;
         out.clear();
         out.extend_from_slice(resp.line());
@@ -545,9 +557,17 @@ impl Connection {
             if decode && name.eq_ignore_ascii_case(b"transfer-encoding") {
                 continue;
             }
+            let value = resp.head.value(i);
+            let moved = if name.eq_ignore_ascii_case(b"location")
+                || name.eq_ignore_ascii_case(b"content-location")
+            {
+                location::rewrite(value, &location_cx)
+            } else {
+                None
+            };
             out.extend_from_slice(name);
             out.extend_from_slice(b": ");
-            out.extend_from_slice(resp.head.value(i));
+            out.extend_from_slice(moved.as_deref().unwrap_or(value));
             out.extend_from_slice(b"\r\n");
         }
         if !keep && !upgrade {

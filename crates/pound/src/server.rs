@@ -189,6 +189,7 @@ async fn accept_tcp(
                     ip: ip_text(&from),
                     local_ip: local.as_ref().map(ip_text).unwrap_or_default(),
                     local_port: local.map_or(0, |a| a.port()),
+                    local_addr: local,
                     unix: false,
                 };
                 spawn_connection(Stream::Tcp(s), peer, &listener, &stop, &tracker);
@@ -215,6 +216,7 @@ async fn accept_unix(
                     ip: "socket".to_string(),
                     local_ip: "socket".to_string(),
                     local_port: 0,
+                    local_addr: None,
                     unix: true,
                 };
                 spawn_connection(Stream::Unix(s), peer, &listener, &stop, &tracker);

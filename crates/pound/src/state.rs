@@ -32,6 +32,8 @@ pub struct Listener {
     pub error_pages: BTreeMap<u16, Arc<[u8]>>,
     pub log: Format,
     pub header_options: HeaderOptions,
+    /// `RewriteLocation`: 0, 1 or 2.
+    pub rewrite_location: u8,
     /// The listener's own services, then the global ones.
     pub services: Vec<Arc<Service>>,
 }
@@ -223,6 +225,7 @@ fn new_listener(
             .collect(),
         log,
         header_options: l.header_options,
+        rewrite_location: l.rewrite_location,
         services,
     })
 }

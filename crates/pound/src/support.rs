@@ -42,6 +42,7 @@ const IMPLEMENTED: &[&str] = &[
     "Err501",
     "Err503",
     "MaxRequest",
+    "RewriteLocation",
     // Services and regular backends.
     "Service",
     "Backend",

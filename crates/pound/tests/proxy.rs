@@ -496,3 +496,38 @@ fn silent_connections_log_nothing() {
 }
 
 use common::scratch_dir;
+
+#[test]
+fn locations_pointing_at_the_backend_are_rewritten() {
+    let backend = Backend::start(|r| {
+        let port = r.header("x-port").unwrap();
+        Reply::Send(
+            format!("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/next?a=1\r\nContent-Location: http://elsewhere/x\r\nContent-Length: 0\r\n\r\n")
+                .into_bytes(),
+        )
+    });
+    let get = |pound: &Pound| {
+        let mut c = pound.connect();
+        c.send(format!(
+            "GET / HTTP/1.1\r\nHost: www.example.org:8080\r\nX-Port: {}\r\n\r\n",
+            backend.port()
+        ));
+        c.response()
+    };
+    let pound = Pound::start(&simple("", &[&backend]));
+    let r = get(&pound);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("http://www.example.org:8080/next?a=1")
+    );
+    assert_eq!(
+        r.header("content-location").as_deref(),
+        Some("http://elsewhere/x")
+    );
+    let off = Pound::start(&simple("RewriteLocation 0", &[&backend]));
+    let r = get(&off);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("http://127.0.0.1:{}/next?a=1", backend.port()))
+    );
+}

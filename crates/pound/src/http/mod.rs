@@ -6,6 +6,7 @@
 
 pub mod chunked;
 pub mod head;
+pub mod location;
 pub mod methods;
 pub mod request;
 pub mod response;
