@@ -21,6 +21,10 @@ use crate::logmsg;
 const MAX_IDLE: usize = 256;
 /// An idle connection older than this is closed rather than reused.
 const IDLE_LIMIT: Duration = Duration::from_secs(30);
+/// A connection idle for less than this is reused without first checking that the backend
+/// has not closed it (which costs a system call); a request without a body that meets such a
+/// connection closed is sent again on a new one.
+const TRUST_IDLE: Duration = Duration::from_secs(1);
 
 /// Where a backend listens.
 #[derive(Debug, Clone)]
@@ -87,12 +91,14 @@ impl Backend {
         self.pool.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// An idle pooled connection that still looks open, if any.
-    pub fn pooled(&self) -> Option<Conn> {
+    /// An idle pooled connection that still looks open, if any. `check` asks to look at
+    /// every connection, however recently it was used.
+    pub fn pooled(&self, check: bool) -> Option<Conn> {
         let now = Instant::now();
         loop {
             let idle = self.pool_lock().pop()?;
-            if now.duration_since(idle.since) < IDLE_LIMIT && idle.stream.is_fresh() {
+            let age = now.duration_since(idle.since);
+            if age < IDLE_LIMIT && ((!check && age < TRUST_IDLE) || idle.stream.is_fresh()) {
                 return Some(Conn {
                     stream: idle.stream,
                     reused: true,

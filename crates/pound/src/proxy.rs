@@ -271,7 +271,8 @@ impl Connection {
         loop {
             let (i, member) = service.pick(&tried)?;
             let backend = member.backend.clone();
-            if let Some(c) = backend.pooled() {
+            // A request with a body cannot be sent twice, so its connection is checked first.
+            if let Some(c) = backend.pooled(self.req.body != BodyKind::Empty) {
                 return Some((backend, c));
             }
             match backend.connect().await {
