@@ -33,7 +33,8 @@ pub struct Peer {
     pub ip: String,
     /// The listener address the client reached (`%A`).
     pub local_ip: String,
-    pub local_port: u16,
+    /// The listener port as text, made once per connection for `X-Forwarded-Port`.
+    pub port_text: String,
     /// The listener address the client reached, for `RewriteLocation`.
     pub local_addr: Option<std::net::SocketAddr>,
     pub unix: bool,
@@ -232,9 +233,8 @@ impl Connection {
             }
             req.head.replace_or_push("X-Forwarded-Proto", b"http");
             if !self.peer.unix {
-                let port = self.peer.local_port.to_string();
-                req.head
-                    .replace_or_push("X-Forwarded-Port", port.as_bytes());
+                let port = self.peer.port_text.as_bytes();
+                req.head.replace_or_push("X-Forwarded-Port", port);
             }
         }
         let out = &mut self.out;

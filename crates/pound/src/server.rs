@@ -188,7 +188,7 @@ async fn accept_tcp(
                 let peer = Peer {
                     ip: ip_text(&from),
                     local_ip: local.as_ref().map(ip_text).unwrap_or_default(),
-                    local_port: local.map_or(0, |a| a.port()),
+                    port_text: local.map_or(0, |a| a.port()).to_string(),
                     local_addr: local,
                     unix: false,
                 };
@@ -215,7 +215,7 @@ async fn accept_unix(
                 let peer = Peer {
                     ip: "socket".to_string(),
                     local_ip: "socket".to_string(),
-                    local_port: 0,
+                    port_text: String::new(),
                     local_addr: None,
                     unix: true,
                 };
