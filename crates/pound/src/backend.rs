@@ -78,7 +78,7 @@ impl Backend {
     }
 
     /// Marks the backend dead after a failed connection; logs the change once.
-    pub fn kill(&self, tag: &str, err: &io::Error) {
+    pub fn kill(&self, tag: impl std::fmt::Display, err: &io::Error) {
         logmsg!(Warning, "{tag}backend {} connect: {err}", self.named.name);
         if self.alive.swap(false, Ordering::AcqRel) {
             logmsg!(Notice, "{tag}Backend {} dead (killed)", self.named.name);

@@ -12,11 +12,11 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
-/// A read buffer: `buf[start..end]` holds bytes received but not yet used.
+/// A read buffer: `buf[start..]` holds bytes received but not yet used. Reads go into the
+/// vector's spare capacity, so the memory is never zero-filled.
 pub struct InBuf {
     buf: Vec<u8>,
     start: usize,
-    end: usize,
     max: usize,
 }
 
@@ -24,48 +24,48 @@ impl InBuf {
     /// A buffer of `initial` bytes that may grow to `max` to hold one message head.
     pub fn new(initial: usize, max: usize) -> InBuf {
         InBuf {
-            buf: vec![0; initial],
+            buf: Vec::with_capacity(initial),
             start: 0,
-            end: 0,
             max: max.max(initial),
         }
     }
 
     pub fn data(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+        &self.buf[self.start..]
     }
 
     pub fn is_empty(&self) -> bool {
-        self.start == self.end
+        self.start == self.buf.len()
     }
 
     pub fn consume(&mut self, n: usize) {
         self.start += n;
-        debug_assert!(self.start <= self.end);
-        if self.start == self.end {
+        debug_assert!(self.start <= self.buf.len());
+        if self.start >= self.buf.len() {
+            self.buf.clear();
             self.start = 0;
-            self.end = 0;
         }
     }
 
     /// Reads more bytes from `r`; returns how many (0 at end of stream). Makes room first by
     /// moving unused bytes to the front or growing the buffer up to its maximum.
     pub async fn fill<R: AsyncRead + Unpin + ?Sized>(&mut self, r: &mut R) -> io::Result<usize> {
-        if self.end == self.buf.len() {
+        if self.buf.len() == self.buf.capacity() {
             if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
+                self.buf.drain(..self.start);
                 self.start = 0;
-            } else if self.buf.len() < self.max {
-                let len = (self.buf.len() * 2).min(self.max);
-                self.buf.resize(len, 0);
+            } else if self.buf.capacity() < self.max {
+                let more = self
+                    .buf
+                    .capacity()
+                    .max(1024)
+                    .min(self.max - self.buf.capacity());
+                self.buf.reserve_exact(more);
             } else {
                 return Err(io::Error::other("buffer full"));
             }
         }
-        let n = r.read(&mut self.buf[self.end..]).await?;
-        self.end += n;
-        Ok(n)
+        r.read_buf(&mut self.buf).await
     }
 }
 

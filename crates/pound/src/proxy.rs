@@ -25,7 +25,7 @@ use crate::state::{Listener, Service};
 /// Largest backend response head.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const CLIENT_BUF: usize = 8 * 1024;
-const BACKEND_BUF: usize = 32 * 1024;
+const BACKEND_BUF: usize = 64 * 1024;
 
 /// The client's side of a connection, as logs and built-in headers show it.
 pub struct Peer {
@@ -75,7 +75,18 @@ struct Connection {
     peer: Peer,
     listener: Arc<Listener>,
     shutdown: watch::Receiver<bool>,
-    tag: String,
+    tag: Tag,
+}
+
+/// The prefix of this connection's messages, `(1f) `: its number in hexadecimal, where
+/// pound shows a thread id. Formatted only when a message is logged.
+#[derive(Clone, Copy)]
+pub struct Tag(u64);
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({:x}) ", self.0)
+    }
 }
 
 /// Serves one client connection to the end.
@@ -97,7 +108,7 @@ pub async fn serve(
         peer,
         listener,
         shutdown,
-        tag: format!("({id:x}) "),
+        tag: Tag(id),
     };
     c.run().await;
 }
@@ -278,7 +289,7 @@ impl Connection {
             match backend.connect().await {
                 Ok(c) => return Some((backend, c)),
                 Err(e) => {
-                    backend.kill(&self.tag, &e);
+                    backend.kill(self.tag, &e);
                     tried.push(i);
                 }
             }
@@ -416,7 +427,7 @@ impl Connection {
             match backend.connect().await {
                 Ok(c) => *conn = c,
                 Err(e) => {
-                    backend.kill(&self.tag, &e);
+                    backend.kill(self.tag, &e);
                     let mut o = self.error(503).await;
                     o.backend = Some(backend.clone());
                     return (o, false);
