@@ -4,6 +4,7 @@
 //! A backend that cannot be connected to is marked dead and skipped by every service until
 //! the prober ([`probe_dead`], every `Alive` seconds) connects to it again.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,10 +22,6 @@ use crate::logmsg;
 const MAX_IDLE: usize = 256;
 /// An idle connection older than this is closed rather than reused.
 const IDLE_LIMIT: Duration = Duration::from_secs(30);
-/// A connection idle for less than this is reused without first checking that the backend
-/// has not closed it (which costs a system call); a request without a body that meets such a
-/// connection closed is sent again on a new one.
-const TRUST_IDLE: Duration = Duration::from_secs(1);
 
 /// Where a backend listens.
 #[derive(Debug, Clone)]
@@ -45,7 +42,8 @@ pub struct Backend {
     pub timeout: Duration,
     pub ws_timeout: Duration,
     alive: AtomicBool,
-    pool: Mutex<Vec<Idle>>,
+    /// Idle connections, most recently used at the back.
+    pool: Mutex<VecDeque<Idle>>,
 }
 
 /// A connection to a backend and whether it came from the pool.
@@ -69,7 +67,7 @@ impl Backend {
             timeout,
             ws_timeout,
             alive: AtomicBool::new(true),
-            pool: Mutex::new(Vec::new()),
+            pool: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -86,19 +84,18 @@ impl Backend {
         }
     }
 
-    fn pool_lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+    fn pool_lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Idle>> {
         // A panic while holding the lock cannot leave the list inconsistent.
         self.pool.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// An idle pooled connection that still looks open, if any. `check` asks to look at
-    /// every connection, however recently it was used.
-    pub fn pooled(&self, check: bool) -> Option<Conn> {
+    /// An idle pooled connection that still looks open, if any: not closed by the backend,
+    /// and with no unsolicited bytes waiting (which would be taken for the next response).
+    pub fn pooled(&self) -> Option<Conn> {
         let now = Instant::now();
         loop {
-            let idle = self.pool_lock().pop()?;
-            let age = now.duration_since(idle.since);
-            if age < IDLE_LIMIT && ((!check && age < TRUST_IDLE) || idle.stream.is_fresh()) {
+            let idle = self.pool_lock().pop_back()?;
+            if now.duration_since(idle.since) < IDLE_LIMIT && idle.stream.is_fresh() {
                 return Some(Conn {
                     stream: idle.stream,
                     reused: true,
@@ -107,14 +104,22 @@ impl Backend {
         }
     }
 
-    /// Returns a connection whose last response ended cleanly to the pool.
+    /// Returns a connection whose last response ended cleanly to the pool, unless the
+    /// backend already sent more than that response. Connections idle too long are closed.
     pub fn release(&self, stream: Stream) {
+        if !stream.is_fresh() {
+            return;
+        }
+        let now = Instant::now();
         let mut pool = self.pool_lock();
+        while pool
+            .front()
+            .is_some_and(|i| now.duration_since(i.since) >= IDLE_LIMIT)
+        {
+            pool.pop_front();
+        }
         if pool.len() < MAX_IDLE && self.is_alive() {
-            pool.push(Idle {
-                stream,
-                since: Instant::now(),
-            });
+            pool.push_back(Idle { stream, since: now });
         }
     }
 

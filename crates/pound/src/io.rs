@@ -69,6 +69,35 @@ impl InBuf {
     }
 }
 
+thread_local! {
+    /// Backend read buffers not in use, kept per thread so that a request takes a warm buffer
+    /// and an idle connection holds none.
+    static BUFFERS: std::cell::RefCell<Vec<InBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread.
+const CACHED_BUFFERS: usize = 64;
+
+/// An empty read buffer of `initial` bytes (growing to `max`), from this thread's cache when
+/// it has one.
+pub fn take_buffer(initial: usize, max: usize) -> InBuf {
+    BUFFERS
+        .with(|b| b.borrow_mut().pop())
+        .unwrap_or_else(|| InBuf::new(initial, max))
+}
+
+/// Returns a buffer to this thread's cache (emptied), or frees it when the cache is full.
+pub fn give_buffer(mut buf: InBuf) {
+    buf.buf.clear();
+    buf.start = 0;
+    BUFFERS.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.len() < CACHED_BUFFERS {
+            b.push(buf);
+        }
+    });
+}
+
 /// Runs `f` with a time limit, turning expiry into an `io::ErrorKind::TimedOut` error.
 pub async fn timed<T>(
     limit: Duration,
@@ -129,6 +158,30 @@ impl Stream {
             Stream::Unix(s) => s.try_read(&mut probe),
         };
         matches!(r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}
+
+impl Stream {
+    /// Makes closing send a reset (SO_LINGER with zero time), so that a peer whose response
+    /// was cut short sees an error rather than an ordinary end of stream.
+    pub fn reset_on_close(&self) {
+        if let Stream::Tcp(s) = self {
+            use std::os::fd::AsRawFd;
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: a valid socket descriptor and a correctly sized option value.
+            unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+        }
     }
 }
 

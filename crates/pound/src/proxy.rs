@@ -5,7 +5,7 @@
 //! answered in order: whatever follows a request in the client buffer simply waits there.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
@@ -26,6 +26,19 @@ use crate::state::{Listener, Service};
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const CLIENT_BUF: usize = 8 * 1024;
 const BACKEND_BUF: usize = 64 * 1024;
+/// A request head must arrive within this long (or `Client`, if longer) of its first byte.
+const HEAD_DEADLINE: Duration = Duration::from_secs(30);
+/// How long, and how much, to read and discard after an error before closing.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Whether `data` holds the end of a request head, looking only at bytes after `scanned`
+/// (and the three before, which may start the blank line).
+fn head_complete(data: &[u8], scanned: usize) -> bool {
+    let from = scanned.saturating_sub(3);
+    let tail = &data[from..];
+    tail.windows(2).any(|w| w == b"\n\n") || tail.windows(3).any(|w| w == b"\n\r\n")
+}
 
 /// The client's side of a connection, as logs and built-in headers show it.
 pub struct Peer {
@@ -50,6 +63,12 @@ struct Outcome {
     backend: Option<Arc<Backend>>,
     /// Whether the client connection can take another request.
     keep: bool,
+    /// pound answered with an error: close gently, reading what the client still sends, so
+    /// that the error page is not lost to a reset.
+    linger: bool,
+    /// The response was cut short: reset the connection so the client cannot take it for
+    /// complete.
+    abort: bool,
 }
 
 impl Outcome {
@@ -61,6 +80,8 @@ impl Outcome {
             service: None,
             backend: None,
             keep: false,
+            linger: true,
+            abort: false,
         }
     }
 }
@@ -68,7 +89,6 @@ impl Outcome {
 struct Connection {
     client: Stream,
     cin: InBuf,
-    bin: Option<InBuf>,
     out: Vec<u8>,
     req: Request,
     resp: Response,
@@ -101,7 +121,6 @@ pub async fn serve(
     let mut c = Connection {
         client,
         cin: InBuf::new(CLIENT_BUF, max),
-        bin: None,
         out: Vec::with_capacity(1024),
         req: Request::default(),
         resp: Response::default(),
@@ -124,8 +143,15 @@ impl Connection {
             self.cin.consume(n);
             let outcome = self.handle().await;
             self.log_request(&outcome, start, t0);
-            if !outcome.keep || *self.shutdown.borrow() {
-                let _ = self.client.shutdown().await;
+            // While stopping, requests that already arrived are still answered.
+            if !outcome.keep || (*self.shutdown.borrow() && self.cin.is_empty()) {
+                if outcome.abort {
+                    self.client.reset_on_close();
+                } else if outcome.linger {
+                    self.linger().await;
+                } else {
+                    let _ = self.client.shutdown().await;
+                }
                 return;
             }
         }
@@ -133,27 +159,38 @@ impl Connection {
 
     /// Reads until a whole request head is buffered; `None` ends the connection (after
     /// answering a malformed request).
+    ///
+    /// The head is parsed only once its end (or a size limit) has arrived, so a head sent a
+    /// byte at a time costs linear work; and it must arrive within [`HEAD_DEADLINE`] (or
+    /// `Client`, if longer) of its first byte.
     async fn read_head(&mut self) -> Option<usize> {
         let limits = self.listener.limits;
+        let timeout = self.listener.client_timeout;
+        let mut scanned = 0;
+        let mut deadline = None;
         loop {
-            match request::parse(self.cin.data(), &limits, &mut self.req) {
-                Ok(Some(n)) => return Some(n),
-                Ok(None) => {}
-                Err(rej) => {
-                    logmsg!(
-                        Notice,
-                        "{}e{} {} from {}",
-                        self.tag,
-                        rej.status,
-                        rej.reason,
-                        self.peer.ip
-                    );
-                    self.send_error(Version::Http11, rej.status).await;
-                    return None;
+            let data = self.cin.data();
+            if !data.is_empty() && (head_complete(data, scanned) || data.len() > limits.max_line) {
+                match request::parse(data, &limits, &mut self.req) {
+                    Ok(Some(n)) => return Some(n),
+                    Ok(None) => {}
+                    Err(rej) => {
+                        logmsg!(
+                            Notice,
+                            "{}e{} {} from {}",
+                            self.tag,
+                            rej.status,
+                            rej.reason,
+                            self.peer.ip
+                        );
+                        self.send_error(Version::Http11, rej.status).await;
+                        self.linger().await;
+                        return None;
+                    }
                 }
             }
+            scanned = data.len();
             let idle = self.cin.is_empty();
-            let timeout = self.listener.client_timeout;
             let read = if idle {
                 if *self.shutdown.borrow() {
                     return None;
@@ -163,7 +200,10 @@ impl Connection {
                     _ = self.shutdown.changed() => return None,
                 }
             } else {
-                timed(timeout, self.cin.fill(&mut self.client)).await
+                let end =
+                    *deadline.get_or_insert_with(|| Instant::now() + timeout.max(HEAD_DEADLINE));
+                let limit = end.saturating_duration_since(Instant::now()).min(timeout);
+                timed(limit, self.cin.fill(&mut self.client)).await
             };
             match read {
                 Ok(0) => return None,
@@ -175,6 +215,28 @@ impl Connection {
                     }
                     return None;
                 }
+            }
+        }
+    }
+
+    /// Closes after an error response: stops writing, then reads and discards what the client
+    /// is still sending for a little while, so that closing with unread data does not reset
+    /// the connection before the client has read the response.
+    async fn linger(&mut self) {
+        let _ = self.client.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let mut left = LINGER_BYTES;
+        let until = Instant::now() + LINGER_TIME;
+        while left > 0 {
+            let limit = until.saturating_duration_since(Instant::now());
+            match timed(
+                limit,
+                tokio::io::AsyncReadExt::read(&mut self.client, &mut sink),
+            )
+            .await
+            {
+                Ok(n) if n > 0 => left = left.saturating_sub(n),
+                _ => return,
             }
         }
     }
@@ -236,23 +298,32 @@ impl Connection {
         if self.listener.header_options.forwarded {
             if !self.peer.unix {
                 let ip = self.peer.ip.as_bytes();
-                match req.head.position("x-forwarded-for") {
-                    Some(i) if !req.head.value(i).is_empty() => req.head.extend_value(i, b", ", ip),
-                    Some(i) => req.head.set_value(i, ip),
-                    None => req.head.push("X-Forwarded-For", ip),
-                }
+                merge_forwarded_for(&mut req.head, ip);
             }
-            req.head.replace_or_push("X-Forwarded-Proto", b"http");
+            // Only pound's own values reach the backend.
+            req.head.remove("X-Forwarded-Proto");
+            req.head.push("X-Forwarded-Proto", b"http");
+            req.head.remove("X-Forwarded-Port");
             if !self.peer.unix {
                 let port = self.peer.port_text.as_bytes();
-                req.head.replace_or_push("X-Forwarded-Port", port);
+                req.head.push("X-Forwarded-Port", port);
             }
         }
+        // An absolute-form target names the host itself, and that wins over Host
+        // (RFC 9112, section 3.2.2); the backend gets the origin form.
+        let target = req.target();
+        let (target, authority) = match split_absolute(target) {
+            Some((authority, path)) => (path, Some(authority)),
+            None => (target, None),
+        };
         let out = &mut self.out;
         out.clear();
         out.extend_from_slice(req.method());
         out.push(b' ');
-        out.extend_from_slice(req.target());
+        if target.first() != Some(&b'/') && authority.is_some() {
+            out.push(b'/');
+        }
+        out.extend_from_slice(target);
         out.push(b' ');
         out.extend_from_slice(req.version.as_str().as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -266,7 +337,15 @@ impl Connection {
             }
             out.extend_from_slice(name);
             out.extend_from_slice(b": ");
-            out.extend_from_slice(req.head.value(i));
+            match authority {
+                Some(a) if name.eq_ignore_ascii_case(b"host") => out.extend_from_slice(a),
+                _ => out.extend_from_slice(req.head.value(i)),
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        if let (Some(a), None) = (authority, req.head.position("host")) {
+            out.extend_from_slice(b"Host: ");
+            out.extend_from_slice(a);
             out.extend_from_slice(b"\r\n");
         }
         if req.upgrade {
@@ -282,8 +361,7 @@ impl Connection {
         loop {
             let (i, member) = service.pick(&tried)?;
             let backend = member.backend.clone();
-            // A request with a body cannot be sent twice, so its connection is checked first.
-            if let Some(c) = backend.pooled(self.req.body != BodyKind::Empty) {
+            if let Some(c) = backend.pooled() {
                 return Some((backend, c));
             }
             match backend.connect().await {
@@ -318,16 +396,14 @@ impl Connection {
                 return self.closed(&backend);
             }
         }
-        let mut bin = self
-            .bin
-            .take()
-            .unwrap_or_else(|| InBuf::new(BACKEND_BUF, MAX_RESPONSE_HEAD + 1024));
-        bin.consume(bin.data().len());
+        let mut bin = crate::io::take_buffer(BACKEND_BUF, MAX_RESPONSE_HEAD + 1024);
         let (outcome, reusable) = self.exchange(&backend, &mut conn, &mut bin).await;
         if reusable && bin.is_empty() {
             backend.release(conn.stream);
         }
-        self.bin = Some(bin);
+        // The buffer goes back to this thread's cache rather than staying with a connection
+        // that may now sit idle.
+        crate::io::give_buffer(bin);
         outcome
     }
 
@@ -335,6 +411,7 @@ impl Connection {
     fn closed(&self, backend: &Arc<Backend>) -> Outcome {
         Outcome {
             backend: Some(backend.clone()),
+            linger: false,
             ..Outcome::generated(499)
         }
     }
@@ -354,7 +431,9 @@ impl Connection {
         };
         let mut retried = false;
         loop {
-            let retry = conn.reused && !retried;
+            // Only an idempotent request may be sent a second time (RFC 9110, 9.2.2): the
+            // backend may have acted on the first before closing.
+            let retry = conn.reused && !retried && request::is_idempotent(self.req.method());
             let mut head: &[u8] = &self.out;
             let mut stale = false;
             if retry && self.req.body != BodyKind::Empty {
@@ -468,10 +547,14 @@ impl Connection {
         conn: &mut Conn,
         bin: &mut InBuf,
     ) -> Result<(), Option<String>> {
-        let head_request = self.req.is_head();
         let mut received = false;
         loop {
-            match response::parse(bin.data(), MAX_RESPONSE_HEAD, head_request, &mut self.resp) {
+            match response::parse(
+                bin.data(),
+                MAX_RESPONSE_HEAD,
+                self.req.method(),
+                &mut self.resp,
+            ) {
                 Ok(Some(n)) => {
                     bin.consume(n);
                     if !self.resp.is_interim() {
@@ -525,22 +608,26 @@ impl Connection {
             service: None,
             backend: Some(backend.clone()),
             keep: false,
+            linger: false,
+            abort: false,
         };
-        let upgrade = status == 101;
-        if upgrade && !self.req.upgrade {
+        let switching = status == 101;
+        if switching && !self.upgrade_agreed() {
             logmsg!(
                 Notice,
-                "{}e500 unrequested 101 from {}",
+                "{}e500 101 without an agreed upgrade from {}",
                 self.tag,
                 backend.named.name
             );
             return (self.error(500).await, false);
         }
+        let upgrade = switching || resp.tunnel;
         let client10 = self.req.version == Version::Http10;
         let decode = client10 && resp.body == BodyKind::Chunked;
         let keep = !upgrade
             && self.req.keep_alive
             && resp.body != BodyKind::UntilClose
+            && !resp.suspect
             && !decode
             && !*self.shutdown.borrow();
 
@@ -567,6 +654,10 @@ impl Connection {
                 continue;
             }
             if decode && name.eq_ignore_ascii_case(b"transfer-encoding") {
+                continue;
+            }
+            // With a transfer coding the length is not the message's (RFC 9112, 6.3).
+            if resp.transfer_encoding && name.eq_ignore_ascii_case(b"content-length") {
                 continue;
             }
             let value = resp.head.value(i);
@@ -643,6 +734,7 @@ impl Connection {
                         backend.named.name
                     ),
                 }
+                outcome.abort = true;
                 return (outcome, false);
             }
         }
@@ -652,6 +744,29 @@ impl Connection {
         }
         outcome.keep = keep;
         (outcome, self.resp.reusable)
+    }
+
+    /// Whether a `101` answers this request's `Upgrade`: the request asked for an upgrade,
+    /// and the response switches to one of the protocols it named.
+    fn upgrade_agreed(&self) -> bool {
+        let Some(offered) = self.req.head.get("upgrade") else {
+            return false;
+        };
+        let Some(chosen) = self.resp.head.get("upgrade") else {
+            return false;
+        };
+        self.req.upgrade
+            && crate::http::tokens(chosen).all(|c| {
+                crate::http::tokens(offered).any(|o| {
+                    let name = |t: &[u8]| {
+                        t.split(|&b| b == b'/')
+                            .next()
+                            .unwrap_or(t)
+                            .to_ascii_lowercase()
+                    };
+                    name(o) == name(c)
+                })
+            })
     }
 
     async fn tunnel(&mut self, backend: &Backend, conn: &mut Conn, bin: &mut InBuf) {
@@ -704,4 +819,52 @@ impl Connection {
         format.render(&entry, &mut line);
         log::log(Priority::Info, line);
     }
+}
+
+/// Folds every `X-Forwarded-For` field into the first one and appends the client address
+/// (or adds the field). A client cannot slip in a second field that a backend reading the
+/// last one would trust.
+fn merge_forwarded_for(head: &mut crate::http::head::Head, ip: &[u8]) {
+    let fields: Vec<usize> = head.find("x-forwarded-for").collect();
+    let Some(&first) = fields.first() else {
+        head.push("X-Forwarded-For", ip);
+        return;
+    };
+    let mut value = Vec::new();
+    for &i in &fields {
+        let v = head.value(i);
+        if !v.is_empty() {
+            if !value.is_empty() {
+                value.extend_from_slice(b", ");
+            }
+            value.extend_from_slice(v);
+        }
+    }
+    if !value.is_empty() {
+        value.extend_from_slice(b", ");
+    }
+    value.extend_from_slice(ip);
+    head.set_value(first, &value);
+    // Drop the others, keeping the first in its place.
+    let keep = head.fields[first];
+    let buf = &head.buf;
+    head.fields
+        .retain(|f| *f == keep || !buf[f.name.range()].eq_ignore_ascii_case(b"x-forwarded-for"));
+}
+
+/// Splits an absolute-form target (`http://host:port/path?q`) into its authority and the
+/// origin-form rest.
+fn split_absolute(target: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = if target.len() > 7 && target[..7].eq_ignore_ascii_case(b"http://") {
+        &target[7..]
+    } else if target.len() > 8 && target[..8].eq_ignore_ascii_case(b"https://") {
+        &target[8..]
+    } else {
+        return None;
+    };
+    let end = rest
+        .iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .unwrap_or(rest.len());
+    Some((&rest[..end], &rest[end..]))
 }

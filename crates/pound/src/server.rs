@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UnixListener};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{watch, Notify};
 
 use crate::io::Stream;
@@ -94,13 +94,14 @@ async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
         state.alive,
     ));
 
-    let graceful = match wait_for_signal().await {
-        Ok(g) => g,
+    let mut signals = match Signals::new() {
+        Ok(s) => s,
         Err(e) => {
             logmsg!(Crit, "cannot install signal handlers: {e}");
             return 1;
         }
     };
+    let graceful = signals.next().await;
     logmsg!(Notice, "shutting down...");
     let _ = stop_tx.send(true);
     if graceful {
@@ -108,7 +109,7 @@ async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
         if n > 0 {
             logmsg!(Notice, "waiting for {n} active connections to terminate");
         }
-        let _ = tokio::time::timeout(state.grace, async {
+        let drained = async {
             loop {
                 let idle = tracker.idle.notified();
                 if tracker.active.load(Ordering::Acquire) == 0 {
@@ -116,24 +117,43 @@ async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
                 }
                 idle.await;
             }
-        })
-        .await;
+        };
+        // TERM or QUIT during the grace period still stops at once.
+        tokio::select! {
+            _ = tokio::time::timeout(state.grace, drained) => {}
+            _ = async { while signals.next().await {} } => {}
+        }
     }
     0
 }
 
-/// Waits for INT, HUP, TERM or QUIT; true for the graceful ones.
-async fn wait_for_signal() -> std::io::Result<bool> {
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut quit = signal(SignalKind::quit())?;
-    Ok(tokio::select! {
-        _ = int.recv() => true,
-        _ = hup.recv() => true,
-        _ = term.recv() => false,
-        _ = quit.recv() => false,
-    })
+/// The signals that stop pound.
+struct Signals {
+    int: Signal,
+    hup: Signal,
+    term: Signal,
+    quit: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            quit: signal(SignalKind::quit())?,
+        })
+    }
+
+    /// Waits for INT, HUP, TERM or QUIT; true for the graceful ones.
+    async fn next(&mut self) -> bool {
+        tokio::select! {
+            _ = self.int.recv() => true,
+            _ = self.hup.recv() => true,
+            _ = self.term.recv() => false,
+            _ = self.quit.recv() => false,
+        }
+    }
 }
 
 fn spawn_connection(

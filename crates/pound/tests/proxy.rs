@@ -113,8 +113,8 @@ fn headers_pass_in_order_with_forwarded_headers_and_without_hop_by_hop() {
             "Host",
             "x-Mixed-CASE",
             "X-Forwarded-For",
-            "X-Forwarded-Proto",
             "X-Last",
+            "X-Forwarded-Proto",
             "X-Forwarded-Port"
         ]
     );
@@ -530,4 +530,118 @@ fn locations_pointing_at_the_backend_are_rewritten() {
         r.header("location"),
         Some(format!("http://127.0.0.1:{}/next?a=1", backend.port()))
     );
+}
+
+/// `Connection` cannot make the framing, `Host` or pound's own fields hop-by-hop: a body
+/// must never turn into a second request at the backend.
+#[test]
+fn connection_cannot_strip_framing_or_forwarded_fields() {
+    let backend = Backend::start(|r| ok(r.line()));
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    let smuggled = "GET /admin HTTP/1.1\r\nHost: internal\r\n\r\n";
+    c.send(format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: Content-Length, Host, X-Forwarded-For\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: https\r\nContent-Length: {}\r\n\r\n{smuggled}",
+        smuggled.len()
+    ));
+    assert_eq!(c.response().text(), "POST / HTTP/1.1");
+    let got = backend.requests();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].raw_body, smuggled.as_bytes());
+    assert_eq!(got[0].header("host").as_deref(), Some("x"));
+    let xff: Vec<&str> = got[0]
+        .head
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("x-forwarded-for"))
+        .collect();
+    assert_eq!(xff, ["X-Forwarded-For: 1.1.1.1, 2.2.2.2, 127.0.0.1"]);
+    let proto: Vec<&str> = got[0]
+        .head
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("x-forwarded-proto"))
+        .collect();
+    assert_eq!(proto, ["X-Forwarded-Proto: http"]);
+}
+
+/// A backend that sends more than its response (here a body after 204) must not have the
+/// extra bytes taken as the next client's response.
+#[test]
+fn extra_backend_bytes_never_reach_another_request() {
+    let backend = Backend::start(|r| {
+        if r.line().contains("/bad") {
+            let mut b = b"HTTP/1.1 204 No Content\r\n\r\n".to_vec();
+            b.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nPOISONED");
+            Reply::Send(b)
+        } else {
+            ok("clean")
+        }
+    });
+    let pound = Pound::start(&simple("", &[&backend]));
+    assert_eq!(pound.connect().get("/bad").status, 204);
+    for _ in 0..3 {
+        assert_eq!(pound.connect().get("/next").text(), "clean");
+    }
+}
+
+/// A request that is not idempotent is never sent twice, even when its pooled connection
+/// fails before the response.
+#[test]
+fn non_idempotent_requests_are_not_retried() {
+    let backend = Backend::start(|r| {
+        if r.line().starts_with("POST") {
+            Reply::Close
+        } else {
+            ok("warm")
+        }
+    });
+    let pound = Pound::start(&simple("", &[&backend]));
+    assert_eq!(pound.connect().get("/warm").text(), "warm");
+    let mut c = pound.connect();
+    c.send("POST /pay HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(c.response().status, 500);
+    let posts = backend
+        .requests()
+        .iter()
+        .filter(|r| r.line().starts_with("POST"))
+        .count();
+    assert_eq!(posts, 1);
+}
+
+#[test]
+fn suspect_or_odd_backend_responses_are_made_safe() {
+    let backend = Backend::start(|r| {
+        match r.line().split(' ').nth(1).unwrap() {
+        "/both" => Reply::Send(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".to_vec()),
+        "/blank" => Reply::Send(b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()),
+        "/ws" => Reply::Send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n".to_vec()),
+        _ => ok("?"),
+    }
+    });
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    let r = c.get("/both");
+    assert_eq!(r.text(), "hello");
+    assert!(r.header("content-length").is_none(), "{}", r.head);
+    assert!(c.is_closed());
+    let mut c = pound.connect();
+    let r = c.get("/blank");
+    assert!(r.head.starts_with("HTTP/1.1 200 OK"), "{}", r.head);
+    let mut c = pound.connect();
+    c.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n");
+    assert_eq!(c.response().status, 500);
+}
+
+#[test]
+fn term_during_the_grace_period_exits_at_once() {
+    let slow = Backend::start(|_| Reply::Delay(Duration::from_secs(30), Vec::new()));
+    let mut pound = Pound::start(&format!("Grace 60\n{}", simple("", &[&slow])));
+    let mut c = pound.connect();
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    poll("the request to reach the backend", || {
+        (!slow.requests().is_empty()).then_some(())
+    });
+    pound.signal(libc::SIGINT);
+    pound.err.wait_for("waiting for 1 active connections");
+    pound.signal(libc::SIGTERM);
+    assert_eq!(pound.wait(), Some(0));
 }

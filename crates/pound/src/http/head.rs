@@ -90,24 +90,11 @@ impl Head {
         self.fields[i].value = v;
     }
 
-    /// Appends `sep` and `extra` to the value of field `i`.
-    pub fn extend_value(&mut self, i: usize, sep: &[u8], extra: &[u8]) {
-        let start = self.buf.len();
-        self.buf.extend_from_within(self.fields[i].value.range());
-        self.buf.extend_from_slice(sep);
-        self.buf.extend_from_slice(extra);
-        self.fields[i].value = Span {
-            start: start as u32,
-            end: self.buf.len() as u32,
-        };
-    }
-
-    /// Replaces the value of the first field called `name`, or adds the field.
-    pub fn replace_or_push(&mut self, name: &str, value: &[u8]) {
-        match self.position(name) {
-            Some(i) => self.set_value(i, value),
-            None => self.push(name, value),
-        }
+    /// Removes every field called `name`.
+    pub fn remove(&mut self, name: &str) {
+        let buf = &self.buf;
+        self.fields
+            .retain(|f| !buf[f.name.range()].eq_ignore_ascii_case(name.as_bytes()));
     }
 
     /// Writes the header fields, each as `name: value\r\n`, to `out`.
@@ -143,11 +130,11 @@ mod tests {
         h.push("x-y", b"2");
         assert_eq!(h.find("X-y").collect::<Vec<_>>(), vec![1, 2]);
         h.set_value(0, b"b");
-        h.extend_value(2, b", ", b"3");
-        h.replace_or_push("X-New", b"n");
+        h.remove("x-Y");
+        h.push("X-New", b"n");
         let mut out = Vec::new();
         h.write_fields(&mut out);
-        assert_eq!(out, b"Host: b\r\nX-Y: 1\r\nx-y: 2, 3\r\nX-New: n\r\n");
+        assert_eq!(out, b"Host: b\r\nX-New: n\r\n");
         assert_eq!(h.get("HOST"), Some(&b"b"[..]));
     }
 }

@@ -107,10 +107,6 @@ impl Request {
         self.head.bytes(self.line)
     }
 
-    pub fn is_head(&self) -> bool {
-        self.method() == b"HEAD"
-    }
-
     /// Whether field `i` is hop-by-hop for this request: not to be forwarded as is.
     pub fn is_hop_by_hop(&self, i: usize) -> bool {
         let name = self.head.name(i);
@@ -134,6 +130,38 @@ pub fn is_hop_by_hop(name: &[u8]) -> bool {
     ]
     .iter()
     .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+}
+
+/// Fields that `Connection` may not declare hop-by-hop: the message's framing and target,
+/// and the fields pound sets itself. Honouring such a token would let a client strip them
+/// from what the backend sees (and smuggle a body as a request).
+const PROTECTED: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+];
+
+pub fn is_protected(name: &[u8]) -> bool {
+    PROTECTED
+        .iter()
+        .any(|p| name.eq_ignore_ascii_case(p.as_bytes()))
+}
+
+/// Methods that may be sent again when a pooled connection fails before any response
+/// (RFC 9110, section 9.2.2).
+pub fn is_idempotent(method: &[u8]) -> bool {
+    [
+        &b"GET"[..],
+        b"HEAD",
+        b"OPTIONS",
+        b"TRACE",
+        b"PUT",
+        b"DELETE",
+    ]
+    .contains(&method)
 }
 
 /// Parses the request head at the start of `input` into `req`.
@@ -195,7 +223,6 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
     let mut encodings = 0;
     let mut hosts = 0;
     let mut close = false;
-    let mut keep_alive = false;
     let mut upgrade_token = false;
     let mut upgrade_field = false;
     let mut expect_continue = false;
@@ -215,10 +242,10 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
                     if t.eq_ignore_ascii_case(b"close") {
                         close = true;
                     } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                        keep_alive = true;
+                        // HTTP/1.0 keep-alive is not offered (see below).
                     } else if t.eq_ignore_ascii_case(b"upgrade") {
                         upgrade_token = true;
-                    } else {
+                    } else if !is_protected(t) {
                         req.connection_names.push(Head::span_of(input, t, 0));
                     }
                 }
@@ -270,10 +297,8 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
             return reject(413, "request body too large");
         }
     }
-    req.keep_alive = match version {
-        Version::Http11 => !close,
-        Version::Http10 => keep_alive && !close,
-    };
+    // As in pound, an HTTP/1.0 connection carries one request.
+    req.keep_alive = version == Version::Http11 && !close;
     req.upgrade = upgrade_field && upgrade_token && version == Version::Http11;
     req.expect_continue =
         expect_continue && version == Version::Http11 && req.body != BodyKind::Empty;

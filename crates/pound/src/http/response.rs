@@ -21,6 +21,13 @@ pub struct Response {
     pub reusable: bool,
     /// Field names listed in `Connection`.
     pub connection_names: Vec<Span>,
+    /// A `Transfer-Encoding` field is present: any `Content-Length` is not passed on.
+    pub transfer_encoding: bool,
+    /// Both `Transfer-Encoding` and `Content-Length`: the framing is suspect, so neither the
+    /// backend nor the client connection is kept.
+    pub suspect: bool,
+    /// A `2xx` answer to CONNECT: the connection becomes a tunnel.
+    pub tunnel: bool,
 }
 
 impl Response {
@@ -44,14 +51,15 @@ impl Response {
     }
 }
 
-/// Parses the response head at the start of `input` into `resp`, for a request whose method
-/// was HEAD if `head_request`. `Ok(None)`: more bytes are needed.
+/// Parses the response head at the start of `input` into `resp`, for a request with
+/// `method`. `Ok(None)`: more bytes are needed.
 pub fn parse(
     input: &[u8],
     max_head: usize,
-    head_request: bool,
+    method: &[u8],
     resp: &mut Response,
 ) -> Result<Option<usize>, &'static str> {
+    let head_request = method == b"HEAD";
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
     let mut parsed = httparse::Response::new(&mut []);
     let n = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
@@ -75,14 +83,22 @@ pub fn parse(
     resp.head.clear();
     resp.connection_names.clear();
     resp.head.buf.extend_from_slice(&input[..n]);
-    let line_end = input.iter().position(|&b| b == b'\n').unwrap_or(0);
-    let line_end = if line_end > 0 && input[line_end - 1] == b'\r' {
+    // httparse skips empty lines before the status line; so does the recorded line.
+    let line_start = input
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let line_end = input[line_start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(line_start, |p| line_start + p);
+    let line_end = if line_end > line_start && input[line_end - 1] == b'\r' {
         line_end - 1
     } else {
         line_end
     };
     resp.line = Span {
-        start: 0,
+        start: line_start as u32,
         end: line_end as u32,
     };
     resp.status = code;
@@ -112,14 +128,18 @@ pub fn parse(
                     close = true;
                 } else if t.eq_ignore_ascii_case(b"keep-alive") {
                     keep_alive = true;
-                } else {
+                } else if !super::request::is_protected(t) {
                     resp.connection_names.push(Head::span_of(input, t, 0));
                 }
             }
         }
     }
 
-    let no_body = head_request || (100..200).contains(&code) || code == 204 || code == 304;
+    resp.tunnel = method == b"CONNECT" && (200..300).contains(&code);
+    let no_body =
+        head_request || resp.tunnel || (100..200).contains(&code) || code == 204 || code == 304;
+    resp.transfer_encoding = chunked.is_some();
+    resp.suspect = chunked.is_some() && length.is_some();
     resp.body = match (chunked, length) {
         _ if no_body => BodyKind::Empty,
         (Some(true), _) => BodyKind::Chunked,
@@ -129,8 +149,8 @@ pub fn parse(
         (None, None) => BodyKind::UntilClose,
     };
     resp.reusable = resp.body != BodyKind::UntilClose
-        // Both framings at once: the message is suspect, so the connection is not reused.
-        && !(chunked.is_some() && length.is_some())
+        && !resp.suspect
+        && !resp.tunnel
         && match version {
             Version::Http11 => !close,
             Version::Http10 => keep_alive && !close,
@@ -144,7 +164,8 @@ mod tests {
 
     fn ok(input: &str, head: bool) -> Response {
         let mut r = Response::default();
-        parse(input.as_bytes(), 65536, head, &mut r)
+        let method: &[u8] = if head { b"HEAD" } else { b"GET" };
+        parse(input.as_bytes(), 65536, method, &mut r)
             .unwrap()
             .expect("complete");
         r
@@ -193,6 +214,19 @@ mod tests {
         assert_eq!((r.body, r.reusable), (BodyKind::Chunked, false));
         let r = ok("HTTP/1.1 100 Continue\r\n\r\n", false);
         assert!(r.is_interim());
+        let r = ok("\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false);
+        assert_eq!(r.line(), b"HTTP/1.1 200 OK");
+        let r = ok("HTTP/1.1 200 OK\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n", false);
+        assert!(!r.is_hop_by_hop(1));
+        let mut c = Response::default();
+        parse(
+            b"HTTP/1.1 200 Connection established\r\n\r\n",
+            65536,
+            b"CONNECT",
+            &mut c,
+        )
+        .unwrap();
+        assert!(c.tunnel && c.body == BodyKind::Empty && !c.reusable);
     }
 
     #[test]
@@ -206,12 +240,12 @@ mod tests {
             "HTTP/1.1 20 OK\r\n\r\n",
         ] {
             assert!(
-                parse(bad.as_bytes(), 65536, false, &mut r).is_err(),
+                parse(bad.as_bytes(), 65536, b"GET", &mut r).is_err(),
                 "{bad:?}"
             );
         }
         assert_eq!(
-            parse(b"HTTP/1.1 200 OK\r\n", 65536, false, &mut r),
+            parse(b"HTTP/1.1 200 OK\r\n", 65536, b"GET", &mut r),
             Ok(None)
         );
     }

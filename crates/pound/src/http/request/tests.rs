@@ -42,7 +42,10 @@ fn simple_requests() {
     assert_eq!(r.body, BodyKind::Length(5));
     assert!(!r.keep_alive);
     let r = ok("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
-    assert!(r.keep_alive);
+    assert!(!r.keep_alive);
+    // Connection cannot make framing or pound's own fields hop-by-hop.
+    let r = ok("POST / HTTP/1.1\r\nHost: x\r\nConnection: Content-Length, host, X-Forwarded-For\r\nContent-Length: 1\r\n\r\n");
+    assert!(r.connection_names.is_empty());
     let r = ok("PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, Chunked\r\nConnection: close, X-A\r\nExpect: 100-continue\r\n\r\n");
     assert_eq!(r.body, BodyKind::Chunked);
     assert!(!r.keep_alive);
