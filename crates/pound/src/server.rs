@@ -196,6 +196,9 @@ async fn accept_tcp(
     mut stop: watch::Receiver<bool>,
     tracker: Arc<Tracker>,
 ) {
+    // A listener bound to one address knows the local address of every connection; only a
+    // wildcard one has to ask the kernel each time.
+    let bound = l.local_addr().ok().filter(|a| !a.ip().is_unspecified());
     loop {
         let accepted = tokio::select! {
             r = l.accept() => r,
@@ -204,7 +207,7 @@ async fn accept_tcp(
         match accepted {
             Ok((s, from)) => {
                 let _ = s.set_nodelay(true);
-                let local = s.local_addr().ok();
+                let local = bound.or_else(|| s.local_addr().ok());
                 let peer = Peer {
                     ip: ip_text(&from),
                     local_ip: local.as_ref().map(ip_text).unwrap_or_default(),

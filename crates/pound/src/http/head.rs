@@ -34,6 +34,14 @@ pub struct Head {
 }
 
 impl Head {
+    /// A head with room for `bytes` bytes and `fields` fields before it reallocates.
+    pub fn with_capacity(bytes: usize, fields: usize) -> Head {
+        Head {
+            buf: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
     /// Empties the head, keeping its allocations.
     pub fn clear(&mut self) {
         self.buf.clear();

@@ -70,7 +70,7 @@ pub struct Request {
 impl Default for Request {
     fn default() -> Self {
         Request {
-            head: Head::default(),
+            head: Head::with_capacity(1024, 32),
             method: Span::default(),
             target: Span::default(),
             line: Span::default(),

@@ -9,7 +9,7 @@ use super::{parse_content_length, tokens, BodyKind, Version};
 pub const MAX_FIELDS: usize = 128;
 
 /// A backend response head. Reused from one response to the next.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Response {
     pub head: Head,
     pub status: u16,
@@ -28,6 +28,23 @@ pub struct Response {
     pub suspect: bool,
     /// A `2xx` answer to CONNECT: the connection becomes a tunnel.
     pub tunnel: bool,
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Response {
+            head: Head::with_capacity(1024, 32),
+            status: 0,
+            line: Span::default(),
+            version: None,
+            body: BodyKind::Empty,
+            reusable: false,
+            connection_names: Vec::new(),
+            transfer_encoding: false,
+            suspect: false,
+            tunnel: false,
+        }
+    }
 }
 
 impl Response {
