@@ -19,13 +19,14 @@ pub enum Socket {
 }
 
 /// Opens the socket for one listener. The error is the message to print.
-pub fn open(addr: &ListenAddr, dns: bool) -> Result<Socket, String> {
+pub fn open(addr: &ListenAddr, dns: bool, client_timeout: u32) -> Result<Socket, String> {
     match addr {
         ListenAddr::Inet { host, port } => {
             let sa = resolve(host, *port, dns)?;
             let l = StdTcpListener::bind(sa)
                 .map_err(|e| format!("can't bind HTTP socket to {sa}: {e}"))?;
             l.set_nonblocking(true).map_err(|e| e.to_string())?;
+            defer_accept(&l, client_timeout);
             Ok(Socket::Tcp(l))
         }
         ListenAddr::Unix(path) => {
@@ -42,6 +43,23 @@ pub fn open(addr: &ListenAddr, dns: bool) -> Result<Socket, String> {
             Ok(Socket::Unix(l))
         }
         ListenAddr::SocketFrom(path) => socket_from(path),
+    }
+}
+
+/// Asks the kernel to hand over a connection only once its first bytes have arrived (for up
+/// to `secs`), which saves a wake-up per connection; a connection that never sends anything
+/// never reaches pound at all. Best effort: where the option is missing nothing changes.
+fn defer_accept(l: &StdTcpListener, secs: u32) {
+    let secs = secs.max(1) as libc::c_int;
+    // SAFETY: a valid socket descriptor and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            l.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&secs as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 

@@ -80,7 +80,7 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     };
     let mut sockets = Vec::new();
     for l in &config.listeners {
-        match listen::open(&l.addr, args.dns) {
+        match listen::open(&l.addr, args.dns, l.client) {
             Ok(s) => sockets.push(s),
             Err(e) => {
                 eprintln!("pound: {}: {e}", l.span);

@@ -149,9 +149,8 @@ impl Connection {
                     self.client.reset_on_close();
                 } else if outcome.linger {
                     self.linger().await;
-                } else {
-                    let _ = self.client.shutdown().await;
                 }
+                // Otherwise dropping the stream closes it, which sends the FIN.
                 return;
             }
         }
