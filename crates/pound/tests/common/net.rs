@@ -321,6 +321,11 @@ impl Client {
         self.response_to("GET")
     }
 
+    /// Bytes received after the last response read, not yet consumed.
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
     /// Whether the server closed the connection (after any buffered bytes).
     pub fn is_closed(&mut self) -> bool {
         self.buf.is_empty() && self.fill() == 0
