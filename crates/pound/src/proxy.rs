@@ -455,7 +455,7 @@ impl Connection {
                             &mut self.cin,
                             &mut self.client,
                             &mut conn.stream,
-                            head,
+                            &mut head,
                             n,
                             to_backend,
                         )
@@ -467,7 +467,7 @@ impl Connection {
                             &mut self.cin,
                             &mut self.client,
                             &mut conn.stream,
-                            head,
+                            &mut head,
                             false,
                             max,
                             to_backend,
@@ -682,6 +682,7 @@ impl Connection {
             write: self.listener.client_timeout,
         };
         let body = resp.body;
+        let mut head: &[u8] = &self.out;
         let result = match body {
             BodyKind::Empty => timed(to_client.write, write_two(&mut self.client, &self.out, &[]))
                 .await
@@ -692,7 +693,7 @@ impl Connection {
                     bin,
                     &mut conn.stream,
                     &mut self.client,
-                    &self.out,
+                    &mut head,
                     n,
                     to_client,
                 )
@@ -703,7 +704,7 @@ impl Connection {
                     bin,
                     &mut conn.stream,
                     &mut self.client,
-                    &self.out,
+                    &mut head,
                     decode,
                     None,
                     to_client,
@@ -715,23 +716,33 @@ impl Connection {
                     bin,
                     &mut conn.stream,
                     &mut self.client,
-                    &self.out,
+                    &mut head,
                     to_client,
                 )
                 .await
             }
         };
+        let head_sent = head.is_empty();
         match result {
             Ok(n) => outcome.bytes = n,
             Err(e) => {
-                match e {
+                match &e {
                     RelayError::Write(_) => {}
                     other => logmsg!(
                         Notice,
-                        "{}response body from {} ended early: {other:?}",
+                        "{}e500 for {} response error read from {}/{}: {}",
                         self.tag,
-                        backend.named.name
+                        self.peer.ip,
+                        backend.named.name,
+                        self.request_text(),
+                        describe(other)
                     ),
+                }
+                if !head_sent && !matches!(e, RelayError::Write(_)) {
+                    // Nothing reached the client yet: it gets a clean error instead.
+                    let mut o = self.error(500).await;
+                    o.backend = Some(backend.clone());
+                    return (o, false);
                 }
                 outcome.abort = true;
                 return (outcome, false);
@@ -866,4 +877,13 @@ fn split_absolute(target: &[u8]) -> Option<(&[u8], &[u8])> {
         .position(|&b| b == b'/' || b == b'?')
         .unwrap_or(rest.len());
     Some((&rest[..end], &rest[end..]))
+}
+
+/// A relay failure in words, for the log.
+fn describe(e: &RelayError) -> String {
+    match e {
+        RelayError::Read(err) | RelayError::Write(err) => err.to_string(),
+        RelayError::Framing(f) => f.message().to_string(),
+        RelayError::TooLarge => "body too large".to_string(),
+    }
 }

@@ -1,8 +1,9 @@
 //! Moving message bodies from one side to the other, streamed with backpressure: a body is
 //! never held whole, only what one buffer holds at a time.
 //!
-//! Every function may take a `prefix` (a head not yet written) so that a head and the first
-//! bytes of its body leave in one system call.
+//! Every function takes a `prefix` (a head not yet written) so that a head and the first
+//! bytes of its body leave in one system call; it is left empty once written, so a caller
+//! whose relay failed can tell whether anything reached the other side.
 
 use std::io;
 use std::time::Duration;
@@ -63,7 +64,7 @@ pub async fn exact<R, W>(
     buf: &mut InBuf,
     src: &mut R,
     dst: &mut W,
-    mut prefix: &[u8],
+    prefix: &mut &[u8],
     n: u64,
     lim: Limits,
 ) -> Result<u64, RelayError>
@@ -75,19 +76,19 @@ where
     while left > 0 {
         if buf.is_empty() {
             if !prefix.is_empty() {
-                send(dst, &mut prefix, &[], lim.write).await?;
+                send(dst, prefix, &[], lim.write).await?;
             }
             fill(buf, src, lim.read).await?;
         }
         let take = usize::try_from(left)
             .unwrap_or(usize::MAX)
             .min(buf.data().len());
-        send(dst, &mut prefix, &buf.data()[..take], lim.write).await?;
+        send(dst, prefix, &buf.data()[..take], lim.write).await?;
         buf.consume(take);
         left -= take as u64;
     }
     if !prefix.is_empty() {
-        send(dst, &mut prefix, &[], lim.write).await?;
+        send(dst, prefix, &[], lim.write).await?;
     }
     Ok(n)
 }
@@ -99,7 +100,7 @@ pub async fn chunked<R, W>(
     buf: &mut InBuf,
     src: &mut R,
     dst: &mut W,
-    mut prefix: &[u8],
+    prefix: &mut &[u8],
     decode: bool,
     max: Option<u64>,
     lim: Limits,
@@ -114,7 +115,7 @@ where
     while !dec.is_done() {
         if buf.is_empty() {
             if !prefix.is_empty() {
-                send(dst, &mut prefix, &[], lim.write).await?;
+                send(dst, prefix, &[], lim.write).await?;
             }
             fill(buf, src, lim.read).await?;
         }
@@ -128,20 +129,20 @@ where
                     return Err(RelayError::TooLarge);
                 }
                 if decode {
-                    send(dst, &mut prefix, &data[used..used + k], lim.write).await?;
+                    send(dst, prefix, &data[used..used + k], lim.write).await?;
                     written += k as u64;
                 }
             }
             used += k;
         }
         if !decode {
-            send(dst, &mut prefix, &data[..used], lim.write).await?;
+            send(dst, prefix, &data[..used], lim.write).await?;
             written += used as u64;
         }
         buf.consume(used);
     }
     if !prefix.is_empty() {
-        send(dst, &mut prefix, &[], lim.write).await?;
+        send(dst, prefix, &[], lim.write).await?;
     }
     Ok(written)
 }
@@ -151,7 +152,7 @@ pub async fn until_eof<R, W>(
     buf: &mut InBuf,
     src: &mut R,
     dst: &mut W,
-    mut prefix: &[u8],
+    prefix: &mut &[u8],
     lim: Limits,
 ) -> Result<u64, RelayError>
 where
@@ -162,12 +163,12 @@ where
     loop {
         if !buf.is_empty() {
             let n = buf.data().len();
-            send(dst, &mut prefix, buf.data(), lim.write).await?;
+            send(dst, prefix, buf.data(), lim.write).await?;
             buf.consume(n);
             written += n as u64;
         }
         if !prefix.is_empty() {
-            send(dst, &mut prefix, &[], lim.write).await?;
+            send(dst, prefix, &[], lim.write).await?;
         }
         match timed(lim.read, buf.fill(src)).await {
             Ok(0) => return Ok(written),

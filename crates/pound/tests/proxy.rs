@@ -648,3 +648,83 @@ fn term_during_the_grace_period_exits_at_once() {
     pound.signal(libc::SIGTERM);
     assert_eq!(pound.wait(), Some(0));
 }
+
+#[test]
+fn unix_socket_backends_and_emergency() {
+    let dir = scratch_dir("unixbe");
+    let path = dir.join("backend.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(4) {
+            let Ok(mut s) = conn else { return };
+            let mut buf = Vec::new();
+            let mut b = [0u8; 1024];
+            while find(&buf, b"\r\n\r\n").is_none() {
+                match std::io::Read::read(&mut s, &mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&b[..n]),
+                }
+            }
+            let _ = std::io::Write::write_all(
+                &mut s,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nunix",
+            );
+        }
+    });
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\nService\nBackend\nAddress \"{}\"\nEnd\nEnd\n",
+        path.display()
+    );
+    let pound = Pound::start(&config);
+    assert_eq!(pound.connect().get("/").text(), "unix");
+
+    // Emergency serves only when every regular backend is dead.
+    let spare = Backend::named("emergency");
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\nService\nBackend\nAddress 127.0.0.1\nPort 1\nEnd\nEmergency\n{}End\nEnd\n",
+        spare.config()
+    );
+    let pound = Pound::start(&config);
+    assert_eq!(pound.connect().get("/").text(), "emergency");
+}
+
+#[test]
+fn broken_backend_responses_end_cleanly() {
+    let backend = Backend::start(|r| match r.line().split(' ').nth(1).unwrap() {
+        "/garbage" => Reply::SendClose(b"SPDY/9 banana\r\n\r\n".to_vec()),
+        "/short" => Reply::SendClose(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".to_vec()),
+        "/badchunk" => Reply::SendClose(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_vec(),
+        ),
+        "/silent" => Reply::Close,
+        _ => ok("fine"),
+    });
+    let pound = Pound::start(&simple("", &[&backend]));
+    let mut c = pound.connect();
+    assert_eq!(c.get("/garbage").status, 500);
+    assert!(c.is_closed());
+    let mut c = pound.connect();
+    assert_eq!(c.get("/silent").status, 500);
+    // A malformed body detected before anything was sent still gets a clean error.
+    let mut c = pound.connect();
+    assert_eq!(c.get("/badchunk").status, 500);
+    assert!(c.is_closed());
+    {
+        // The head went out with the first bytes; the client sees the connection end
+        // before the body does.
+        let mut c = pound.connect();
+        c.send("GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut all = Vec::new();
+        let mut b = [0u8; 1024];
+        loop {
+            match std::io::Read::read(&mut c.s, &mut b) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => all.extend_from_slice(&b[..n]),
+            }
+        }
+        let text = String::from_utf8_lossy(&all);
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    }
+    // pound itself is unharmed.
+    assert_eq!(pound.connect().get("/ok").text(), "fine");
+}
