@@ -124,3 +124,20 @@ fn unimplemented_statements_are_refused_at_start() {
     assert_eq!(run.code, Some(1));
     assert_eq!(run.stderr, "pound: no listeners defined\n");
 }
+
+/// Host names in `Address` are resolved when pound starts; `-W no-dns` refuses them.
+#[test]
+fn host_names_need_dns_at_start() {
+    let dir = scratch_dir("nodns");
+    std::fs::write(
+        dir.join("p.cfg"),
+        "ListenHTTP\nAddress localhost\nPort 1\nEnd\nService\nBackend\nAddress 127.0.0.1\nPort 2\nEnd\nEnd\n",
+    )
+    .unwrap();
+    let run = pound_in(&dir, &["-F", "-e", "-W", "no-dns", "-f", "p.cfg"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr,
+        "pound: p.cfg:1.1-4.3: localhost: host name resolution is disabled (-W no-dns)\n"
+    );
+}
