@@ -96,7 +96,7 @@ impl State {
             .backends
             .iter()
             .map(|nb| {
-                let b = new_backend(&nb.backend, Some(&nb.name), &nb.span, dns)?;
+                let b = new_backend(&nb.backend, &nb.span, dns)?;
                 backends.push(b.clone());
                 Ok(b)
             })
@@ -105,7 +105,7 @@ impl State {
             let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
                 match &b.kind {
                     BackendKind::Regular(r) => {
-                        let be = new_backend(r, None, &b.span, dns)?;
+                        let be = new_backend(r, &b.span, dns)?;
                         backends.push(be.clone());
                         Ok(Member {
                             backend: be,
@@ -169,19 +169,15 @@ impl State {
     }
 }
 
-fn new_backend(
-    r: &RegularBackend,
-    name: Option<&str>,
-    span: &Span,
-    dns: bool,
-) -> Result<Arc<Backend>, String> {
+/// A regular backend; logs name it by its address, as pound does, whether or not the
+/// configuration gave it a name.
+fn new_backend(r: &RegularBackend, span: &Span, dns: bool) -> Result<Arc<Backend>, String> {
     let address = match &r.address {
         BackendAddr::Inet { host, port } => {
             Address::Inet(resolve(host, *port, dns).map_err(|e| format!("{span}: {e}"))?)
         }
         BackendAddr::Unix(p) => Address::Unix(p.clone()),
     };
-    let _ = name;
     let named = Named {
         name: address_name(&address),
         location: location(span),
