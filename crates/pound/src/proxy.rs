@@ -14,7 +14,7 @@ use crate::backend::{Address, Backend, Conn};
 use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
 use crate::http::{location, BodyKind, Version};
-use crate::io::{timed, write_two, InBuf, Stream};
+use crate::io::{timed, InBuf, Stream};
 use crate::log::format::Entry;
 use crate::log::{self, Priority};
 use crate::logmsg;
@@ -445,36 +445,20 @@ impl Connection {
             let sent = if stale {
                 Err(RelayError::Write(std::io::ErrorKind::BrokenPipe.into()))
             } else {
-                match self.req.body {
-                    BodyKind::Empty => timed(backend.timeout, conn.stream.write_all(head))
-                        .await
-                        .map(|_| 0)
-                        .map_err(RelayError::Write),
-                    BodyKind::Length(n) => {
-                        relay::exact(
-                            &mut self.cin,
-                            &mut self.client,
-                            &mut conn.stream,
-                            &mut head,
-                            n,
-                            to_backend,
-                        )
-                        .await
-                    }
-                    BodyKind::Chunked | BodyKind::UntilClose => {
-                        let max = self.listener.limits.max_body;
-                        relay::chunked(
-                            &mut self.cin,
-                            &mut self.client,
-                            &mut conn.stream,
-                            &mut head,
-                            false,
-                            max,
-                            to_backend,
-                        )
-                        .await
-                    }
-                }
+                let body = relay::Body {
+                    kind: self.req.body,
+                    decode: false,
+                    max: self.listener.limits.max_body,
+                };
+                relay::body(
+                    &mut self.cin,
+                    &mut self.client,
+                    &mut conn.stream,
+                    &mut head,
+                    body,
+                    to_backend,
+                )
+                .await
             };
             match sent {
                 Ok(_) => match self.read_response_head(backend, conn, bin).await {
@@ -565,7 +549,9 @@ impl Connection {
                         self.out.clear();
                         self.out.extend_from_slice(self.resp.line());
                         self.out.extend_from_slice(b"\r\n");
-                        self.resp.head.write_fields(&mut self.out);
+                        let resp = &self.resp;
+                        resp.head
+                            .write_fields(&mut self.out, |i| !resp.is_hop_by_hop(i));
                         self.out.extend_from_slice(b"\r\n");
                         timed(
                             self.listener.client_timeout,
@@ -681,47 +667,21 @@ impl Connection {
             read: backend.timeout,
             write: self.listener.client_timeout,
         };
-        let body = resp.body;
         let mut head: &[u8] = &self.out;
-        let result = match body {
-            BodyKind::Empty => timed(to_client.write, write_two(&mut self.client, &self.out, &[]))
-                .await
-                .map(|_| 0)
-                .map_err(RelayError::Write),
-            BodyKind::Length(n) => {
-                relay::exact(
-                    bin,
-                    &mut conn.stream,
-                    &mut self.client,
-                    &mut head,
-                    n,
-                    to_client,
-                )
-                .await
-            }
-            BodyKind::Chunked => {
-                relay::chunked(
-                    bin,
-                    &mut conn.stream,
-                    &mut self.client,
-                    &mut head,
-                    decode,
-                    None,
-                    to_client,
-                )
-                .await
-            }
-            BodyKind::UntilClose => {
-                relay::until_eof(
-                    bin,
-                    &mut conn.stream,
-                    &mut self.client,
-                    &mut head,
-                    to_client,
-                )
-                .await
-            }
+        let body = relay::Body {
+            kind: resp.body,
+            decode,
+            max: None,
         };
+        let result = relay::body(
+            bin,
+            &mut conn.stream,
+            &mut self.client,
+            &mut head,
+            body,
+            to_client,
+        )
+        .await;
         let head_sent = head.is_empty();
         match result {
             Ok(n) => outcome.bytes = n,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::http::chunked::{ChunkError, Decoder, Segment};
+use crate::http::BodyKind;
 use crate::io::{timed, write_two, InBuf};
 
 /// Why relaying stopped early.
@@ -59,8 +60,42 @@ async fn send<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// How to relay one body: its framing as received, whether to strip chunked framing (for
+/// HTTP/1.0 peers), and the largest body allowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Body {
+    pub kind: BodyKind,
+    pub decode: bool,
+    pub max: Option<u64>,
+}
+
+/// Relays one body of any framing, writing `prefix` first (alone when there is no body).
+/// Returns the number of bytes written after the prefix.
+pub async fn body<R, W>(
+    buf: &mut InBuf,
+    src: &mut R,
+    dst: &mut W,
+    prefix: &mut &[u8],
+    body: Body,
+    lim: Limits,
+) -> Result<u64, RelayError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    match body.kind {
+        BodyKind::Empty => {
+            send(dst, prefix, &[], lim.write).await?;
+            Ok(0)
+        }
+        BodyKind::Length(n) => exact(buf, src, dst, prefix, n, lim).await,
+        BodyKind::Chunked => chunked(buf, src, dst, prefix, body.decode, body.max, lim).await,
+        BodyKind::UntilClose => until_eof(buf, src, dst, prefix, lim).await,
+    }
+}
+
 /// Relays exactly `n` body bytes. Returns the number of body bytes written.
-pub async fn exact<R, W>(
+async fn exact<R, W>(
     buf: &mut InBuf,
     src: &mut R,
     dst: &mut W,
@@ -96,7 +131,7 @@ where
 /// Relays a chunked body, checked but not re-framed, trailers included; with `decode`,
 /// only the data is written (for HTTP/1.0 peers). Stops with [`RelayError::TooLarge`] once
 /// the data exceeds `max`. Returns the number of bytes written.
-pub async fn chunked<R, W>(
+async fn chunked<R, W>(
     buf: &mut InBuf,
     src: &mut R,
     dst: &mut W,
@@ -148,7 +183,7 @@ where
 }
 
 /// Relays everything until the source closes (responses without a length).
-pub async fn until_eof<R, W>(
+async fn until_eof<R, W>(
     buf: &mut InBuf,
     src: &mut R,
     dst: &mut W,

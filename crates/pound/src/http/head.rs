@@ -105,13 +105,16 @@ impl Head {
             .retain(|f| !buf[f.name.range()].eq_ignore_ascii_case(name.as_bytes()));
     }
 
-    /// Writes the header fields, each as `name: value\r\n`, to `out`.
-    pub fn write_fields(&self, out: &mut Vec<u8>) {
-        for f in &self.fields {
-            out.extend_from_slice(self.bytes(f.name));
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(self.bytes(f.value));
-            out.extend_from_slice(b"\r\n");
+    /// Writes the header fields for which `keep` (given the index) holds, each as
+    /// `name: value\r\n`, to `out`.
+    pub fn write_fields(&self, out: &mut Vec<u8>, keep: impl Fn(usize) -> bool) {
+        for (i, f) in self.fields.iter().enumerate() {
+            if keep(i) {
+                out.extend_from_slice(self.bytes(f.name));
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(self.bytes(f.value));
+                out.extend_from_slice(b"\r\n");
+            }
         }
     }
 
@@ -141,7 +144,7 @@ mod tests {
         h.remove("x-Y");
         h.push("X-New", b"n");
         let mut out = Vec::new();
-        h.write_fields(&mut out);
+        h.write_fields(&mut out, |_| true);
         assert_eq!(out, b"Host: b\r\nX-New: n\r\n");
         assert_eq!(h.get("HOST"), Some(&b"b"[..]));
     }

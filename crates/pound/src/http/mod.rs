@@ -50,6 +50,34 @@ pub enum BodyKind {
     UntilClose,
 }
 
+/// What a `Connection` field says: the options pound acts on, and the other field names it
+/// declares hop-by-hop (as spans of `base`, which `value` is part of).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConnectionOptions {
+    pub close: bool,
+    pub keep_alive: bool,
+    pub upgrade: bool,
+}
+
+impl ConnectionOptions {
+    /// Adds the tokens of one `Connection` value. Names of the framing fields, `Host` and
+    /// pound's forwarded fields are ignored: honouring them would let a peer strip those
+    /// fields from the message pound passes on.
+    pub fn add(&mut self, value: &[u8], base: &[u8], names: &mut Vec<head::Span>) {
+        for t in tokens(value) {
+            if t.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else if t.eq_ignore_ascii_case(b"upgrade") {
+                self.upgrade = true;
+            } else if !request::is_protected(t) {
+                names.push(head::Head::span_of(base, t, 0));
+            }
+        }
+    }
+}
+
 /// The non-empty elements of a comma-separated header value, trimmed of whitespace.
 pub fn tokens(list: &[u8]) -> impl Iterator<Item = &[u8]> {
     list.split(|&b| b == b',')

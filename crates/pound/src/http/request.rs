@@ -7,7 +7,7 @@
 use std::mem::MaybeUninit;
 
 use super::head::{Field, Head, Span};
-use super::{methods, parse_content_length, tokens, trim, BodyKind, Version};
+use super::{methods, parse_content_length, trim, BodyKind, Version};
 
 /// At most this many header fields in a request.
 pub const MAX_FIELDS: usize = 128;
@@ -222,8 +222,7 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
     let mut lengths = 0;
     let mut encodings = 0;
     let mut hosts = 0;
-    let mut close = false;
-    let mut upgrade_token = false;
+    let mut connection = super::ConnectionOptions::default();
     let mut upgrade_field = false;
     let mut expect_continue = false;
     for f in parsed.headers.iter() {
@@ -238,17 +237,7 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
             }
             7 if f.name.eq_ignore_ascii_case("upgrade") => upgrade_field = true,
             10 if f.name.eq_ignore_ascii_case("connection") => {
-                for t in tokens(v) {
-                    if t.eq_ignore_ascii_case(b"close") {
-                        close = true;
-                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                        // HTTP/1.0 keep-alive is not offered (see below).
-                    } else if t.eq_ignore_ascii_case(b"upgrade") {
-                        upgrade_token = true;
-                    } else if !is_protected(t) {
-                        req.connection_names.push(Head::span_of(input, t, 0));
-                    }
-                }
+                connection.add(v, input, &mut req.connection_names)
             }
             14 if f.name.eq_ignore_ascii_case("content-length") => {
                 lengths += 1;
@@ -298,8 +287,8 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
         }
     }
     // As in pound, an HTTP/1.0 connection carries one request.
-    req.keep_alive = version == Version::Http11 && !close;
-    req.upgrade = upgrade_field && upgrade_token && version == Version::Http11;
+    req.keep_alive = version == Version::Http11 && !connection.close;
+    req.upgrade = upgrade_field && connection.upgrade && version == Version::Http11;
     req.expect_continue =
         expect_continue && version == Version::Http11 && req.body != BodyKind::Empty;
     Ok(Some(n))

@@ -123,8 +123,7 @@ pub fn parse(
 
     let mut length: Option<u64> = None;
     let mut chunked = None;
-    let mut close = false;
-    let mut keep_alive = false;
+    let mut connection = super::ConnectionOptions::default();
     for f in parsed.headers.iter() {
         let name = Head::span_of(input, f.name.as_bytes(), 0);
         let value = Head::span_of(input, f.value, 0);
@@ -140,15 +139,7 @@ pub fn parse(
             let last = tokens(f.value).last().unwrap_or(b"");
             chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
         } else if f.name.eq_ignore_ascii_case("connection") {
-            for t in tokens(f.value) {
-                if t.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                    keep_alive = true;
-                } else if !super::request::is_protected(t) {
-                    resp.connection_names.push(Head::span_of(input, t, 0));
-                }
-            }
+            connection.add(f.value, input, &mut resp.connection_names);
         }
     }
 
@@ -169,8 +160,8 @@ pub fn parse(
         && !resp.suspect
         && !resp.tunnel
         && match version {
-            Version::Http11 => !close,
-            Version::Http10 => keep_alive && !close,
+            Version::Http11 => !connection.close,
+            Version::Http10 => connection.keep_alive && !connection.close,
         };
     Ok(Some(n))
 }

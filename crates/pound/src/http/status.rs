@@ -17,6 +17,8 @@ pub fn reason(code: u16) -> &'static str {
         413 => "Payload Too Large",
         414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
+        // Logged, never sent: the client went away before its response was complete.
+        499 => "Client Closed Request",
         500 => "Internal Server Error",
         501 => "Not Implemented",
         502 => "Bad Gateway",
