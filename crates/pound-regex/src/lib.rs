@@ -184,12 +184,10 @@ impl<'a> Translator<'a> {
                     self.after_repeat = false;
                 }
                 '*' | '+' | '?' => self.repeat(at, &c.to_string())?,
+                // As in regcomp(3), a brace must open a valid interval.
                 '{' => match self.interval() {
                     Some(text) => self.repeat(at, &text)?,
-                    None => {
-                        self.begin_atom();
-                        self.out.push_str("\\{");
-                    }
+                    None => return Err(Error::at(at, "invalid interval in regular expression")),
                 },
                 '^' | '$' => {
                     self.out.push(c);
@@ -228,9 +226,8 @@ impl<'a> Translator<'a> {
         Ok(())
     }
 
-    /// Reads `{n}`, `{n,}`, `{n,m}` or the GNU `{,m}` after the opening brace; `None` (and no
-    /// input consumed) when the brace does not start a valid interval, making it a literal.
-    /// Scans in place: a pattern full of braces stays linear.
+    /// Reads `{n}`, `{n,}`, `{n,m}` or the GNU `{,m}` and `{,}` after the opening brace;
+    /// `None` when the brace does not start a valid interval.
     fn interval(&mut self) -> Option<String> {
         let mut min = String::new();
         let mut max = String::new();
@@ -247,7 +244,7 @@ impl<'a> Translator<'a> {
             }
             i += 1;
         }
-        if min.is_empty() && (!comma || max.is_empty()) {
+        if min.is_empty() && !comma {
             return None;
         }
         self.pos = i + 1;

@@ -3,6 +3,7 @@
 //! Start-up: read the command line, load and check the configuration (printing pound-style
 //! diagnostics), then either stop (`-c`) or start serving.
 
+mod auth;
 mod backend;
 mod cli;
 mod daemon;

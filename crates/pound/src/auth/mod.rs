@@ -1,0 +1,231 @@
+//! `BasicAuth "file"` (pound.8, BASIC AUTHENTICATION): htpasswd files, kept in memory and
+//! read again when their modification time changes.
+//!
+//! The request path never touches the disk: a check looks at the table in memory and, at most
+//! once a second, asks a blocking-pool thread to `stat` the file and reload it if it changed.
+//! Hashes such as `$6$` or bcrypt cost milliseconds of CPU, so successful checks are
+//! remembered (as a keyed digest of the password, never the password) until the file changes.
+
+pub mod hash;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha1::{Digest, Sha1};
+
+use crate::logmsg;
+
+/// Remembered successful checks per file; the memo is emptied when full.
+const MEMO_LIMIT: usize = 4096;
+
+/// One htpasswd file.
+pub struct Htpasswd {
+    path: PathBuf,
+    table: RwLock<Arc<Table>>,
+    /// When the file was last looked at, in seconds since the epoch.
+    checked: AtomicU64,
+    reloading: AtomicBool,
+    /// Keyed digests of user and password that verified against the current table.
+    memo: Mutex<HashMap<[u8; 20], ()>>,
+    key: [u8; 16],
+}
+
+#[derive(Default)]
+struct Table {
+    modified: Option<SystemTime>,
+    users: HashMap<Vec<u8>, String>,
+}
+
+impl Htpasswd {
+    /// Reads `path` now (at start-up). A file that cannot be read yet is logged and treated
+    /// as empty: nobody passes until it appears.
+    pub fn open(path: &Path) -> Arc<Htpasswd> {
+        let table = read_table(path).unwrap_or_else(|e| {
+            logmsg!(Warning, "{}: {e}", path.display());
+            Table::default()
+        });
+        let mut key = [0u8; 16];
+        fastrand::fill(&mut key);
+        Arc::new(Htpasswd {
+            path: path.to_path_buf(),
+            table: RwLock::new(Arc::new(table)),
+            checked: AtomicU64::new(now()),
+            reloading: AtomicBool::new(false),
+            memo: Mutex::new(HashMap::new()),
+            key,
+        })
+    }
+
+    /// Whether `user` and `password` are in the file.
+    pub fn check(self: &Arc<Self>, user: &[u8], password: &[u8]) -> bool {
+        self.maybe_reload();
+        let table = match self.table.read() {
+            Ok(t) => t.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let Some(stored) = table.users.get(user) else {
+            return false;
+        };
+        let mut d = Sha1::new();
+        d.update(self.key);
+        d.update((user.len() as u64).to_le_bytes());
+        d.update(user);
+        d.update(password);
+        let memo_key: [u8; 20] = d.finalize().into();
+        if let Ok(m) = self.memo.lock() {
+            if m.contains_key(&memo_key) {
+                return true;
+            }
+        }
+        let ok = hash::verify(password, stored);
+        if ok {
+            if let Ok(mut m) = self.memo.lock() {
+                if m.len() >= MEMO_LIMIT {
+                    m.clear();
+                }
+                m.insert(memo_key, ());
+            }
+        }
+        ok
+    }
+
+    /// Starts a background `stat` (and reload) if the file was not looked at this second.
+    fn maybe_reload(self: &Arc<Self>) {
+        let now = now();
+        if self.checked.swap(now, Ordering::Relaxed) == now {
+            return;
+        }
+        if self.reloading.swap(true, Ordering::Acquire) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.reload();
+            return;
+        };
+        let me = self.clone();
+        rt.spawn_blocking(move || me.reload());
+    }
+
+    /// Reads the file again if its modification time changed.
+    fn reload(&self) {
+        let known = match self.table.read() {
+            Ok(t) => t.modified,
+            Err(p) => p.into_inner().modified,
+        };
+        let modified = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
+        if modified != known {
+            let table = read_table(&self.path).unwrap_or_else(|e| {
+                logmsg!(Warning, "{}: {e}", self.path.display());
+                Table {
+                    modified,
+                    ..Table::default()
+                }
+            });
+            if let Ok(mut t) = self.table.write() {
+                *t = Arc::new(table);
+            }
+            if let Ok(mut m) = self.memo.lock() {
+                m.clear();
+            }
+        }
+        self.reloading.store(false, Ordering::Release);
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn read_table(path: &Path) -> std::io::Result<Table> {
+    let meta = std::fs::metadata(path)?;
+    let text = std::fs::read(path)?;
+    Ok(Table {
+        modified: meta.modified().ok(),
+        users: parse(&text),
+    })
+}
+
+/// `user:hash` lines. Blank lines and lines starting with `#` are skipped, as are lines
+/// without a colon; the first line for a user wins.
+fn parse(text: &[u8]) -> HashMap<Vec<u8>, String> {
+    let mut users = HashMap::new();
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = crate::http::trim(line);
+        if line.is_empty() || line[0] == b'#' {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (user, hash) = (&line[..colon], &line[colon + 1..]);
+        users
+            .entry(user.to_vec())
+            .or_insert_with(|| String::from_utf8_lossy(hash).into_owned());
+    }
+    users
+}
+
+/// The user name and password of `Authorization: Basic` credentials.
+pub fn basic_credentials(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let v = crate::http::trim(value);
+    if v.len() < 6 || !v[..6].eq_ignore_ascii_case(b"basic ") {
+        return None;
+    }
+    let decoded = crate::log::format::base64_decode(crate::http::trim(&v[6..]))?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some((decoded[..colon].to_vec(), decoded[colon + 1..].to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_format() {
+        let users = parse(b"# comment\n\nalice:secret\r\nbob:$1$x$y\nnocolon\nalice:other\n");
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[&b"alice"[..]], "secret");
+        assert_eq!(users[&b"bob"[..]], "$1$x$y");
+    }
+
+    #[test]
+    fn credentials() {
+        // "alice:se:cret"
+        let (u, p) = basic_credentials(b"Basic YWxpY2U6c2U6Y3JldA==").unwrap();
+        assert_eq!((&u[..], &p[..]), (&b"alice"[..], &b"se:cret"[..]));
+        assert!(basic_credentials(b"Bearer abc").is_none());
+        assert!(basic_credentials(b"Basic !!!").is_none());
+    }
+
+    #[test]
+    fn reloads_when_modified() {
+        let dir = std::env::temp_dir().join(format!("pound-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("htpasswd");
+        std::fs::write(&path, "alice:one\n").unwrap();
+        let h = Htpasswd::open(&path);
+        assert!(h.check(b"alice", b"one"));
+        assert!(!h.check(b"alice", b"two"));
+        std::fs::write(&path, "alice:two\n").unwrap();
+        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        h.checked.store(0, Ordering::Relaxed);
+        assert!(h.check(b"alice", b"two"));
+        assert!(!h.check(b"alice", b"one"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
