@@ -36,7 +36,7 @@ impl Posix {
         let rc = unsafe { libc::regexec(&self.0, c.as_ptr(), n, m.as_mut_ptr(), 0) };
         (rc == 0).then(|| {
             m.iter()
-                .map(|r| (r.rm_so >= 0).then(|| (r.rm_so as usize, r.rm_eo as usize)))
+                .map(|r| (r.rm_so >= 0).then_some((r.rm_so as usize, r.rm_eo as usize)))
                 .collect()
         })
     }
