@@ -14,6 +14,7 @@ mod log;
 mod proxy;
 mod relay;
 mod reply;
+mod rules;
 mod server;
 mod state;
 mod support;

@@ -44,6 +44,8 @@ fn head_complete(data: &[u8], scanned: usize) -> bool {
 pub struct Peer {
     /// The client address without port (`%h`); `socket` for UNIX-socket clients.
     pub ip: String,
+    /// The client address, for `ACL` conditions; `None` for UNIX-socket clients.
+    pub addr: Option<std::net::IpAddr>,
     /// The listener address the client reached (`%A`).
     pub local_ip: String,
     /// The listener port as text, made once per connection for `X-Forwarded-Port`.

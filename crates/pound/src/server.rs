@@ -210,6 +210,7 @@ async fn accept_tcp(
                 let local = bound.or_else(|| s.local_addr().ok());
                 let peer = Peer {
                     ip: ip_text(&from),
+                    addr: Some(from.ip()),
                     local_ip: local.as_ref().map(ip_text).unwrap_or_default(),
                     port_text: local.map_or(0, |a| a.port()).to_string(),
                     local_addr: local,
@@ -237,6 +238,7 @@ async fn accept_unix(
             Ok((s, _)) => {
                 let peer = Peer {
                     ip: "socket".to_string(),
+                    addr: None,
                     local_ip: "socket".to_string(),
                     port_text: String::new(),
                     local_addr: None,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::ErrorPage;
+use super::{ErrorPage, Template};
 use crate::diag::Span;
 
 /// One entry of a service's backend list.
@@ -20,7 +20,13 @@ pub enum BackendKind {
     /// `UseBackend "name"` or `Backend "name" [Priority/Disabled] End` inside a service.
     Named(NamedRef),
     /// `Redirect [code] "url"`.
-    Redirect { code: u16, url: String },
+    Redirect {
+        code: u16,
+        url: Template,
+        /// The compatibility rule: the URL names only a scheme and host, so when nothing in
+        /// it expands to a value, the request's URL is appended.
+        append_request: bool,
+    },
     /// `Error STATUS [FILE]`.
     Error {
         status: u16,

@@ -44,6 +44,32 @@ impl Matcher {
             .any(|p| self.pattern_matches(p, subject))
     }
 
+    /// Like [`Matcher::is_match`], and on success fills `spans` with the match (`$0`) and,
+    /// for a regular expression, its parenthesized groups (`None` for a group that took no
+    /// part). A string comparison's `$0` is the whole subject, as in pound, where such
+    /// comparisons are anchored regular expressions.
+    pub fn captures(&self, subject: &[u8], spans: &mut Vec<Option<(usize, usize)>>) -> bool {
+        spans.clear();
+        for p in &self.patterns {
+            match (&p.regex, self.mode) {
+                (Some(re), MatchMode::Regex) => {
+                    let mut locs = re.capture_locations();
+                    if re.captures_read(&mut locs, subject).is_some() {
+                        spans.extend((0..locs.len()).map(|i| locs.get(i)));
+                        return true;
+                    }
+                }
+                _ => {
+                    if self.pattern_matches(p, subject) {
+                        spans.push(Some((0, subject.len())));
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
     fn pattern_matches(&self, p: &Pattern, subject: &[u8]) -> bool {
         let text = p.text.as_bytes();
         let eq = |a: &[u8], b: &[u8]| {
@@ -89,5 +115,18 @@ mod tests {
         assert!(matcher(MatchMode::Suffix, false, ".gif").is_match(b"/a.gif"));
         assert!(!matcher(MatchMode::Suffix, false, ".gif").is_match(b"gif"));
         assert!(matcher(MatchMode::Regex, false, "^/static/").is_match(b"/static/x"));
+    }
+
+    #[test]
+    fn captured_spans() {
+        let mut spans = Vec::new();
+        let m = matcher(MatchMode::Regex, false, "^/([a-z]+)(/x)?(/.*)?");
+        assert!(m.captures(b"/abc/def", &mut spans));
+        assert_eq!(spans, vec![Some((0, 8)), Some((1, 4)), None, Some((4, 8))]);
+        assert!(!m.captures(b"abc", &mut spans));
+        assert!(matcher(MatchMode::Suffix, true, ".GIF").captures(b"/a.gif", &mut spans));
+        assert_eq!(spans, vec![Some((0, 6))]);
+        assert!(matcher(MatchMode::Prefix, false, "/a").captures(b"/a.gif", &mut spans));
+        assert_eq!(spans, vec![Some((0, 6))]);
     }
 }

@@ -10,6 +10,7 @@ pub mod backend;
 mod listener;
 mod matching;
 mod service;
+pub mod template;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use matching::{MatchMode, Matcher, Pattern};
 pub use service::{
     BoolOp, Condition, ConditionKind, LogSuppress, Modification, Rewrite, RewriteBranch, Service,
 };
+pub use template::{Accessor, Part, Template, TemplateError};
 
 use crate::diag::Span;
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Acl, Backend, Balancer, Matcher, Session};
+use super::{Acl, Backend, Balancer, Matcher, Session, Template};
 use crate::diag::Span;
 
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ pub enum ConditionKind {
     },
     /// `StringMatch "template"`: the expanded template matches.
     StringMatch {
-        template: String,
+        template: Template,
         matcher: Matcher,
     },
     Url(Matcher),
@@ -74,7 +74,7 @@ pub enum BoolOp {
 pub enum Modification {
     SetHeader {
         span: Span,
-        value: String,
+        value: Template,
     },
     DeleteHeader {
         span: Span,
@@ -82,20 +82,20 @@ pub enum Modification {
     },
     SetUrl {
         span: Span,
-        value: String,
+        value: Template,
     },
     SetPath {
         span: Span,
-        value: String,
+        value: Template,
     },
     SetQuery {
         span: Span,
-        value: String,
+        value: Template,
     },
     SetQueryParam {
         span: Span,
         name: String,
-        value: String,
+        value: Template,
     },
     Rewrite(Rewrite),
 }

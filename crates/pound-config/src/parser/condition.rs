@@ -99,7 +99,8 @@ impl Parser<'_> {
                 (ConditionKind::QueryParam { name, matcher }, end)
             }
             "StringMatch" => {
-                let template = self.string()?.text;
+                let t = self.string()?;
+                let template = self.template(&t)?;
                 // In response rewrites the manual's default is a case-insensitive regex.
                 let icase = scope.ignore_case || scope.response;
                 let (matcher, end) = self.matcher_arg(MatchMode::Regex, icase)?;

@@ -6,7 +6,7 @@ use super::condition::{Scope, CONDITIONS, RESPONSE_CONDITIONS};
 use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
-use crate::model::{MatchMode, Modification, Rewrite, RewriteBranch};
+use crate::model::{MatchMode, Modification, Rewrite, RewriteBranch, Template};
 
 /// Modification statements allowed in listeners, services and request rewrites.
 pub(super) const MODIFICATIONS: &[&str] = &[
@@ -67,19 +67,19 @@ impl Parser<'_> {
             }
             "SetURL" => Modification::SetUrl {
                 span,
-                value: self.string_arg()?.value,
+                value: self.template_arg()?,
             },
             "SetPath" => Modification::SetPath {
                 span,
-                value: self.string_arg()?.value,
+                value: self.template_arg()?,
             },
             "SetQuery" => Modification::SetQuery {
                 span,
-                value: self.string_arg()?.value,
+                value: self.template_arg()?,
             },
             "SetQueryParam" => {
                 let name = self.string()?.text;
-                let value = self.string_arg()?.value;
+                let value = self.template_arg()?;
                 Modification::SetQueryParam { span, name, value }
             }
             "Rewrite" => return self.rewrite(t, scope),
@@ -89,16 +89,29 @@ impl Parser<'_> {
     }
 
     fn set_header(&mut self, span: Span) -> PResult<Modification> {
-        let value = self.string_arg()?;
-        if !is_header_line(&value.value) {
+        let t = self.string()?;
+        self.end_of_line()?;
+        if !is_header_line(&t.text) {
             return Err(Diagnostic::error(
-                &value.span,
+                &t.span,
                 "expected a header line (\"Name: value\")",
             ));
         }
-        Ok(Modification::SetHeader {
-            span,
-            value: value.value,
+        let value = self.template(&t)?;
+        Ok(Modification::SetHeader { span, value })
+    }
+
+    /// A string-expansion template that is the statement's last argument.
+    pub(super) fn template_arg(&mut self) -> PResult<Template> {
+        let t = self.string()?;
+        self.end_of_line()?;
+        self.template(&t)
+    }
+
+    /// Parses the string token `t` as a string-expansion template.
+    pub(super) fn template(&self, t: &Token) -> PResult<Template> {
+        Template::parse(&t.text).map_err(|e| {
+            Diagnostic::error(&t.span, format!("bad string expansion \"{}\": {e}", t.text))
         })
     }
 

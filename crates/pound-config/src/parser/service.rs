@@ -261,14 +261,26 @@ impl Parser<'_> {
             _ => return Err(Self::unexpected(&t, "number or quoted string")),
         };
         self.end_of_line()?;
-        if !is_absolute_url(&url.text) {
+        let Some(path) = url_path(&url.text) else {
             return Err(Diagnostic::error(&url.span, "Redirect bad URL"));
-        }
+        };
+        // A lone "/" after the host is dropped and, as any path, keeps the request's URL
+        // from being appended.
+        let (text, append_request) = match path {
+            "" => (url.text.as_str(), true),
+            "/" => (&url.text[..url.text.len() - 1], false),
+            _ => (url.text.as_str(), false),
+        };
+        let stripped = Token {
+            text: text.to_string(),
+            ..url.clone()
+        };
         Ok(Backend {
             span: kw.span.to(&url.span),
             kind: BackendKind::Redirect {
                 code,
-                url: url.text,
+                url: self.template(&stripped)?,
+                append_request,
             },
         })
     }
@@ -365,12 +377,20 @@ pub(super) fn add_service(services: &mut Vec<Service>, service: Service) -> PRes
 
 /// Whether a redirect target is an absolute http(s) URL with a host part (which may itself
 /// be a string expansion).
-fn is_absolute_url(url: &str) -> bool {
+/// The part of an `http://` or `https://` URL after its host (empty when there is none);
+/// `None` when the URL is not absolute.
+fn url_path(url: &str) -> Option<&str> {
     let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+    let skip = if lower.starts_with("http://") {
+        7
+    } else if lower.starts_with("https://") {
+        8
+    } else {
+        return None;
+    };
+    let rest = &url[skip..];
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    (host_end > 0).then(|| &rest[host_end..])
 }
 
 /// Links every `UseBackend`/`Backend "name"` to its global definition, which may come later in
@@ -398,11 +418,13 @@ pub(super) fn resolve_named_backends(p: &mut Parser<'_>) -> PResult<()> {
 mod tests {
     #[test]
     fn absolute_urls() {
-        assert!(super::is_absolute_url("https://xyzzy.com"));
-        assert!(super::is_absolute_url("http://$0(1)/$2/$1$3"));
-        assert!(super::is_absolute_url("HTTP://%[header host]/x"));
-        assert!(!super::is_absolute_url("/relative"));
-        assert!(!super::is_absolute_url("https://"));
-        assert!(!super::is_absolute_url("ftp://x"));
+        use super::url_path;
+        assert_eq!(url_path("https://xyzzy.com"), Some(""));
+        assert_eq!(url_path("http://$0(1)/$2/$1$3"), Some("/$2/$1$3"));
+        assert_eq!(url_path("HTTP://%[header host]/x"), Some("/x"));
+        assert_eq!(url_path("http://h/"), Some("/"));
+        assert_eq!(url_path("/relative"), None);
+        assert_eq!(url_path("https://"), None);
+        assert_eq!(url_path("ftp://x"), None);
     }
 }

@@ -252,13 +252,31 @@ fn redirects() {
     let c = ok(&service("Redirect 308 \"https://x/$1\"\n"));
     assert!(matches!(
         &c.services[0].backends[0].kind,
-        BackendKind::Redirect { code: 308, url } if url == "https://x/$1"
+        BackendKind::Redirect { code: 308, url, append_request: false }
+            if url.text == "https://x/$1" && url.has_refs()
     ));
     let c = ok(&service("Redirect \"https://x\"\n"));
     assert!(matches!(
         c.services[0].backends[0].kind,
-        BackendKind::Redirect { code: 302, .. }
+        BackendKind::Redirect {
+            code: 302,
+            append_request: true,
+            ..
+        }
     ));
+    let c = ok(&service("Redirect \"https://x/\"\n"));
+    assert!(matches!(
+        &c.services[0].backends[0].kind,
+        BackendKind::Redirect { url, append_request: false, .. } if url.text == "https://x"
+    ));
+    fails(
+        &service("Redirect \"https://x/%[nope]\"\n"),
+        &["p.cfg:2.10-28: bad string expansion \"https://x/%[nope]\": unknown request accessor %[nope] at offset 10"],
+    );
+    fails(
+        &service("Header \"x\"\nSetHeader \"X-A: $1(\"\n"),
+        &["p.cfg:3.11-20: bad string expansion \"X-A: $1(\": missing closing parenthesis in reference at offset 5"],
+    );
 }
 
 #[test]

@@ -107,6 +107,12 @@ impl Request {
         self.head.bytes(self.line)
     }
 
+    /// Replaces the request target (`SetURL` and friends). The request line that `%r` logs
+    /// stays as the client sent it.
+    pub fn set_target(&mut self, target: &[u8]) {
+        self.target = self.head.append(target);
+    }
+
     /// Whether field `i` is hop-by-hop for this request: not to be forwarded as is.
     pub fn is_hop_by_hop(&self, i: usize) -> bool {
         let name = self.head.name(i);

@@ -1,0 +1,420 @@
+//! Evaluating conditions, expanding templates and applying modifications.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use pound_config::model::{Accessor, Matcher, Part, Template};
+
+use super::target;
+use super::{Action, Branch, Cond};
+use crate::http::head::Head;
+use crate::http::request::Request;
+
+/// How many recent matches `$N(M)` can reach (M is 0 to 7), as in pound.
+const HISTORY: usize = 8;
+
+/// Why a condition or modification could not be evaluated; the text names the expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalError(pub String);
+
+/// One successful match: a copy of its subject and the spans of `$0`, `$1`, ...
+#[derive(Default)]
+struct Slot {
+    subject: Vec<u8>,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+/// The recent successful matches of one request, most recent last. Buffers are reused from
+/// one request to the next.
+#[derive(Default)]
+pub struct Matches {
+    slots: VecDeque<Slot>,
+    spare: Vec<Slot>,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Matches {
+    pub fn clear(&mut self) {
+        while let Some(s) = self.slots.pop_front() {
+            self.spare.push(s);
+        }
+    }
+
+    /// Records the match whose spans are in `self.spans`.
+    fn push(&mut self, subject: &[u8]) {
+        let mut slot = if self.slots.len() == HISTORY {
+            self.slots.pop_front().unwrap_or_default()
+        } else {
+            self.spare.pop().unwrap_or_default()
+        };
+        slot.subject.clear();
+        slot.subject.extend_from_slice(subject);
+        slot.spans.clear();
+        slot.spans.extend_from_slice(&self.spans);
+        self.slots.push_back(slot);
+    }
+
+    /// Group `group` of the `nth` most recent match: `None` if there is no such group,
+    /// an empty slice for a group that took no part in the match.
+    fn group(&self, nth: usize, group: usize) -> Option<&[u8]> {
+        let slot = self
+            .slots
+            .len()
+            .checked_sub(nth + 1)
+            .map(|i| &self.slots[i])?;
+        match slot.spans.get(group)? {
+            Some((a, b)) => slot.subject.get(*a..*b),
+            None => Some(&[]),
+        }
+    }
+}
+
+/// What a condition is evaluated against.
+pub struct Cx<'a> {
+    /// The request, as modified so far: accessors always read it, even in response rewrites.
+    pub req: &'a Request,
+    /// The header lines `Header` conditions look at: the request's, or the response's.
+    pub headers: &'a Head,
+    pub client: Option<IpAddr>,
+    pub matches: &'a mut Matches,
+    /// Whether to record regex groups (some template refers to them).
+    pub capture: bool,
+}
+
+impl Cx<'_> {
+    /// Whether every condition holds (an empty list holds).
+    pub fn all(&mut self, conds: &[Cond]) -> Result<bool, EvalError> {
+        for c in conds {
+            if !self.eval(c)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    pub fn eval(&mut self, c: &Cond) -> Result<bool, EvalError> {
+        Ok(match c {
+            Cond::Acl(acl) => self.client.is_some_and(|ip| acl.contains(ip)),
+            Cond::BasicAuth(file) => match self
+                .req
+                .head
+                .get("authorization")
+                .and_then(crate::auth::basic_credentials)
+            {
+                Some((user, password)) => file.check(&user, &password),
+                None => false,
+            },
+            Cond::Header(m) => {
+                let headers = self.headers;
+                let mut line = Vec::with_capacity(128);
+                for i in 0..headers.fields.len() {
+                    line.clear();
+                    line.extend_from_slice(headers.name(i));
+                    line.extend_from_slice(b": ");
+                    line.extend_from_slice(headers.value(i));
+                    if self.test(m, &line) {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Cond::Host(m) => match self.req.head.get("host") {
+                Some(h) => self.test(m, h),
+                None => false,
+            },
+            Cond::Path(m) => self.test(m, target::split(self.req.target()).path),
+            Cond::Query(m) => match target::split(self.req.target()).query {
+                Some(q) => self.test(m, q),
+                None => false,
+            },
+            Cond::QueryParam(name, m) => {
+                let query = target::split(self.req.target()).query.unwrap_or(b"");
+                match target::param(query, name) {
+                    Some(Some(v)) => self.test(m, v),
+                    _ => false,
+                }
+            }
+            Cond::StringMatch(t, m) => {
+                let mut subject = Vec::new();
+                expand(t, "string_match", self.req, self.matches, &mut subject)?;
+                self.test(m, &subject)
+            }
+            Cond::Url(m) => self.test(m, self.req.target()),
+            Cond::Not(inner) => !self.eval(inner)?,
+            Cond::All(cs) => self.all(cs)?,
+            Cond::Any(cs) => {
+                for c in cs {
+                    if self.eval(c)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+        })
+    }
+
+    /// Matches `subject`, recording the match for back-references when they are used.
+    fn test(&mut self, m: &Matcher, subject: &[u8]) -> bool {
+        if !self.capture {
+            return m.is_match(subject);
+        }
+        let mut spans = std::mem::take(&mut self.matches.spans);
+        let hit = m.captures(subject, &mut spans);
+        self.matches.spans = spans;
+        if hit {
+            self.matches.push(subject);
+        }
+        hit
+    }
+}
+
+/// Expands `t` for `req` into `out` (which is cleared first). Returns how many references
+/// and accessors produced a value, which the `Redirect` compatibility rule needs. `what`
+/// names the directive in error messages, as pound does.
+pub fn expand(
+    t: &Template,
+    what: &str,
+    req: &Request,
+    m: &Matches,
+    out: &mut Vec<u8>,
+) -> Result<usize, EvalError> {
+    out.clear();
+    let mut values = 0;
+    for part in &t.parts {
+        match part {
+            Part::Literal(s) => out.extend_from_slice(s.as_bytes()),
+            Part::Ref { group, nth, text } => match m.group(*nth, *group) {
+                Some(v) => {
+                    out.extend_from_slice(v);
+                    values += 1;
+                }
+                None => {
+                    return Err(EvalError(format!(
+                        "{what} \"{}\" refers to non-existing group {text}",
+                        t.text
+                    )))
+                }
+            },
+            Part::Accessor(a) => {
+                let target = req.target();
+                let parts = target::split(target);
+                let host = req.head.get("host");
+                let value: Option<&[u8]> = match a {
+                    Accessor::Url => Some(target),
+                    Accessor::Path => Some(parts.path),
+                    Accessor::Query => parts.query,
+                    Accessor::Param(name) => parts
+                        .query
+                        .and_then(|q| target::param(q, name.as_bytes()))
+                        .flatten(),
+                    Accessor::Header(name) => req.head.get(name),
+                    Accessor::Host => host.map(|h| target::host_port(h).0),
+                    Accessor::Port => host
+                        .map(|h| target::host_port(h).1)
+                        .filter(|p| !p.is_empty()),
+                };
+                if let Some(v) = value {
+                    out.extend_from_slice(v);
+                    values += 1;
+                }
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// Applies request modifications in order; the first failure stops them.
+pub fn apply(
+    actions: &[Action],
+    req: &mut Request,
+    client: Option<IpAddr>,
+    matches: &mut Matches,
+    capture: bool,
+) -> Result<(), EvalError> {
+    let mut value = Vec::new();
+    let mut built = Vec::new();
+    for action in actions {
+        match action {
+            Action::SetHeader(t) => {
+                expand(t, "Header", req, matches, &mut value)?;
+                set_header(&mut req.head, &value, &t.text)?;
+            }
+            Action::DeleteHeader(m) => delete_header(&mut req.head, m),
+            Action::SetUrl(t) => {
+                expand(t, "url", req, matches, &mut value)?;
+                check_url_part(&value, "url", t)?;
+                if value.is_empty() {
+                    return Err(EvalError(format!(
+                        "url \"{}\": request rewriting results in empty URL",
+                        t.text
+                    )));
+                }
+                req.set_target(&value);
+            }
+            Action::SetPath(t) => {
+                expand(t, "path", req, matches, &mut value)?;
+                check_url_part(&value, "path", t)?;
+                let p = target::split(req.target());
+                target::join(p.origin, &value, p.query, &mut built);
+                req.set_target(&built);
+            }
+            Action::SetQuery(t) => {
+                expand(t, "query", req, matches, &mut value)?;
+                check_url_part(&value, "query", t)?;
+                let p = target::split(req.target());
+                let query = (!value.is_empty()).then_some(&value[..]);
+                target::join(p.origin, p.path, query, &mut built);
+                req.set_target(&built);
+            }
+            Action::SetQueryParam(name, t) => {
+                expand(t, "query parameter", req, matches, &mut value)?;
+                check_url_part(&value, "query parameter", t)?;
+                let p = target::split(req.target());
+                let mut query = Vec::new();
+                target::set_param(p.query.unwrap_or(b""), name, &value, &mut query);
+                target::join(p.origin, p.path, Some(&query), &mut built);
+                req.set_target(&built);
+            }
+            Action::Rewrite(branches) => {
+                let mut chosen = None;
+                for (i, b) in branches.iter().enumerate() {
+                    let mut cx = Cx {
+                        req,
+                        headers: &req.head,
+                        client,
+                        matches,
+                        capture,
+                    };
+                    if cx.all(&b.when)? {
+                        chosen = Some(i);
+                        break;
+                    }
+                }
+                if let Some(i) = chosen {
+                    apply(&branches[i].then, req, client, matches, capture)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies `Rewrite response` blocks to a response head. Conditions see the response's
+/// header lines; accessors and back-references still refer to the request.
+pub fn apply_response(
+    blocks: &[Vec<Branch>],
+    req: &Request,
+    head: &mut Head,
+    client: Option<IpAddr>,
+    matches: &mut Matches,
+    capture: bool,
+) -> Result<(), EvalError> {
+    for branches in blocks {
+        let mut chosen = None;
+        for (i, b) in branches.iter().enumerate() {
+            let mut cx = Cx {
+                req,
+                headers: head,
+                client,
+                matches,
+                capture,
+            };
+            if cx.all(&b.when)? {
+                chosen = Some(i);
+                break;
+            }
+        }
+        let Some(i) = chosen else { continue };
+        let mut value = Vec::new();
+        for action in &branches[i].then {
+            match action {
+                Action::SetHeader(t) => {
+                    expand(t, "Header", req, matches, &mut value)?;
+                    set_header(head, &value, &t.text)?;
+                }
+                Action::DeleteHeader(m) => delete_header(head, m),
+                // The parser allows only the two above in response rewrites.
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fields that frame the message: a modification may not touch them, or the body would be
+/// delimited differently on the two sides of pound.
+fn is_framing(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"transfer-encoding")
+}
+
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `SetHeader`: replaces the first field of that name in place (dropping any others) or
+/// adds the field at the end.
+fn set_header(head: &mut Head, line: &[u8], text: &str) -> Result<(), EvalError> {
+    let bad = |why: &str| EvalError(format!("Header \"{text}\": {why}"));
+    let colon = line
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or_else(|| bad("the expanded value is not a header line"))?;
+    let name = &line[..colon];
+    let value = crate::http::trim(&line[colon + 1..]);
+    if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
+        return Err(bad("the expanded value is not a header line"));
+    }
+    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(bad("the expanded value contains control characters"));
+    }
+    if is_framing(name) {
+        return Err(bad("Content-Length and Transfer-Encoding cannot be set"));
+    }
+    let name_text = String::from_utf8_lossy(name);
+    match head.position(&name_text) {
+        Some(i) => {
+            let n = head.append(name);
+            head.fields[i].name = n;
+            head.set_value(i, value);
+            let keep = head.fields[i];
+            let buf = &head.buf;
+            head.fields
+                .retain(|f| *f == keep || !buf[f.name.range()].eq_ignore_ascii_case(name));
+        }
+        None => head.push(&name_text, value),
+    }
+    Ok(())
+}
+
+/// `DeleteHeader`: removes every field whose `Name: value` line matches, except the
+/// framing fields.
+fn delete_header(head: &mut Head, m: &Matcher) {
+    let mut line = Vec::with_capacity(128);
+    let mut i = 0;
+    while i < head.fields.len() {
+        line.clear();
+        line.extend_from_slice(head.name(i));
+        line.extend_from_slice(b": ");
+        line.extend_from_slice(head.value(i));
+        if !is_framing(head.name(i)) && m.is_match(&line) {
+            head.fields.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// A rewritten URL part may not contain white space or control characters, which would
+/// corrupt the request line sent to the backend.
+fn check_url_part(v: &[u8], what: &str, t: &Template) -> Result<(), EvalError> {
+    if v.iter().any(|&b| b <= b' ' || b == 0x7f) {
+        return Err(EvalError(format!(
+            "{what} \"{}\": the result contains white space or control characters",
+            t.text
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

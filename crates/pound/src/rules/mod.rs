@@ -1,0 +1,143 @@
+//! Request routing and rewriting at run time (pound.8, Service Matching Directives, String
+//! expansion, REQUEST MODIFICATION DIRECTIVES, RESPONSE MODIFICATION).
+//!
+//! The configuration's conditions and modifications are turned into [`Cond`] and [`Action`]
+//! trees once, at start-up: `BasicAuth` files are opened then, and whether any template uses
+//! back-references is known, so that requests of a configuration without them never pay for
+//! recording regex groups.
+
+mod eval;
+pub mod target;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pound_config::model::{
+    Acl, BoolOp, Condition, ConditionKind, Matcher, Modification, Rewrite, Template,
+};
+
+use crate::auth::Htpasswd;
+
+pub use eval::{apply, apply_response, expand, Cx, EvalError, Matches};
+
+/// A condition, ready to evaluate.
+pub enum Cond {
+    Acl(Arc<Acl>),
+    BasicAuth(Arc<Htpasswd>),
+    Header(Matcher),
+    Host(Matcher),
+    Path(Matcher),
+    Query(Matcher),
+    QueryParam(Vec<u8>, Matcher),
+    StringMatch(Template, Matcher),
+    Url(Matcher),
+    Not(Box<Cond>),
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+}
+
+/// A modification, ready to apply.
+pub enum Action {
+    SetHeader(Template),
+    DeleteHeader(Matcher),
+    SetUrl(Template),
+    SetPath(Template),
+    SetQuery(Template),
+    SetQueryParam(Vec<u8>, Template),
+    Rewrite(Vec<Branch>),
+}
+
+/// One branch of a `Rewrite` block: `then` applies when every condition of `when` holds
+/// and no earlier branch applied.
+pub struct Branch {
+    pub when: Vec<Cond>,
+    pub then: Vec<Action>,
+}
+
+/// Builds the run-time rules, sharing one [`Htpasswd`] per file.
+#[derive(Default)]
+pub struct Builder {
+    files: HashMap<PathBuf, Arc<Htpasswd>>,
+    /// Whether some template refers to regex groups, so matches must be recorded.
+    pub captures: bool,
+}
+
+impl Builder {
+    pub fn conds(&mut self, cs: &[Condition]) -> Vec<Cond> {
+        cs.iter().map(|c| self.cond(c)).collect()
+    }
+
+    fn cond(&mut self, c: &Condition) -> Cond {
+        match &c.kind {
+            ConditionKind::Acl(a) => Cond::Acl(a.clone()),
+            ConditionKind::BasicAuth(path) => {
+                let h = self
+                    .files
+                    .entry(path.clone())
+                    .or_insert_with(|| Htpasswd::open(path));
+                Cond::BasicAuth(h.clone())
+            }
+            ConditionKind::Header(m) => Cond::Header(m.clone()),
+            ConditionKind::Host(m) => Cond::Host(m.clone()),
+            ConditionKind::Path(m) => Cond::Path(m.clone()),
+            ConditionKind::Query(m) => Cond::Query(m.clone()),
+            ConditionKind::QueryParam { name, matcher } => {
+                Cond::QueryParam(name.as_bytes().to_vec(), matcher.clone())
+            }
+            ConditionKind::StringMatch { template, matcher } => {
+                Cond::StringMatch(self.template(template), matcher.clone())
+            }
+            ConditionKind::Url(m) => Cond::Url(m.clone()),
+            ConditionKind::Not(inner) => Cond::Not(Box::new(self.cond(inner))),
+            ConditionKind::Match { op, conditions } => {
+                let cs = self.conds(conditions);
+                match op {
+                    BoolOp::And => Cond::All(cs),
+                    BoolOp::Or => Cond::Any(cs),
+                }
+            }
+        }
+    }
+
+    fn template(&mut self, t: &Template) -> Template {
+        self.captures |= t.has_refs();
+        t.clone()
+    }
+
+    pub fn actions(&mut self, ms: &[Modification]) -> Vec<Action> {
+        ms.iter()
+            .map(|m| match m {
+                Modification::SetHeader { value, .. } => Action::SetHeader(self.template(value)),
+                Modification::DeleteHeader { matcher, .. } => Action::DeleteHeader(matcher.clone()),
+                Modification::SetUrl { value, .. } => Action::SetUrl(self.template(value)),
+                Modification::SetPath { value, .. } => Action::SetPath(self.template(value)),
+                Modification::SetQuery { value, .. } => Action::SetQuery(self.template(value)),
+                Modification::SetQueryParam { name, value, .. } => {
+                    Action::SetQueryParam(name.as_bytes().to_vec(), self.template(value))
+                }
+                Modification::Rewrite(r) => Action::Rewrite(self.rewrite(r)),
+            })
+            .collect()
+    }
+
+    pub fn rewrite(&mut self, r: &Rewrite) -> Vec<Branch> {
+        r.branches
+            .iter()
+            .map(|b| Branch {
+                when: self.conds(&b.conditions),
+                then: self.actions(&b.actions),
+            })
+            .collect()
+    }
+
+    /// `Rewrite response` blocks: each is a list of branches.
+    pub fn responses(&mut self, rs: &[Rewrite]) -> Vec<Vec<Branch>> {
+        rs.iter().map(|r| self.rewrite(r)).collect()
+    }
+
+    /// Notes a template used outside conditions and modifications (`Redirect`).
+    pub fn note(&mut self, t: &Template) {
+        self.captures |= t.has_refs();
+    }
+}
