@@ -15,12 +15,15 @@ use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
 use crate::http::{location, BodyKind, Version};
 use crate::io::{timed, InBuf, Stream};
-use crate::log::format::Entry;
+use crate::log::format::{Entry, Named};
 use crate::log::{self, Priority};
 use crate::logmsg;
 use crate::relay::{self, RelayError};
 use crate::reply;
+use crate::rules::{self, Cx, EvalError, Matches};
 use crate::state::{Listener, Service};
+
+mod special;
 
 /// Largest backend response head.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -63,6 +66,8 @@ struct Outcome {
     bytes: u64,
     service: Option<Arc<Service>>,
     backend: Option<Arc<Backend>>,
+    /// What logs show as the backend when a special backend answered.
+    special: Option<Named>,
     /// Whether the client connection can take another request.
     keep: bool,
     /// pound answered with an error: close gently, reading what the client still sends, so
@@ -81,6 +86,7 @@ impl Outcome {
             bytes: 0,
             service: None,
             backend: None,
+            special: None,
             keep: false,
             linger: true,
             abort: false,
@@ -98,6 +104,8 @@ struct Connection {
     listener: Arc<Listener>,
     shutdown: watch::Receiver<bool>,
     tag: Tag,
+    /// Recent regex matches of the current request, for back-references.
+    matches: Matches,
 }
 
 /// The prefix of this connection's messages, `(1f) `: its number in hexadecimal, where
@@ -130,6 +138,7 @@ pub async fn serve(
         listener,
         shutdown,
         tag: Tag(id),
+        matches: Matches::default(),
     };
     c.run().await;
 }
@@ -276,7 +285,32 @@ impl Connection {
             }
         }
         let listener = self.listener.clone();
-        let Some(service) = listener.services.iter().find(|s| s.matches()) else {
+        self.matches.clear();
+        let mut chosen = None;
+        for s in &listener.services {
+            let mut cx = Cx {
+                req: &self.req,
+                headers: &self.req.head,
+                client: self.peer.addr,
+                matches: &mut self.matches,
+                capture: listener.capture,
+            };
+            match s.matches(&mut cx) {
+                Ok(true) => {
+                    chosen = Some(s);
+                    break;
+                }
+                Ok(false) => {}
+                // An error is never taken for "no match": the next service could answer
+                // what this one was meant to.
+                Err(e) => {
+                    let mut o = self.eval_failed(&e).await;
+                    o.service = Some(s.clone());
+                    return o;
+                }
+            }
+        }
+        let Some(service) = chosen else {
             logmsg!(
                 Notice,
                 "{}e503 no service \"{}\" from {} {}",
@@ -287,14 +321,72 @@ impl Connection {
             );
             return self.error(503).await;
         };
-        let mut outcome = self.forward(service).await;
+        let mut outcome = match &service.special {
+            None => self.forward(service).await,
+            Some(special) => self.answer(service, special).await,
+        };
         outcome.service = Some(service.clone());
         outcome
     }
 
-    /// Adds the built-in forwarded headers (pound.8, BUILT-IN HEADERS) and writes the head
-    /// to send to the backend into `self.out`.
-    fn backend_head(&mut self) {
+    /// A failed expansion or evaluation: logged with the expression, answered with 500.
+    async fn eval_failed(&mut self, e: &EvalError) -> Outcome {
+        logmsg!(
+            Warning,
+            "{}e500 {} (request \"{}\" from {})",
+            self.tag,
+            e.0,
+            self.request_text(),
+            self.peer.ip
+        );
+        self.error(500).await
+    }
+
+    /// Applies the service's, then the listener's `Rewrite response` blocks to `head`, or
+    /// to the backend's response head when `head` is `None`.
+    fn modify_response(
+        &mut self,
+        service: &Service,
+        head: Option<&mut crate::http::head::Head>,
+    ) -> Result<(), EvalError> {
+        let listener = &self.listener;
+        if service.response.is_empty() && listener.response.is_empty() {
+            return Ok(());
+        }
+        let head = match head {
+            Some(h) => h,
+            None => &mut self.resp.head,
+        };
+        for blocks in [&service.response, &listener.response] {
+            rules::apply_response(
+                blocks,
+                &self.req,
+                head,
+                self.peer.addr,
+                &mut self.matches,
+                listener.capture,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Applies the listener's, then the service's request modifications.
+    fn modify_request(&mut self, service: &Service) -> Result<(), EvalError> {
+        let listener = &self.listener;
+        for actions in [&listener.request, &service.request] {
+            rules::apply(
+                actions,
+                &mut self.req,
+                self.peer.addr,
+                &mut self.matches,
+                listener.capture,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Adds the built-in forwarded headers (pound.8, BUILT-IN HEADERS).
+    fn add_forwarded(&mut self) {
         let req = &mut self.req;
         if self.listener.header_options.forwarded {
             if !self.peer.unix {
@@ -310,6 +402,11 @@ impl Connection {
                 req.head.push("X-Forwarded-Port", port);
             }
         }
+    }
+
+    /// Writes the head to send to the backend into `self.out`.
+    fn backend_head(&mut self) {
+        let req = &self.req;
         // An absolute-form target names the host itself, and that wins over Host
         // (RFC 9112, section 3.2.2); the backend gets the origin form.
         let target = req.target();
@@ -376,6 +473,11 @@ impl Connection {
     }
 
     async fn forward(&mut self, service: &Service) -> Outcome {
+        // Built-in headers come first, so that modifications can trim them.
+        self.add_forwarded();
+        if let Err(e) = self.modify_request(service) {
+            return self.eval_failed(&e).await;
+        }
         let Some((backend, mut conn)) = self.connect(service).await else {
             logmsg!(
                 Notice,
@@ -387,6 +489,9 @@ impl Connection {
             );
             return self.error(503).await;
         };
+        if self.listener.rewrite_destination {
+            self.rewrite_destination(&backend);
+        }
         self.backend_head();
         if self.req.expect_continue {
             let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -398,7 +503,7 @@ impl Connection {
             }
         }
         let mut bin = crate::io::take_buffer(BACKEND_BUF, MAX_RESPONSE_HEAD + 1024);
-        let (outcome, reusable) = self.exchange(&backend, &mut conn, &mut bin).await;
+        let (outcome, reusable) = self.exchange(service, &backend, &mut conn, &mut bin).await;
         if reusable && bin.is_empty() {
             backend.release(conn.stream);
         }
@@ -422,6 +527,7 @@ impl Connection {
     /// have reached the backend. Returns the outcome and whether `conn` may be pooled.
     async fn exchange(
         &mut self,
+        service: &Service,
         backend: &Arc<Backend>,
         conn: &mut Conn,
         bin: &mut InBuf,
@@ -464,7 +570,7 @@ impl Connection {
             };
             match sent {
                 Ok(_) => match self.read_response_head(backend, conn, bin).await {
-                    Ok(()) => return self.relay_response(backend, conn, bin).await,
+                    Ok(()) => return self.relay_response(service, backend, conn, bin).await,
                     // The pooled connection had been closed by the backend: nothing was lost.
                     Err(None) if retry && self.req.body == BodyKind::Empty => {}
                     Err(reason) => {
@@ -581,10 +687,16 @@ impl Connection {
 
     async fn relay_response(
         &mut self,
+        service: &Service,
         backend: &Arc<Backend>,
         conn: &mut Conn,
         bin: &mut InBuf,
     ) -> (Outcome, bool) {
+        if let Err(e) = self.modify_response(service, None) {
+            let mut o = self.eval_failed(&e).await;
+            o.backend = Some(backend.clone());
+            return (o, false);
+        }
         let resp = &self.resp;
         let status = resp.status;
         let response_line = String::from_utf8_lossy(resp.line()).into_owned();
@@ -594,6 +706,7 @@ impl Connection {
             bytes: 0,
             service: None,
             backend: Some(backend.clone()),
+            special: None,
             keep: false,
             linger: false,
             abort: false,
@@ -785,7 +898,10 @@ impl Connection {
             elapsed: t0.elapsed(),
             listener: &self.listener.named,
             service: o.service.as_ref().map(|s| &s.named),
-            backend: o.backend.as_ref().map(|b| &b.named),
+            backend: o
+                .special
+                .as_ref()
+                .or_else(|| o.backend.as_ref().map(|b| &b.named)),
         };
         let mut line = String::with_capacity(160);
         format.render(&entry, &mut line);

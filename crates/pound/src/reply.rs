@@ -21,19 +21,26 @@ fn text(code: u16) -> &'static str {
     }
 }
 
+/// pound's default page for an error status.
+pub fn default_page(code: u16) -> Vec<u8> {
+    let r = reason(code);
+    let mut page = Vec::with_capacity(256);
+    let _ = write!(
+        page,
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\"><html><head><title>{code} {r}</title></head><body><h1>{r}</h1><p>{}</p></body></html>",
+        text(code)
+    );
+    page
+}
+
 /// Writes a complete error response to `out`: the listener's `ErrNNN` page when it has one,
 /// else the default page. Error responses always close the connection.
 pub fn error(out: &mut Vec<u8>, version: Version, code: u16, page: Option<&[u8]>) {
-    let mut default = Vec::new();
+    let default;
     let body = match page {
         Some(p) => p,
         None => {
-            let r = reason(code);
-            let _ = write!(
-                default,
-                "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\"><html><head><title>{code} {r}</title></head><body><h1>{r}</h1><p>{}</p></body></html>",
-                text(code)
-            );
+            default = default_page(code);
             &default
         }
     };

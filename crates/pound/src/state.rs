@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use pound_config::model::{
     BackendAddr, BackendKind, HeaderOptions, Listener as ListenerCfg, LogLevel, Matcher,
-    RegularBackend, Service as ServiceCfg,
+    RegularBackend, Service as ServiceCfg, Template,
 };
 use pound_config::{Config, Span};
 
 use crate::backend::{address_name, Address, Backend};
 use crate::http::request::Limits;
 use crate::log::format::{Format, Named, BUILTIN};
+use crate::rules::{Action, Branch, Builder, Cond, Cx, EvalError};
 
 pub struct State {
     pub listeners: Vec<Arc<Listener>>,
@@ -34,6 +35,14 @@ pub struct Listener {
     pub header_options: HeaderOptions,
     /// `RewriteLocation`: 0, 1 or 2.
     pub rewrite_location: u8,
+    /// `RewriteDestination`.
+    pub rewrite_destination: bool,
+    /// Request modifications, applied before the service's, in file order.
+    pub request: Vec<Action>,
+    /// `Rewrite response` blocks.
+    pub response: Vec<Vec<Branch>>,
+    /// Whether matches must be recorded for back-references (some template uses them).
+    pub capture: bool,
     /// The listener's own services, then the global ones.
     pub services: Vec<Arc<Service>>,
 }
@@ -41,8 +50,35 @@ pub struct Listener {
 pub struct Service {
     pub named: Named,
     pub disabled: bool,
+    /// Matching directives, joined by AND.
+    pub conds: Vec<Cond>,
+    pub request: Vec<Action>,
+    pub response: Vec<Vec<Branch>>,
     pub members: Vec<Member>,
     pub emergency: Option<Member>,
+    /// Set when the service answers by itself instead of forwarding.
+    pub special: Option<Special>,
+}
+
+/// The backends that answer without a server behind them.
+pub enum Special {
+    /// `Redirect`; with several (deprecated), one is chosen at random for each request.
+    Redirect(Vec<Redirect>),
+    /// `Error STATUS [FILE]`, with the file's content.
+    Error {
+        status: u16,
+        page: Option<Arc<[u8]>>,
+    },
+    /// `ACME "directory"`.
+    Acme(std::path::PathBuf),
+}
+
+pub struct Redirect {
+    pub code: u16,
+    pub url: Template,
+    pub append_request: bool,
+    /// `redirect:URL`, as logs show the backend.
+    pub named: Named,
 }
 
 /// A backend as one service uses it, with that service's priority and state for it.
@@ -101,7 +137,8 @@ impl State {
                 Ok(b)
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let mut build_service = |s: &ServiceCfg| -> Result<Arc<Service>, String> {
+        let mut rules = Builder::default();
+        let mut build_service = |s: &ServiceCfg| -> Result<Service, String> {
             let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
                 match &b.kind {
                     BackendKind::Regular(r) => {
@@ -132,34 +169,58 @@ impl State {
                     )),
                 }
             };
-            let members = s
+            let special = special(s, &mut rules)?;
+            let regular = s
                 .backends
                 .iter()
-                .map(&mut member)
-                .collect::<Result<_, _>>()?;
+                .filter(|b| matches!(b.kind, BackendKind::Regular(_) | BackendKind::Named(_)));
+            let members = regular.map(&mut member).collect::<Result<_, _>>()?;
             let emergency = s.emergency.as_ref().map(&mut member).transpose()?;
-            Ok(Arc::new(Service {
+            Ok(Service {
                 named: named(s.name.as_deref(), &s.span),
                 disabled: s.disabled,
+                conds: rules.conds(&s.conditions),
+                request: rules.actions(&s.request),
+                response: rules.responses(&s.response),
                 members,
                 emergency,
-            }))
+                special,
+            })
         };
         let globals = config
             .services
             .iter()
             .map(&mut build_service)
+            .map(|s| s.map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut listeners = Vec::new();
+        let mut built = Vec::new();
         for l in &config.listeners {
             let mut services = l
                 .services
                 .iter()
                 .map(&mut build_service)
+                .map(|s| s.map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?;
             services.extend(globals.iter().cloned());
-            listeners.push(Arc::new(new_listener(config, l, services)?));
+            built.push(services);
         }
+        let mut listeners = Vec::new();
+        for (l, services) in config.listeners.iter().zip(built) {
+            let request = rules.actions(&l.request);
+            let response = rules.responses(&l.response);
+            listeners.push((l, services, request, response));
+        }
+        let capture = rules.captures;
+        let listeners = listeners
+            .into_iter()
+            .map(|(l, services, request, response)| {
+                let mut built = new_listener(config, l, services)?;
+                built.request = request;
+                built.response = response;
+                built.capture = capture;
+                Ok(Arc::new(built))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(State {
             listeners,
             backends,
@@ -222,15 +283,73 @@ fn new_listener(
         log,
         header_options: l.header_options,
         rewrite_location: l.rewrite_location,
+        rewrite_destination: l.rewrite_destination,
+        request: Vec::new(),
+        response: Vec::new(),
+        capture: false,
         services,
     })
 }
 
+/// The special backend of a service, if it has one. Regular backends may only be mixed with
+/// nothing else.
+fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, String> {
+    let mut redirects = Vec::new();
+    let mut other = None;
+    let mut regular = false;
+    for b in &s.backends {
+        match &b.kind {
+            BackendKind::Regular(_) | BackendKind::Named(_) => regular = true,
+            BackendKind::Redirect {
+                code,
+                url,
+                append_request,
+            } => {
+                rules.note(url);
+                redirects.push(Redirect {
+                    code: *code,
+                    url: url.clone(),
+                    append_request: *append_request,
+                    named: Named {
+                        name: format!("redirect:{}", url.text),
+                        location: location(&b.span),
+                    },
+                });
+            }
+            BackendKind::Error { status, page } => {
+                other = Some(Special::Error {
+                    status: *status,
+                    page: page.as_ref().map(|p| p.content.clone()),
+                });
+            }
+            BackendKind::Acme { directory } => {
+                other = Some(Special::Acme(directory.into()));
+            }
+            BackendKind::Metrics => {
+                return Err(format!("{}: Metrics is not supported yet", b.span));
+            }
+        }
+    }
+    if !redirects.is_empty() && regular {
+        return Err(format!(
+            "{}: a service mixing Redirect with regular backends is not supported",
+            s.span
+        ));
+    }
+    Ok(if redirects.is_empty() {
+        other
+    } else {
+        Some(Special::Redirect(redirects))
+    })
+}
+
 impl Service {
-    /// Whether this service takes the request. Matching conditions arrive with request
-    /// routing; until then a service without conditions matches every request.
-    pub fn matches(&self) -> bool {
-        !self.disabled
+    /// Whether this service takes the request: it is enabled and its conditions hold.
+    pub fn matches(&self, cx: &mut Cx<'_>) -> Result<bool, EvalError> {
+        if self.disabled {
+            return Ok(false);
+        }
+        cx.all(&self.conds)
     }
 
     /// Chooses a live, enabled backend not in `tried`, by weighted random choice over

@@ -1,0 +1,237 @@
+//! Answers from the special backends (pound.8, Redirect, Error, ACME) and the request edit of
+//! `RewriteDestination`.
+
+use std::io::Write;
+use std::path::Path;
+
+use tokio::io::AsyncWriteExt;
+
+use super::{Connection, Outcome};
+use crate::backend::Backend;
+use crate::http::head::Head;
+use crate::http::status::reason;
+use crate::io::timed;
+use crate::log::format::Named;
+use crate::logmsg;
+use crate::rules::{self, target, EvalError};
+use crate::state::{Redirect, Service, Special};
+
+/// Where HTTP-01 challenge files are asked for (RFC 8555, 8.3).
+const ACME_PREFIX: &[u8] = b"/.well-known/acme-challenge/";
+/// Challenge files are a few dozen bytes; anything much larger is not one.
+const ACME_MAX: u64 = 64 * 1024;
+
+impl Connection {
+    /// Answers the request with the service's special backend.
+    pub(super) async fn answer(&mut self, service: &Service, special: &Special) -> Outcome {
+        // Special backends see the request as modified, as pound applies the listener's and
+        // the service's request rewrites before answering.
+        if let Err(e) = self.modify_request(service) {
+            return self.eval_failed(&e).await;
+        }
+        let mut o = match special {
+            Special::Redirect(list) => {
+                let r = &list[fastrand::usize(..list.len())];
+                self.redirect(r).await
+            }
+            Special::Error { status, page } => {
+                let page = page
+                    .clone()
+                    .or_else(|| self.listener.error_pages.get(status).cloned());
+                self.error_backend(service, *status, page.as_deref()).await
+            }
+            Special::Acme(dir) => self.acme(dir).await,
+        };
+        if o.special.is_none() {
+            o.special = Some(Named {
+                name: match special {
+                    Special::Redirect(_) => "redirect".to_string(),
+                    Special::Error { status, .. } => format!("error:{status}"),
+                    Special::Acme(_) => "acme".to_string(),
+                },
+                location: service.named.location.clone(),
+            });
+        }
+        o
+    }
+
+    /// Sends `head` (a complete response head) and `body`; the connection closes after it.
+    async fn send_generated(&mut self, status: u16, body: &[u8]) -> Outcome {
+        let write = async {
+            self.client.write_all(&self.out).await?;
+            self.client.write_all(body).await
+        };
+        let sent = timed(self.listener.client_timeout, write).await.is_ok();
+        let mut o = Outcome::generated(status);
+        if sent {
+            o.bytes = body.len() as u64;
+        }
+        o
+    }
+
+    async fn redirect(&mut self, r: &Redirect) -> Outcome {
+        let mut url = Vec::new();
+        let values = match rules::expand(
+            &r.url,
+            "Redirect expression",
+            &self.req,
+            &self.matches,
+            &mut url,
+        ) {
+            Ok(n) => n,
+            Err(e) => return self.eval_failed(&e).await,
+        };
+        if values == 0 && r.append_request {
+            let p = target::split(self.req.target());
+            target::join(b"", p.path, p.query, &mut self.out);
+            url.extend_from_slice(&self.out);
+        }
+        if url.iter().any(|&b| b <= b' ' || b == 0x7f) {
+            let e = EvalError(format!(
+                "Redirect expression \"{}\": the result contains white space or control characters",
+                r.url.text
+            ));
+            return self.eval_failed(&e).await;
+        }
+        let mut body = Vec::with_capacity(160 + 2 * url.len());
+        body.extend_from_slice(b"<html><head><title>Redirect</title></head><body><h1>Redirect</h1><p>You should go to <a href=\"");
+        html_escape(&url, &mut body);
+        body.extend_from_slice(b"\">");
+        html_escape(&url, &mut body);
+        body.extend_from_slice(b"</a></p></body></html>");
+        self.out.clear();
+        let _ = write!(
+            self.out,
+            "{} {} {}\r\nLocation: ",
+            self.req.version.as_str(),
+            r.code,
+            reason(r.code)
+        );
+        self.out.extend_from_slice(&url);
+        let _ = write!(
+            self.out,
+            "\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let mut o = self.send_generated(r.code, &body).await;
+        o.special = Some(r.named.clone());
+        o
+    }
+
+    /// `Error STATUS [FILE]`: the page, after the `Rewrite response` blocks had their say on
+    /// its head (the manual's authentication example adds `WWW-Authenticate` that way).
+    async fn error_backend(
+        &mut self,
+        service: &Service,
+        status: u16,
+        page: Option<&[u8]>,
+    ) -> Outcome {
+        let body = match page {
+            Some(p) => p.to_vec(),
+            None => crate::reply::default_page(status),
+        };
+        let mut head = Head::default();
+        head.push("Content-Type", b"text/html");
+        head.push("Expires", b"now");
+        head.push("Pragma", b"no-cache");
+        head.push("Cache-control", b"no-cache,no-store");
+        if let Err(e) = self.modify_response(service, Some(&mut head)) {
+            return self.eval_failed(&e).await;
+        }
+        self.out.clear();
+        let _ = write!(
+            self.out,
+            "{} {status} {}\r\n",
+            self.req.version.as_str(),
+            reason(status)
+        );
+        head.write_fields(&mut self.out, |_| true);
+        let _ = write!(
+            self.out,
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        self.send_generated(status, &body).await
+    }
+
+    /// Serves `/.well-known/acme-challenge/NAME` from `dir`. Names are challenge tokens
+    /// (base64url characters); anything else, a path included, is not found.
+    async fn acme(&mut self, dir: &Path) -> Outcome {
+        let path = target::split(self.req.target()).path;
+        let name = path
+            .strip_prefix(ACME_PREFIX)
+            .filter(|n| {
+                !n.is_empty()
+                    && n.iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .map(|n| String::from_utf8_lossy(n).into_owned());
+        let Some(name) = name else {
+            return self.error(404).await;
+        };
+        let file = dir.join(name);
+        let read = async {
+            let meta = tokio::fs::metadata(&file).await?;
+            if !meta.is_file() || meta.len() > ACME_MAX {
+                return Err(std::io::ErrorKind::NotFound.into());
+            }
+            tokio::fs::read(&file).await
+        };
+        let body = match read.await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.error(404).await,
+            Err(e) => {
+                logmsg!(Err, "{}can't open {}: {e}", self.tag, file.display());
+                return self.error(500).await;
+            }
+        };
+        self.out.clear();
+        let _ = write!(
+            self.out,
+            "{} 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.req.version.as_str(),
+            body.len()
+        );
+        self.send_generated(200, &body).await
+    }
+
+    /// `RewriteDestination 1`: a WebDAV `Destination` naming pound is made to name the
+    /// backend, keeping its path and query.
+    pub(super) fn rewrite_destination(&mut self, backend: &Backend) {
+        let Some(i) = self.req.head.position("destination") else {
+            return;
+        };
+        let value = self.req.head.value(i);
+        let rest = ["http://", "https://"].iter().find_map(|p| {
+            (value.len() > p.len() && value[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+                .then(|| &value[p.len()..])
+        });
+        let Some(rest) = rest.filter(|r| !r.is_empty() && r[0] != b'/') else {
+            logmsg!(
+                Notice,
+                "{}Can't parse Destination {}",
+                self.tag,
+                String::from_utf8_lossy(value)
+            );
+            return;
+        };
+        let path = &rest[rest.iter().position(|&b| b == b'/').unwrap_or(rest.len())..];
+        let mut new = Vec::with_capacity(value.len() + 32);
+        new.extend_from_slice(b"http://");
+        new.extend_from_slice(backend.named.name.as_bytes());
+        new.extend_from_slice(path);
+        self.req.head.set_value(i, &new);
+    }
+}
+
+fn html_escape(text: &[u8], out: &mut Vec<u8>) {
+    for &b in text {
+        match b {
+            b'&' => out.extend_from_slice(b"&amp;"),
+            b'<' => out.extend_from_slice(b"&lt;"),
+            b'>' => out.extend_from_slice(b"&gt;"),
+            b'"' => out.extend_from_slice(b"&quot;"),
+            _ => out.push(b),
+        }
+    }
+}
