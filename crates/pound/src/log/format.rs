@@ -314,16 +314,10 @@ fn query(target: &[u8]) -> Option<&[u8]> {
     Some(&target[q + 1..])
 }
 
-/// The user name of `Authorization: Basic` credentials.
+/// The user name of `Authorization: Basic` credentials, verified or not (as pound logs it).
 fn basic_user(r: &Request) -> Option<String> {
-    let v = r.head.get("authorization")?;
-    let v = crate::http::trim(v);
-    if v.len() < 6 || !v[..6].eq_ignore_ascii_case(b"basic ") {
-        return None;
-    }
-    let decoded = base64_decode(crate::http::trim(&v[6..]))?;
-    let user = decoded.split(|&b| b == b':').next()?;
-    Some(String::from_utf8_lossy(user).into_owned())
+    let (user, _) = crate::auth::basic_credentials(r.head.get("authorization")?)?;
+    Some(String::from_utf8_lossy(&user).into_owned())
 }
 
 /// Standard base64 with optional padding.
