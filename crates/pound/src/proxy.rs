@@ -272,6 +272,7 @@ impl Connection {
     }
 
     async fn handle(&mut self) -> Outcome {
+        self.origin_form();
         if let Some(m) = &self.listener.check_url {
             if !m.is_match(self.req.target()) {
                 logmsg!(
@@ -327,6 +328,26 @@ impl Connection {
         };
         outcome.service = Some(service.clone());
         outcome
+    }
+
+    /// An absolute-form target names the host itself, and that wins over `Host` (RFC 9112,
+    /// 3.2.2). The request is put in origin form with that `Host` before anything looks at
+    /// it, so that conditions, modifications and the backend all see the same host and path.
+    fn origin_form(&mut self) {
+        let Some((authority, path)) = split_absolute(self.req.target()) else {
+            return;
+        };
+        let mut target = Vec::with_capacity(path.len() + 1);
+        if path.first() != Some(&b'/') {
+            target.push(b'/');
+        }
+        target.extend_from_slice(path);
+        let authority = authority.to_vec();
+        match self.req.head.position("host") {
+            Some(i) => self.req.head.set_value(i, &authority),
+            None => self.req.head.push("Host", &authority),
+        }
+        self.req.set_target(&target);
     }
 
     /// A failed expansion or evaluation: logged with the expression, answered with 500.
@@ -404,24 +425,15 @@ impl Connection {
         }
     }
 
-    /// Writes the head to send to the backend into `self.out`.
+    /// Writes the head to send to the backend into `self.out`. The target is in origin form
+    /// by now ([`Connection::origin_form`]).
     fn backend_head(&mut self) {
         let req = &self.req;
-        // An absolute-form target names the host itself, and that wins over Host
-        // (RFC 9112, section 3.2.2); the backend gets the origin form.
-        let target = req.target();
-        let (target, authority) = match split_absolute(target) {
-            Some((authority, path)) => (path, Some(authority)),
-            None => (target, None),
-        };
         let out = &mut self.out;
         out.clear();
         out.extend_from_slice(req.method());
         out.push(b' ');
-        if target.first() != Some(&b'/') && authority.is_some() {
-            out.push(b'/');
-        }
-        out.extend_from_slice(target);
+        out.extend_from_slice(req.target());
         out.push(b' ');
         out.extend_from_slice(req.version.as_str().as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -435,15 +447,7 @@ impl Connection {
             }
             out.extend_from_slice(name);
             out.extend_from_slice(b": ");
-            match authority {
-                Some(a) if name.eq_ignore_ascii_case(b"host") => out.extend_from_slice(a),
-                _ => out.extend_from_slice(req.head.value(i)),
-            }
-            out.extend_from_slice(b"\r\n");
-        }
-        if let (Some(a), None) = (authority, req.head.position("host")) {
-            out.extend_from_slice(b"Host: ");
-            out.extend_from_slice(a);
+            out.extend_from_slice(req.head.value(i));
             out.extend_from_slice(b"\r\n");
         }
         if req.upgrade {

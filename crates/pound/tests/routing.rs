@@ -376,3 +376,30 @@ fn rewrite_destination_names_the_backend() {
         Some(format!("http://127.0.0.1:{}/b/c?x", backend.port()))
     );
 }
+
+/// An absolute-form target's host wins over `Host` (RFC 9112, 3.2.2) for routing as much
+/// as for the backend: conditions see the same host and path the backend gets.
+#[test]
+fn absolute_form_targets_are_routed_by_their_own_host_and_path() {
+    let admin = Backend::named("admin");
+    let www = Backend::named("www");
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\n\
+         Service\nURL \"^/private\"\nError 403\nEnd\n\
+         Service\nHost \"admin.example\"\nBackend\n{}End\nEnd\n\
+         Service\nBackend\n{}End\nEnd\n",
+        admin.config(),
+        www.config()
+    );
+    let pound = Pound::start(&config);
+    let mut c = pound.connect();
+    c.send("GET http://admin.example/secret?x HTTP/1.1\r\nHost: www.example\r\n\r\n");
+    assert_eq!(c.response().text(), "admin");
+    let got = admin.requests().pop().unwrap();
+    assert_eq!(got.line(), "GET /secret?x HTTP/1.1");
+    assert_eq!(got.header("Host").as_deref(), Some("admin.example"));
+    let mut c = pound.connect();
+    c.send("GET http://www.example/private HTTP/1.1\r\nHost: www.example\r\n\r\n");
+    assert_eq!(c.response().status, 403);
+    assert!(www.requests().is_empty());
+}

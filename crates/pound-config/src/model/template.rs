@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// How many recent matches `$N(M)` can reach: M is 0 to 7, as in pound.
+pub const MATCH_HISTORY: usize = 8;
+
 /// A parsed template: literal text, back-references and request accessors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -140,7 +143,9 @@ impl Template {
                 } else {
                     text[j + 1..j + 1 + m_digits]
                         .parse()
-                        .map_err(|_| err(start, "match number too large"))?
+                        .ok()
+                        .filter(|&m: &usize| m < MATCH_HISTORY)
+                        .ok_or_else(|| err(start, "match number out of range (0 to 7)"))?
                 };
                 j += m_digits + 2;
             }
@@ -275,6 +280,8 @@ mod tests {
             ("ab%%", 2, "stray '%'"),
             ("100% off", 3, "stray '%'"),
             ("$a", 0, "'$' must start"),
+            ("x$1(8)", 1, "match number out of range"),
+            ("x$0(18446744073709551615)", 1, "match number out of range"),
         ] {
             let e = Template::parse(text).expect_err(text);
             assert_eq!(e.offset, offset, "{text}");

@@ -24,20 +24,26 @@ pub fn verify(password: &[u8], hash: &str) -> bool {
             hash.as_bytes(),
         );
     }
-    if is_crypt(hash) {
-        return pwhash::unix::verify(password, hash);
-    }
-    constant_eq(password, hash.as_bytes())
-}
-
-/// Whether `hash` has the shape of a crypt(3) result: a modular `$id$...` string or the
-/// 13 characters of traditional DES crypt.
-fn is_crypt(hash: &str) -> bool {
-    const DES: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    ["$1$", "$2a$", "$2b$", "$2y$", "$5$", "$6$"]
+    if ["$1$", "$2a$", "$2b$", "$2y$", "$5$", "$6$"]
         .iter()
         .any(|p| hash.starts_with(p))
-        || (hash.len() == 13 && hash.bytes().all(|b| DES.contains(&b)))
+    {
+        return pwhash::unix::verify(password, hash);
+    }
+    // Another scheme (yescrypt `$y$`, `{SSHA}`, ...) is not supported: it must not be taken
+    // for a plain-text password that equals the hash string.
+    if hash.starts_with('$') || hash.starts_with('{') {
+        return false;
+    }
+    // A 13-character DES hash looks like a plain-text password; try both, as pound does
+    // (crypt(3), then a plain comparison).
+    (is_des(hash) && pwhash::unix::verify(password, hash)) || constant_eq(password, hash.as_bytes())
+}
+
+/// Whether `hash` has the shape of traditional DES crypt: 13 characters of its alphabet.
+fn is_des(hash: &str) -> bool {
+    const DES: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    hash.len() == 13 && hash.bytes().all(|b| DES.contains(&b))
 }
 
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
@@ -159,5 +165,11 @@ mod tests {
         for hash in ["$1$", "$apr1$", "$6$x", "{SHA}!!", "$2b$99$x"] {
             assert!(!verify(b"x", hash), "{hash}");
         }
+        // Unsupported schemes never match, not even their own text.
+        for hash in ["$y$j9T$abc$def", "{SSHA}abcdef"] {
+            assert!(!verify(hash.as_bytes(), hash), "{hash}");
+        }
+        // A plain password that looks like a DES hash still works.
+        assert!(verify(b"abcdefghijklm", "abcdefghijklm"));
     }
 }

@@ -28,15 +28,17 @@ pub struct Htpasswd {
     /// When the file was last looked at, in seconds since the epoch.
     checked: AtomicU64,
     reloading: AtomicBool,
-    /// Keyed digests of user and password that verified against the current table.
-    memo: Mutex<HashMap<[u8; 20], ()>>,
     key: [u8; 16],
 }
 
+/// The users of one version of the file, and the checks that passed against it.
 #[derive(Default)]
 struct Table {
     modified: Option<SystemTime>,
     users: HashMap<Vec<u8>, String>,
+    /// Keyed digests of user and password that verified against this table; a new version
+    /// of the file starts with none, so a changed password stops working at once.
+    memo: Mutex<HashMap<[u8; 20], ()>>,
 }
 
 impl Htpasswd {
@@ -54,7 +56,6 @@ impl Htpasswd {
             table: RwLock::new(Arc::new(table)),
             checked: AtomicU64::new(now()),
             reloading: AtomicBool::new(false),
-            memo: Mutex::new(HashMap::new()),
             key,
         })
     }
@@ -75,14 +76,14 @@ impl Htpasswd {
         d.update(user);
         d.update(password);
         let memo_key: [u8; 20] = d.finalize().into();
-        if let Ok(m) = self.memo.lock() {
+        if let Ok(m) = table.memo.lock() {
             if m.contains_key(&memo_key) {
                 return true;
             }
         }
-        let ok = hash::verify(password, stored);
+        let ok = verify_off_runtime(password, stored);
         if ok {
-            if let Ok(mut m) = self.memo.lock() {
+            if let Ok(mut m) = table.memo.lock() {
                 if m.len() >= MEMO_LIMIT {
                     m.clear();
                 }
@@ -129,11 +130,20 @@ impl Htpasswd {
             if let Ok(mut t) = self.table.write() {
                 *t = Arc::new(table);
             }
-            if let Ok(mut m) = self.memo.lock() {
-                m.clear();
-            }
         }
         self.reloading.store(false, Ordering::Release);
+    }
+}
+
+/// Verifies a password. `$6$` or bcrypt take milliseconds of CPU, so on the multi-threaded
+/// runtime the worker hands its other tasks to another thread while it hashes.
+fn verify_off_runtime(password: &[u8], stored: &str) -> bool {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| hash::verify(password, stored))
+        }
+        _ => hash::verify(password, stored),
     }
 }
 
@@ -150,6 +160,7 @@ fn read_table(path: &Path) -> std::io::Result<Table> {
     Ok(Table {
         modified: meta.modified().ok(),
         users: parse(&text),
+        memo: Mutex::default(),
     })
 }
 

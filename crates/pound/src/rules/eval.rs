@@ -10,8 +10,7 @@ use super::{Action, Branch, Cond};
 use crate::http::head::Head;
 use crate::http::request::Request;
 
-/// How many recent matches `$N(M)` can reach (M is 0 to 7), as in pound.
-const HISTORY: usize = 8;
+use pound_config::model::template::MATCH_HISTORY as HISTORY;
 
 /// Why a condition or modification could not be evaluated; the text names the expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,11 +56,8 @@ impl Matches {
     /// Group `group` of the `nth` most recent match: `None` if there is no such group,
     /// an empty slice for a group that took no part in the match.
     fn group(&self, nth: usize, group: usize) -> Option<&[u8]> {
-        let slot = self
-            .slots
-            .len()
-            .checked_sub(nth + 1)
-            .map(|i| &self.slots[i])?;
+        let back = nth.checked_add(1)?;
+        let slot = self.slots.get(self.slots.len().checked_sub(back)?)?;
         match slot.spans.get(group)? {
             Some((a, b)) => slot.subject.get(*a..*b),
             None => Some(&[]),
@@ -249,14 +245,14 @@ pub fn apply(
                         t.text
                     )));
                 }
-                req.set_target(&value);
+                set_target(req, &value, "url", t)?;
             }
             Action::SetPath(t) => {
                 expand(t, "path", req, matches, &mut value)?;
                 check_url_part(&value, "path", t)?;
                 let p = target::split(req.target());
                 target::join(p.origin, &value, p.query, &mut built);
-                req.set_target(&built);
+                set_target(req, &built, "path", t)?;
             }
             Action::SetQuery(t) => {
                 expand(t, "query", req, matches, &mut value)?;
@@ -264,7 +260,7 @@ pub fn apply(
                 let p = target::split(req.target());
                 let query = (!value.is_empty()).then_some(&value[..]);
                 target::join(p.origin, p.path, query, &mut built);
-                req.set_target(&built);
+                set_target(req, &built, "query", t)?;
             }
             Action::SetQueryParam(name, t) => {
                 expand(t, "query parameter", req, matches, &mut value)?;
@@ -273,7 +269,7 @@ pub fn apply(
                 let mut query = Vec::new();
                 target::set_param(p.query.unwrap_or(b""), name, &value, &mut query);
                 target::join(p.origin, p.path, Some(&query), &mut built);
-                req.set_target(&built);
+                set_target(req, &built, "query parameter", t)?;
             }
             Action::Rewrite(branches) => {
                 let mut chosen = None;
@@ -402,6 +398,19 @@ fn delete_header(head: &mut Head, m: &Matcher) {
             i += 1;
         }
     }
+}
+
+/// Installs a rewritten target, which must be in origin form: a path starting with `/`.
+fn set_target(req: &mut Request, new: &[u8], what: &str, t: &Template) -> Result<(), EvalError> {
+    if new.first() != Some(&b'/') {
+        return Err(EvalError(format!(
+            "{what} \"{}\": request rewriting results in an invalid URL \"{}\"",
+            t.text,
+            String::from_utf8_lossy(new)
+        )));
+    }
+    req.set_target(new);
+    Ok(())
 }
 
 /// A rewritten URL part may not contain white space or control characters, which would

@@ -201,6 +201,17 @@ fn unsafe_results_are_errors() {
     assert_eq!(run.matches(&conds), Ok(true));
     let e = run.apply(&actions).unwrap_err();
     assert!(e.0.contains("white space"), "{e:?}");
+    for body in [
+        "URL \"^/(x)?\"\nSetPath \"$1\"\n",
+        "SetURL \"relative\"\n",
+        "SetURL \"http://other/x\"\n",
+    ] {
+        let (conds, actions, ..) = service(body);
+        let mut run = Run::new("GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(run.matches(&conds), Ok(true));
+        let e = run.apply(&actions).unwrap_err();
+        assert!(e.0.contains("invalid URL"), "{body}: {e:?}");
+    }
     let (_, actions, ..) = service("SetHeader \"Content-Length: 5\"\n");
     let mut run = Run::new(GET);
     assert!(run.apply(&actions).is_err());
