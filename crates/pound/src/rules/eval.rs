@@ -88,6 +88,16 @@ impl Cx<'_> {
         Ok(true)
     }
 
+    /// The first branch of a `Rewrite` block whose conditions hold.
+    fn choose<'b>(&mut self, branches: &'b [Branch]) -> Result<Option<&'b Branch>, EvalError> {
+        for b in branches {
+            if self.all(&b.when)? {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn eval(&mut self, c: &Cond) -> Result<bool, EvalError> {
         Ok(match c {
             Cond::Acl(acl) => self.client.is_some_and(|ip| acl.contains(ip)),
@@ -272,22 +282,15 @@ pub fn apply(
                 set_target(req, &built, "query parameter", t)?;
             }
             Action::Rewrite(branches) => {
-                let mut chosen = None;
-                for (i, b) in branches.iter().enumerate() {
-                    let mut cx = Cx {
-                        req,
-                        headers: &req.head,
-                        client,
-                        matches,
-                        capture,
-                    };
-                    if cx.all(&b.when)? {
-                        chosen = Some(i);
-                        break;
-                    }
-                }
-                if let Some(i) = chosen {
-                    apply(&branches[i].then, req, client, matches, capture)?;
+                let mut cx = Cx {
+                    req,
+                    headers: &req.head,
+                    client,
+                    matches,
+                    capture,
+                };
+                if let Some(b) = cx.choose(branches)? {
+                    apply(&b.then, req, client, matches, capture)?;
                 }
             }
         }
@@ -306,23 +309,18 @@ pub fn apply_response(
     capture: bool,
 ) -> Result<(), EvalError> {
     for branches in blocks {
-        let mut chosen = None;
-        for (i, b) in branches.iter().enumerate() {
-            let mut cx = Cx {
-                req,
-                headers: head,
-                client,
-                matches,
-                capture,
-            };
-            if cx.all(&b.when)? {
-                chosen = Some(i);
-                break;
-            }
-        }
-        let Some(i) = chosen else { continue };
+        let mut cx = Cx {
+            req,
+            headers: head,
+            client,
+            matches,
+            capture,
+        };
+        let Some(branch) = cx.choose(branches)? else {
+            continue;
+        };
         let mut value = Vec::new();
-        for action in &branches[i].then {
+        for action in &branch.then {
             match action {
                 Action::SetHeader(t) => {
                     expand(t, "Header", req, matches, &mut value)?;
