@@ -208,8 +208,13 @@ fn expect_continue_does_not_deadlock() {
 fn pooled_connections_are_reused_and_stale_ones_retried() {
     let backend = Backend::named("pooled");
     let pound = Pound::start(&simple("", &[&backend]));
-    for _ in 0..3 {
+    for i in 1..=3 {
         assert_eq!(pound.connect().get("/").text(), "pooled");
+        // The request is logged after its backend connection went back to the pool; the
+        // next client must not race that.
+        poll("the request logged", || {
+            (pound.out.count("GET / HTTP/1.1 - HTTP/1.1 200") == i).then_some(())
+        });
     }
     assert_eq!(
         backend.accepted.load(std::sync::atomic::Ordering::SeqCst),
