@@ -312,15 +312,7 @@ impl Connection {
             }
         }
         let Some(service) = chosen else {
-            logmsg!(
-                Notice,
-                "{}e503 no service \"{}\" from {} {}",
-                self.tag,
-                self.request_text(),
-                self.peer.ip,
-                String::from_utf8_lossy(self.req.head.get("host").unwrap_or(b"-"))
-            );
-            return self.error(503).await;
+            return self.unavailable("service").await;
         };
         let mut outcome = match &service.special {
             None => self.forward(service).await,
@@ -334,20 +326,37 @@ impl Connection {
     /// 3.2.2). The request is put in origin form with that `Host` before anything looks at
     /// it, so that conditions, modifications and the backend all see the same host and path.
     fn origin_form(&mut self) {
-        let Some((authority, path)) = split_absolute(self.req.target()) else {
+        let parts = rules::target::split(self.req.target());
+        if parts.origin.is_empty() {
             return;
-        };
-        let mut target = Vec::with_capacity(path.len() + 1);
-        if path.first() != Some(&b'/') {
-            target.push(b'/');
         }
-        target.extend_from_slice(path);
-        let authority = authority.to_vec();
+        let authority = parts.authority().to_vec();
+        // The origin ends at the first `/` or `?`, so the path is empty or starts with `/`.
+        let path: &[u8] = if parts.path.is_empty() {
+            b"/"
+        } else {
+            parts.path
+        };
+        let mut target = Vec::new();
+        rules::target::join(b"", path, parts.query, &mut target);
         match self.req.head.position("host") {
             Some(i) => self.req.head.set_value(i, &authority),
             None => self.req.head.push("Host", &authority),
         }
         self.req.set_target(&target);
+    }
+
+    /// 503 when no service or no backend can take the request, logged as pound does.
+    async fn unavailable(&mut self, missing: &str) -> Outcome {
+        logmsg!(
+            Notice,
+            "{}e503 no {missing} \"{}\" from {} {}",
+            self.tag,
+            self.request_text(),
+            self.peer.ip,
+            String::from_utf8_lossy(self.req.head.get("host").unwrap_or(b"-"))
+        );
+        self.error(503).await
     }
 
     /// A failed expansion or evaluation: logged with the expression, answered with 500.
@@ -483,15 +492,7 @@ impl Connection {
             return self.eval_failed(&e).await;
         }
         let Some((backend, mut conn)) = self.connect(service).await else {
-            logmsg!(
-                Notice,
-                "{}e503 no back-end \"{}\" from {} {}",
-                self.tag,
-                self.request_text(),
-                self.peer.ip,
-                String::from_utf8_lossy(self.req.head.get("host").unwrap_or(b"-"))
-            );
-            return self.error(503).await;
+            return self.unavailable("back-end").await;
         };
         if self.listener.rewrite_destination {
             self.rewrite_destination(&backend);
@@ -942,23 +943,6 @@ fn merge_forwarded_for(head: &mut crate::http::head::Head, ip: &[u8]) {
     let buf = &head.buf;
     head.fields
         .retain(|f| *f == keep || !buf[f.name.range()].eq_ignore_ascii_case(b"x-forwarded-for"));
-}
-
-/// Splits an absolute-form target (`http://host:port/path?q`) into its authority and the
-/// origin-form rest.
-fn split_absolute(target: &[u8]) -> Option<(&[u8], &[u8])> {
-    let rest = if target.len() > 7 && target[..7].eq_ignore_ascii_case(b"http://") {
-        &target[7..]
-    } else if target.len() > 8 && target[..8].eq_ignore_ascii_case(b"https://") {
-        &target[8..]
-    } else {
-        return None;
-    };
-    let end = rest
-        .iter()
-        .position(|&b| b == b'/' || b == b'?')
-        .unwrap_or(rest.len());
-    Some((&rest[..end], &rest[end..]))
 }
 
 /// A relay failure in words, for the log.

@@ -202,11 +202,8 @@ impl Connection {
             return;
         };
         let value = self.req.head.value(i);
-        let rest = ["http://", "https://"].iter().find_map(|p| {
-            (value.len() > p.len() && value[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
-                .then(|| &value[p.len()..])
-        });
-        let Some(rest) = rest.filter(|r| !r.is_empty() && r[0] != b'/') else {
+        let parts = target::split(value);
+        if parts.authority().is_empty() {
             logmsg!(
                 Notice,
                 "{}Can't parse Destination {}",
@@ -214,8 +211,8 @@ impl Connection {
                 String::from_utf8_lossy(value)
             );
             return;
-        };
-        let path = &rest[rest.iter().position(|&b| b == b'/').unwrap_or(rest.len())..];
+        }
+        let path = &value[parts.origin.len()..];
         let mut new = Vec::with_capacity(value.len() + 32);
         new.extend_from_slice(b"http://");
         new.extend_from_slice(backend.named.name.as_bytes());

@@ -114,10 +114,7 @@ impl Cx<'_> {
                 let headers = self.headers;
                 let mut line = Vec::with_capacity(128);
                 for i in 0..headers.fields.len() {
-                    line.clear();
-                    line.extend_from_slice(headers.name(i));
-                    line.extend_from_slice(b": ");
-                    line.extend_from_slice(headers.value(i));
+                    field_line(headers, i, &mut line);
                     if self.test(m, &line) {
                         return Ok(true);
                     }
@@ -386,10 +383,7 @@ fn delete_header(head: &mut Head, m: &Matcher) {
     let mut line = Vec::with_capacity(128);
     let mut i = 0;
     while i < head.fields.len() {
-        line.clear();
-        line.extend_from_slice(head.name(i));
-        line.extend_from_slice(b": ");
-        line.extend_from_slice(head.value(i));
+        field_line(head, i, &mut line);
         if !is_framing(head.name(i)) && m.is_match(&line) {
             head.fields.remove(i);
         } else {
@@ -409,6 +403,14 @@ fn set_target(req: &mut Request, new: &[u8], what: &str, t: &Template) -> Result
     }
     req.set_target(new);
     Ok(())
+}
+
+/// Field `i` as the line `Header` and `DeleteHeader` patterns see: `Name: value`.
+fn field_line(head: &Head, i: usize, line: &mut Vec<u8>) {
+    line.clear();
+    line.extend_from_slice(head.name(i));
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(head.value(i));
 }
 
 /// A rewritten URL part may not contain white space or control characters, which would

@@ -12,6 +12,18 @@ pub struct Parts<'a> {
     pub query: Option<&'a [u8]>,
 }
 
+impl<'a> Parts<'a> {
+    /// The host (and port) of an absolute-form target; empty for other forms.
+    pub fn authority(&self) -> &'a [u8] {
+        let scheme = self
+            .origin
+            .iter()
+            .position(|&b| b == b':')
+            .map_or(0, |c| c + 3);
+        self.origin.get(scheme..).unwrap_or(&[])
+    }
+}
+
 pub fn split(target: &[u8]) -> Parts<'_> {
     let skip = ["http://", "https://"]
         .iter()
@@ -126,6 +138,9 @@ mod tests {
             (p.origin, p.path, p.query),
             (&b"HTTPS://h"[..], &b""[..], Some(&b"q"[..]))
         );
+        assert_eq!(split(b"HTTPS://h?q").authority(), b"h");
+        assert_eq!(split(b"http://h:8/p").authority(), b"h:8");
+        assert_eq!(split(b"/p").authority(), b"");
         assert_eq!(split(b"/x").query, None);
         assert_eq!(split(b"*").path, b"*");
     }
