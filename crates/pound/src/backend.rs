@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::ServerName;
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::io::{timed, Stream};
@@ -30,9 +31,21 @@ pub enum Address {
     Unix(PathBuf),
 }
 
+/// The SNI name a TLS connection was opened with; `None` for plain connections (and TLS
+/// ones to an address). Pooled TLS connections are only reused for the same name.
+pub type Sni = Option<ServerName<'static>>;
+
 struct Idle {
     stream: Stream,
     since: Instant,
+    sni: Sni,
+}
+
+/// `HTTPS`: the client configuration, and the configured host name, which SNI falls back
+/// to when a request has no usable host.
+pub struct Tls {
+    pub config: Arc<rustls::ClientConfig>,
+    pub host: Option<String>,
 }
 
 pub struct Backend {
@@ -41,34 +54,52 @@ pub struct Backend {
     pub conn_to: Duration,
     pub timeout: Duration,
     pub ws_timeout: Duration,
+    pub tls: Option<Tls>,
     alive: AtomicBool,
     /// Idle connections, most recently used at the back.
     pool: Mutex<VecDeque<Idle>>,
 }
 
-/// A connection to a backend and whether it came from the pool.
+/// A connection to a backend, whether it came from the pool, and its SNI name.
 pub struct Conn {
     pub stream: Stream,
     pub reused: bool,
+    pub sni: Sni,
+}
+
+/// Why a new connection could not be made.
+pub enum ConnectError {
+    /// The backend refused or did not answer within `ConnTO`: it is dead.
+    Connect(io::Error),
+    /// It answered, but the TLS handshake failed: not dead (it listens), but unusable for
+    /// this request.
+    Handshake(io::Error),
 }
 
 impl Backend {
     pub fn new(
         named: Named,
         address: Address,
-        conn_to: Duration,
-        timeout: Duration,
-        ws_timeout: Duration,
+        timeouts: [Duration; 3],
+        tls: Option<Tls>,
     ) -> Backend {
+        let [conn_to, timeout, ws_timeout] = timeouts;
         Backend {
             named,
             address,
             conn_to,
             timeout,
             ws_timeout,
+            tls,
             alive: AtomicBool::new(true),
             pool: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// The SNI name for a request with this `Host` (see [`crate::tls::client::server_name`]).
+    pub fn sni(&self, host: Option<&[u8]>) -> Sni {
+        let tls = self.tls.as_ref()?;
+        crate::tls::client::server_name(host, tls.host.as_deref())
     }
 
     pub fn is_alive(&self) -> bool {
@@ -89,16 +120,22 @@ impl Backend {
         self.pool.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// An idle pooled connection that still looks open, if any: not closed by the backend,
-    /// and with no unsolicited bytes waiting (which would be taken for the next response).
-    pub fn pooled(&self) -> Option<Conn> {
+    /// An idle pooled connection for `sni` that still looks open, if any: not closed by the
+    /// backend, and with no unsolicited bytes waiting (which would be taken for the next
+    /// response).
+    pub fn pooled(&self, sni: &Sni) -> Option<Conn> {
         let now = Instant::now();
         loop {
-            let idle = self.pool_lock().pop_back()?;
+            let idle = {
+                let mut pool = self.pool_lock();
+                let i = pool.iter().rposition(|i| i.sni == *sni)?;
+                pool.remove(i)?
+            };
             if now.duration_since(idle.since) < IDLE_LIMIT && idle.stream.is_fresh() {
                 return Some(Conn {
                     stream: idle.stream,
                     reused: true,
+                    sni: idle.sni,
                 });
             }
         }
@@ -106,7 +143,7 @@ impl Backend {
 
     /// Returns a connection whose last response ended cleanly to the pool, unless the
     /// backend already sent more than that response. Connections idle too long are closed.
-    pub fn release(&self, stream: Stream) {
+    pub fn release(&self, stream: Stream, sni: Sni) {
         if !stream.is_fresh() {
             return;
         }
@@ -119,35 +156,57 @@ impl Backend {
             pool.pop_front();
         }
         if pool.len() < MAX_IDLE && self.is_alive() {
-            pool.push_back(Idle { stream, since: now });
+            pool.push_back(Idle {
+                stream,
+                since: now,
+                sni,
+            });
         }
     }
 
-    /// Opens a new connection within `ConnTO`.
-    pub async fn connect(&self) -> io::Result<Conn> {
-        let stream = match &self.address {
+    /// Opens a transport connection within `ConnTO`.
+    async fn open(&self) -> io::Result<Stream> {
+        Ok(match &self.address {
             Address::Inet(a) => {
                 let s = timed(self.conn_to, TcpStream::connect(*a)).await?;
                 s.set_nodelay(true)?;
                 Stream::Tcp(s)
             }
             Address::Unix(p) => Stream::Unix(timed(self.conn_to, UnixStream::connect(p)).await?),
+        })
+    }
+
+    /// Opens a new connection, with the TLS handshake for HTTPS backends, each step within
+    /// `ConnTO`.
+    pub async fn connect(&self, sni: Sni) -> Result<Conn, ConnectError> {
+        let stream = self.open().await.map_err(ConnectError::Connect)?;
+        let stream = match (&self.tls, stream) {
+            (Some(tls), Stream::Tcp(tcp)) => {
+                let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+                // Without a name (an address), rustls sends no SNI.
+                let name = sni.clone().unwrap_or_else(|| match &self.address {
+                    Address::Inet(a) => ServerName::IpAddress(a.ip().into()),
+                    Address::Unix(_) => ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()),
+                });
+                let tls = timed(self.conn_to, connector.connect(name, tcp))
+                    .await
+                    .map_err(ConnectError::Handshake)?;
+                Stream::TlsClient(Box::new(tls))
+            }
+            (_, stream) => stream,
         };
         Ok(Conn {
             stream,
             reused: false,
+            sni,
         })
     }
 
-    /// Connects once to a dead backend; resurrects it when that works.
+    /// Connects once to a dead backend (the transport only, as pound does); resurrects it
+    /// when that works.
     async fn probe(&self) {
-        match self.connect().await {
-            Ok(_) => {
-                if !self.alive.swap(true, Ordering::AcqRel) {
-                    logmsg!(Notice, "Backend {} resurrected", self.named.name);
-                }
-            }
-            Err(e) => logmsg!(Warning, "Backend {} is still dead: {e}", self.named.name),
+        if self.open().await.is_ok() && !self.alive.swap(true, Ordering::AcqRel) {
+            logmsg!(Notice, "Backend {} resurrected", self.named.name);
         }
     }
 }

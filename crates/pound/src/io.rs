@@ -141,11 +141,12 @@ pub async fn write_two<W: AsyncWrite + Unpin + ?Sized>(
     Ok(())
 }
 
-/// A connection to a backend: TCP or a UNIX socket.
+/// A connection: TCP, a UNIX socket, or TLS to a backend.
 #[derive(Debug)]
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 impl Stream {
@@ -156,6 +157,10 @@ impl Stream {
         let r = match self {
             Stream::Tcp(s) => s.try_read(&mut probe),
             Stream::Unix(s) => s.try_read(&mut probe),
+            // Any byte waiting on an idle TLS connection (an alert, a close_notify) means it
+            // cannot be reused; reading it here spoils nothing, as the connection is then
+            // dropped.
+            Stream::TlsClient(s) => s.get_ref().0.try_read(&mut probe),
         };
         matches!(r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
@@ -165,7 +170,12 @@ impl Stream {
     /// Makes closing send a reset (SO_LINGER with zero time), so that a peer whose response
     /// was cut short sees an error rather than an ordinary end of stream.
     pub fn reset_on_close(&self) {
-        if let Stream::Tcp(s) = self {
+        let tcp = match self {
+            Stream::Tcp(s) => Some(s),
+            Stream::TlsClient(s) => Some(s.get_ref().0),
+            Stream::Unix(_) => None,
+        };
+        if let Some(s) = tcp {
             use std::os::fd::AsRawFd;
             let linger = libc::linger {
                 l_onoff: 1,
@@ -194,6 +204,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -207,6 +218,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -218,6 +230,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Stream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -229,6 +242,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -236,6 +250,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod backend;
+mod balance;
 mod cli;
 mod daemon;
 mod http;
@@ -16,8 +17,10 @@ mod relay;
 mod reply;
 mod rules;
 mod server;
+mod session;
 mod state;
 mod support;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -74,7 +77,12 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let state = match state::State::build(config, args.dns) {
-        Ok(s) => s,
+        Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("pound: {w}");
+            }
+            s
+        }
         Err(e) => {
             eprintln!("pound: {e}");
             return ExitCode::FAILURE;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
-use crate::backend::{Address, Backend, Conn};
+use crate::backend::{Address, Backend, Conn, ConnectError};
 use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
 use crate::http::{location, BodyKind, Version};
@@ -92,6 +92,16 @@ impl Outcome {
             abort: false,
         }
     }
+}
+
+/// How an exchange with a backend ended.
+enum Exchanged {
+    /// The request was answered (or failed for good); the flag says whether the backend
+    /// connection may be pooled.
+    Done(Outcome, bool),
+    /// The backend could not be reached again after a stale pooled connection, before
+    /// any of the request was consumed: another backend may take it.
+    Untouched,
 }
 
 struct Connection {
@@ -465,23 +475,36 @@ impl Connection {
         out.extend_from_slice(b"\r\n");
     }
 
-    /// Chooses a backend and connects to it (or takes a pooled connection), marking
-    /// backends that refuse as dead and moving on to the next.
-    async fn connect(&mut self, service: &Service) -> Option<(Arc<Backend>, Conn)> {
-        let mut tried = Vec::new();
+    /// Chooses a backend not in `tried` and connects to it (or takes a pooled connection).
+    /// A backend that refuses is marked dead, and one whose TLS handshake fails is passed
+    /// over; either way the next one is tried (pound.8, HIGH-AVAILABILITY).
+    async fn connect(
+        &self,
+        service: &Service,
+        tried: &mut Vec<usize>,
+    ) -> Option<(usize, Arc<Backend>, Conn)> {
+        let key = match &service.sessions {
+            Some(s) => s.key(&self.req, &self.peer.ip),
+            None => None,
+        };
         loop {
-            let (i, member) = service.pick(&tried)?;
+            let (i, member) = service.pick(key.as_deref(), tried)?;
             let backend = member.backend.clone();
-            if let Some(c) = backend.pooled() {
-                return Some((backend, c));
+            let sni = backend.sni(self.req.head.get("host"));
+            if let Some(c) = backend.pooled(&sni) {
+                return Some((i, backend, c));
             }
-            match backend.connect().await {
-                Ok(c) => return Some((backend, c)),
-                Err(e) => {
-                    backend.kill(self.tag, &e);
-                    tried.push(i);
-                }
+            match backend.connect(sni).await {
+                Ok(c) => return Some((i, backend, c)),
+                Err(ConnectError::Connect(e)) => backend.kill(self.tag, &e),
+                Err(ConnectError::Handshake(e)) => logmsg!(
+                    Warning,
+                    "{}backend {} TLS handshake: {e}",
+                    self.tag,
+                    backend.named.name
+                ),
             }
+            tried.push(i);
         }
     }
 
@@ -491,31 +514,44 @@ impl Connection {
         if let Err(e) = self.modify_request(service) {
             return self.eval_failed(&e).await;
         }
-        let Some((backend, mut conn)) = self.connect(service).await else {
-            return self.unavailable("back-end").await;
-        };
-        if self.listener.rewrite_destination {
-            self.rewrite_destination(&backend);
-        }
-        self.backend_head();
-        if self.req.expect_continue {
-            let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
-            if timed(self.listener.client_timeout, self.client.write_all(cont))
-                .await
-                .is_err()
-            {
-                return self.closed(&backend);
+        let mut tried = Vec::new();
+        let mut continued = false;
+        loop {
+            let Some((index, backend, mut conn)) = self.connect(service, &mut tried).await else {
+                return self.unavailable("back-end").await;
+            };
+            if self.listener.rewrite_destination {
+                self.rewrite_destination(&backend);
+            }
+            self.backend_head();
+            if self.req.expect_continue && !continued {
+                continued = true;
+                let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+                if timed(self.listener.client_timeout, self.client.write_all(cont))
+                    .await
+                    .is_err()
+                {
+                    return self.closed(&backend);
+                }
+            }
+            let mut bin = crate::io::take_buffer(BACKEND_BUF, MAX_RESPONSE_HEAD + 1024);
+            let exchanged = self
+                .exchange(service, index, &backend, &mut conn, &mut bin)
+                .await;
+            let reusable = bin.is_empty();
+            // The buffer goes back to this thread's cache rather than staying with a
+            // connection that may now sit idle.
+            crate::io::give_buffer(bin);
+            match exchanged {
+                Exchanged::Done(outcome, true) if reusable => {
+                    backend.release(conn.stream, conn.sni);
+                    return outcome;
+                }
+                Exchanged::Done(outcome, _) => return outcome,
+                // Nothing of the request was consumed: another backend can take it.
+                Exchanged::Untouched => tried.push(index),
             }
         }
-        let mut bin = crate::io::take_buffer(BACKEND_BUF, MAX_RESPONSE_HEAD + 1024);
-        let (outcome, reusable) = self.exchange(service, &backend, &mut conn, &mut bin).await;
-        if reusable && bin.is_empty() {
-            backend.release(conn.stream);
-        }
-        // The buffer goes back to this thread's cache rather than staying with a connection
-        // that may now sit idle.
-        crate::io::give_buffer(bin);
-        outcome
     }
 
     /// An outcome for a client that went away; nothing more can be sent to it.
@@ -529,14 +565,15 @@ impl Connection {
 
     /// Sends the request on `conn` and relays the response; retries once on a fresh
     /// connection when a pooled one turns out to be closed before any of the request could
-    /// have reached the backend. Returns the outcome and whether `conn` may be pooled.
+    /// have reached the backend. `index` is the backend's place in the service.
     async fn exchange(
         &mut self,
         service: &Service,
+        index: usize,
         backend: &Arc<Backend>,
         conn: &mut Conn,
         bin: &mut InBuf,
-    ) -> (Outcome, bool) {
+    ) -> Exchanged {
         let to_backend = relay::Limits {
             read: self.listener.client_timeout,
             write: backend.timeout,
@@ -575,7 +612,12 @@ impl Connection {
             };
             match sent {
                 Ok(_) => match self.read_response_head(backend, conn, bin).await {
-                    Ok(()) => return self.relay_response(service, backend, conn, bin).await,
+                    Ok(()) => {
+                        let (o, reusable) = self
+                            .relay_response(service, index, backend, conn, bin)
+                            .await;
+                        return Exchanged::Done(o, reusable);
+                    }
                     // The pooled connection had been closed by the backend: nothing was lost.
                     Err(None) if retry && self.req.body == BodyKind::Empty => {}
                     Err(reason) => {
@@ -590,22 +632,30 @@ impl Connection {
                         );
                         let mut o = self.error(500).await;
                         o.backend = Some(backend.clone());
-                        return (o, false);
+                        return Exchanged::Done(o, false);
                     }
                 },
                 Err(RelayError::Write(_))
                     if retry && (stale || self.req.body == BodyKind::Empty) => {}
-                Err(e) => return (self.request_body_failed(backend, e).await, false),
+                Err(e) => {
+                    return Exchanged::Done(self.request_body_failed(backend, e).await, false)
+                }
             }
             retried = true;
             bin.consume(bin.data().len());
-            match backend.connect().await {
+            match backend.connect(conn.sni.clone()).await {
                 Ok(c) => *conn = c,
                 Err(e) => {
-                    backend.kill(self.tag, &e);
-                    let mut o = self.error(503).await;
-                    o.backend = Some(backend.clone());
-                    return (o, false);
+                    match e {
+                        ConnectError::Connect(e) => backend.kill(self.tag, &e),
+                        ConnectError::Handshake(e) => logmsg!(
+                            Warning,
+                            "{}backend {} TLS handshake: {e}",
+                            self.tag,
+                            backend.named.name
+                        ),
+                    }
+                    return Exchanged::Untouched;
                 }
             }
         }
@@ -693,6 +743,7 @@ impl Connection {
     async fn relay_response(
         &mut self,
         service: &Service,
+        index: usize,
         backend: &Arc<Backend>,
         conn: &mut Conn,
         bin: &mut InBuf,
@@ -702,6 +753,7 @@ impl Connection {
             o.backend = Some(backend.clone());
             return (o, false);
         }
+        service.note_response(&self.resp.head, index);
         let resp = &self.resp;
         let status = resp.status;
         let response_line = String::from_utf8_lossy(resp.line()).into_owned();

@@ -93,6 +93,7 @@ async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
         state.backends.clone(),
         state.alive,
     ));
+    tokio::spawn(crate::session::sweep(state.services.clone()));
 
     let mut signals = match Signals::new() {
         Ok(s) => s,

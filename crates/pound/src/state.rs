@@ -7,20 +7,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pound_config::model::{
-    BackendAddr, BackendKind, HeaderOptions, Listener as ListenerCfg, LogLevel, Matcher,
+    BackendAddr, BackendKind, Balancer, HeaderOptions, Listener as ListenerCfg, LogLevel, Matcher,
     RegularBackend, Service as ServiceCfg, Template,
 };
 use pound_config::{Config, Span};
 
-use crate::backend::{address_name, Address, Backend};
+use crate::backend::{address_name, Address, Backend, Tls};
+use crate::balance::{self, Iwrr};
 use crate::http::request::Limits;
 use crate::log::format::{Format, Named, BUILTIN};
 use crate::rules::{Action, Branch, Builder, Cond, Cx, EvalError};
+use crate::session::Sessions;
 
 pub struct State {
     pub listeners: Vec<Arc<Listener>>,
-    /// Every regular backend, for the prober.
+    /// Every regular and emergency backend, for the prober.
     pub backends: Vec<Arc<Backend>>,
+    /// Every service, once, for the session sweeper.
+    pub services: Vec<Arc<Service>>,
+    /// What the configuration asks for that cannot be honoured exactly, to print at start.
+    pub warnings: Vec<String>,
     pub alive: Duration,
     pub grace: Duration,
 }
@@ -56,8 +62,16 @@ pub struct Service {
     pub response: Vec<Vec<Branch>>,
     pub members: Vec<Member>,
     pub emergency: Option<Member>,
+    pub strategy: Strategy,
+    pub sessions: Option<Sessions>,
     /// Set when the service answers by itself instead of forwarding.
     pub special: Option<Special>,
+}
+
+/// `Balancer`, with the state interleaved round robin keeps.
+pub enum Strategy {
+    Random,
+    Iwrr(Iwrr),
 }
 
 /// The backends that answer without a server behind them.
@@ -81,7 +95,9 @@ pub struct Redirect {
     pub named: Named,
 }
 
-/// A backend as one service uses it, with that service's priority and state for it.
+/// A backend as one service uses it, with that service's priority and state for it. Every
+/// use of a named backend is a copy of its own (pound.8: the in-service form "creates a copy
+/// of the backend defined elsewhere"), so each service judges its liveness separately.
 pub struct Member {
     pub backend: Arc<Backend>,
     pub priority: u8,
@@ -128,21 +144,13 @@ impl State {
     /// Builds the running state. The error is a message naming the offending object.
     pub fn build(config: &Config, dns: bool) -> Result<State, String> {
         let mut backends = Vec::new();
-        let named_backends = config
-            .backends
-            .iter()
-            .map(|nb| {
-                let b = new_backend(&nb.backend, &nb.span, dns)?;
-                backends.push(b.clone());
-                Ok(b)
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let mut warnings = Vec::new();
         let mut rules = Builder::default();
         let mut build_service = |s: &ServiceCfg| -> Result<Service, String> {
             let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
                 match &b.kind {
                     BackendKind::Regular(r) => {
-                        let be = new_backend(r, &b.span, dns)?;
+                        let be = new_backend(r, &b.span, dns, &mut warnings)?;
                         backends.push(be.clone());
                         Ok(Member {
                             backend: be,
@@ -151,11 +159,13 @@ impl State {
                         })
                     }
                     BackendKind::Named(n) => {
-                        let be = named_backends
+                        let nb = config
+                            .backends
                             .get(n.index)
-                            .cloned()
                             .ok_or_else(|| format!("backend {} is not defined", n.name))?;
-                        let cfg = &config.backends[n.index].backend;
+                        let cfg = &nb.backend;
+                        let be = new_backend(cfg, &nb.span, dns, &mut warnings)?;
+                        backends.push(be.clone());
                         Ok(Member {
                             backend: be,
                             priority: n.priority.unwrap_or(cfg.priority),
@@ -184,15 +194,22 @@ impl State {
                 response: rules.responses(&s.response),
                 members,
                 emergency,
+                strategy: match s.balancer {
+                    Balancer::Random => Strategy::Random,
+                    Balancer::Iwrr => Strategy::Iwrr(Iwrr::default()),
+                },
+                sessions: s.session.as_ref().map(Sessions::new),
                 special,
             })
         };
+        let mut all_services = Vec::new();
         let globals = config
             .services
             .iter()
             .map(&mut build_service)
             .map(|s| s.map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
+        all_services.extend(globals.iter().cloned());
         let mut built = Vec::new();
         for l in &config.listeners {
             let mut services = l
@@ -201,6 +218,7 @@ impl State {
                 .map(&mut build_service)
                 .map(|s| s.map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?;
+            all_services.extend(services.iter().cloned());
             services.extend(globals.iter().cloned());
             built.push(services);
         }
@@ -224,6 +242,8 @@ impl State {
         Ok(State {
             listeners,
             backends,
+            services: all_services,
+            warnings,
             alive: secs(config.global.alive),
             grace: secs(config.global.grace),
         })
@@ -232,24 +252,47 @@ impl State {
 
 /// A regular backend; logs name it by its address, as pound does, whether or not the
 /// configuration gave it a name.
-fn new_backend(r: &RegularBackend, span: &Span, dns: bool) -> Result<Arc<Backend>, String> {
+/// `warnings` collects what the backend's TLS settings cannot honour.
+fn new_backend(
+    r: &RegularBackend,
+    span: &Span,
+    dns: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Arc<Backend>, String> {
     let address = match &r.address {
         BackendAddr::Inet { host, port } => {
             Address::Inet(resolve(host, *port, dns).map_err(|e| format!("{span}: {e}"))?)
         }
         BackendAddr::Unix(p) => Address::Unix(p.clone()),
     };
+    let tls = match (&r.tls, &r.address) {
+        (None, _) => None,
+        (Some(_), BackendAddr::Unix(_)) => {
+            return Err(format!(
+                "{span}: HTTPS to a UNIX-socket backend is not supported"
+            ))
+        }
+        (Some(t), BackendAddr::Inet { host, .. }) => {
+            let (config, warned) =
+                crate::tls::client::config(t).map_err(|e| format!("{span}: {e}"))?;
+            for w in warned {
+                let w = format!("{span}: warning: {w}");
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+            }
+            Some(Tls {
+                config,
+                host: Some(host.clone()),
+            })
+        }
+    };
     let named = Named {
         name: address_name(&address),
         location: location(span),
     };
-    Ok(Arc::new(Backend::new(
-        named,
-        address,
-        secs(r.conn_to),
-        secs(r.timeout),
-        secs(r.ws_timeout),
-    )))
+    let timeouts = [secs(r.conn_to), secs(r.timeout), secs(r.ws_timeout)];
+    Ok(Arc::new(Backend::new(named, address, timeouts, tls)))
 }
 
 fn new_listener(
@@ -352,40 +395,65 @@ impl Service {
         cx.all(&self.conds)
     }
 
-    /// Chooses a live, enabled backend not in `tried`, by weighted random choice over
-    /// priorities; the emergency backend when no regular one is left.
-    pub fn pick(&self, tried: &[usize]) -> Option<(usize, &Member)> {
-        let usable =
-            |i: usize, m: &Member| !m.disabled && m.backend.is_alive() && !tried.contains(&i);
-        let total: u32 = self
-            .members
-            .iter()
-            .enumerate()
-            .filter(|(i, m)| usable(*i, m))
-            .map(|(_, m)| u32::from(m.priority))
-            .sum();
+    /// Whether member `i` may take requests: enabled and alive.
+    fn usable(&self, i: usize) -> bool {
+        self.members
+            .get(i)
+            .is_some_and(|m| !m.disabled && m.backend.is_alive())
+    }
+
+    /// Chooses a backend not in `tried` for a request with session key `key`: the session's
+    /// backend while it is usable, else one chosen by the balancing strategy (and the
+    /// session created or moved there), else the emergency backend. The emergency backend
+    /// has index `members.len()`; sessions never point to it.
+    pub fn pick(&self, key: Option<&[u8]>, tried: &[usize]) -> Option<(usize, &Member)> {
+        let now = std::time::Instant::now();
+        let sessions = self.sessions.as_ref().zip(key);
+        if let Some((s, key)) = sessions {
+            if let Some(i) = s.table.get(key, now) {
+                if self.usable(i) && !tried.contains(&i) {
+                    return Some((i, &self.members[i]));
+                }
+            }
+        }
         let candidates = self
             .members
             .iter()
             .enumerate()
-            .filter(|(i, m)| usable(*i, m));
-        if total > 0 {
-            let mut r = fastrand::u32(..total);
-            for (i, m) in candidates {
-                let p = u32::from(m.priority);
-                if r < p {
-                    return Some((i, m));
-                }
-                r -= p;
+            .filter(|&(i, _)| self.usable(i) && !tried.contains(&i))
+            .map(|(i, m)| (i, m.priority));
+        let chosen = match &self.strategy {
+            Strategy::Random => match balance::total(candidates.clone()) {
+                0 => None,
+                total => balance::weighted(candidates, fastrand::u32(..total)),
+            },
+            Strategy::Iwrr(state) => state.pick(candidates),
+        };
+        if let Some(i) = chosen {
+            if let Some((s, key)) = sessions {
+                s.table.put(key, i, now);
             }
-        } else if let Some(found) = candidates
-            .clone()
-            .nth(fastrand::usize(..candidates.count().max(1)))
-        {
-            return Some(found);
+            return Some((i, &self.members[i]));
         }
         let e = self.emergency.as_ref()?;
         let idx = self.members.len();
-        (usable(idx, e)).then_some((idx, e))
+        (e.backend.is_alive() && !tried.contains(&idx)).then_some((idx, e))
+    }
+
+    /// A backend's response may name a COOKIE or HEADER session key: when no session has
+    /// that key yet, it starts on member `index`, the backend that answered.
+    pub fn note_response(&self, head: &crate::http::head::Head, index: usize) {
+        let Some(s) = &self.sessions else {
+            return;
+        };
+        if index >= self.members.len() {
+            return;
+        }
+        if let Some(key) = s.response_key(head) {
+            let now = std::time::Instant::now();
+            if s.table.get(&key, now).is_none() {
+                s.table.put(&key, index, now);
+            }
+        }
     }
 }

@@ -50,6 +50,16 @@ const IMPLEMENTED: &[&str] = &[
     "Emergency",
     "Priority",
     "Disabled",
+    // Balancing, sessions and backends over TLS.
+    "Balancer",
+    "Session",
+    "Type",
+    "TTL",
+    "ID",
+    "HTTPS",
+    "Cert",
+    "Ciphers",
+    "Disable",
     // Routing: matching directives (and named ACLs).
     "ACL",
     "BasicAuth",
