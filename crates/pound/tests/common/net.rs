@@ -451,7 +451,8 @@ impl Backend {
         format!("Address 127.0.0.1\nPort {}\n", self.port())
     }
 
-    /// Stops accepting and closes the listening socket (existing connections stay).
+    /// Stops accepting and closes the listening socket; each open connection ends when it
+    /// next waits for a request (one already being answered is finished).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
@@ -477,7 +478,7 @@ fn serve_backend(
     let read_more = |s: &mut TcpStream, buf: &mut Vec<u8>| -> Option<bool> {
         let mut b = [0u8; 65536];
         loop {
-            if Instant::now() > deadline {
+            if Instant::now() > deadline || (stop.load(Ordering::Relaxed) && buf.is_empty()) {
                 return None;
             }
             match s.read(&mut b) {

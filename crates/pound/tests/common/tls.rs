@@ -1,0 +1,176 @@
+//! Test certificates, made fresh by each test, and a small HTTPS backend that records what
+//! each TLS connection negotiated.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use super::net::find;
+
+/// A certificate authority of its own.
+pub struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A certificate and its key, as DER for rustls and as one PEM text (chain then key) for
+/// pound's `Cert` files.
+pub struct Issued {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub pem: String,
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().expect("CA key");
+        Ca {
+            issuer: CertifiedIssuer::self_signed(params, key).expect("CA certificate"),
+        }
+    }
+
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.issuer.der().clone()
+    }
+
+    /// A certificate for `names` (subject alternative names; the first is also the CN).
+    pub fn issue(&self, names: &[&str]) -> Issued {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("params");
+        if let Some(cn) = names.first() {
+            params
+                .distinguished_name
+                .push(DnType::CommonName, cn.as_str());
+        }
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
+        let pem = cert.pem() + &key.serialize_pem();
+        Issued {
+            chain: vec![cert.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            pem,
+        }
+    }
+}
+
+/// What one TLS connection to a [`TlsBackend`] negotiated, and the requests it carried.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub sni: Option<String>,
+    pub version: String,
+    pub suite: String,
+    pub client_cert: bool,
+    pub requests: Vec<String>,
+}
+
+/// An HTTPS backend answering every request with `200 OK` and body `name`.
+pub struct TlsBackend {
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TlsBackend {
+    pub fn start(name: &'static str, config: rustls::ServerConfig) -> TlsBackend {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let config = Arc::new(config);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (seen.clone(), stop.clone());
+        thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((tcp, _)) => {
+                        let (config, seen) = (config.clone(), s.clone());
+                        thread::spawn(move || serve(tcp, config, seen, name));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        TlsBackend { addr, seen, stop }
+    }
+
+    pub fn config(&self) -> String {
+        format!("Address 127.0.0.1\nPort {}\nHTTPS\n", self.addr.port())
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TlsBackend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve(
+    tcp: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    name: &str,
+) {
+    tcp.set_nonblocking(false).expect("blocking");
+    tcp.set_read_timeout(Some(super::net::PATIENCE))
+        .expect("timeout");
+    let conn = rustls::ServerConnection::new(config).expect("server connection");
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    // Complete the handshake (a failed one is simply the end of this connection).
+    while tls.conn.is_handshaking() {
+        if tls.conn.complete_io(&mut tls.sock).is_err() {
+            return;
+        }
+    }
+    let index = {
+        let mut all = seen.lock().unwrap();
+        all.push(Seen {
+            sni: tls.conn.server_name().map(str::to_string),
+            version: format!("{:?}", tls.conn.protocol_version().expect("version")),
+            suite: format!(
+                "{:?}",
+                tls.conn.negotiated_cipher_suite().expect("suite").suite()
+            ),
+            client_cert: tls.conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+            requests: Vec::new(),
+        });
+        all.len() - 1
+    };
+    let mut buf = Vec::new();
+    let mut b = [0u8; 4096];
+    loop {
+        let end = loop {
+            if let Some(p) = find(&buf, b"\r\n\r\n") {
+                break p + 4;
+            }
+            match tls.read(&mut b) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&b[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.drain(..end);
+        seen.lock().unwrap()[index].requests.push(head);
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{name}",
+            name.len()
+        );
+        if tls.write_all(reply.as_bytes()).is_err() || tls.flush().is_err() {
+            return;
+        }
+    }
+}
