@@ -126,7 +126,7 @@ impl Backend {
     pub fn pooled(&self, sni: &Sni) -> Option<Conn> {
         let now = Instant::now();
         loop {
-            let idle = {
+            let mut idle = {
                 let mut pool = self.pool_lock();
                 let i = pool.iter().rposition(|i| i.sni == *sni)?;
                 pool.remove(i)?
@@ -143,7 +143,7 @@ impl Backend {
 
     /// Returns a connection whose last response ended cleanly to the pool, unless the
     /// backend already sent more than that response. Connections idle too long are closed.
-    pub fn release(&self, stream: Stream, sni: Sni) {
+    pub fn release(&self, mut stream: Stream, sni: Sni) {
         if !stream.is_fresh() {
             return;
         }
@@ -155,7 +155,12 @@ impl Backend {
         {
             pool.pop_front();
         }
-        if pool.len() < MAX_IDLE && self.is_alive() {
+        // When full, the oldest goes: connections made for requests no longer coming (a
+        // name seen once) must not keep the current ones out.
+        if pool.len() >= MAX_IDLE {
+            pool.pop_front();
+        }
+        if self.is_alive() {
             pool.push_back(Idle {
                 stream,
                 since: now,
@@ -188,9 +193,14 @@ impl Backend {
                     Address::Inet(a) => ServerName::IpAddress(a.ip().into()),
                     Address::Unix(_) => ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()),
                 });
+                // A backend that accepts connections but never completes a handshake is as
+                // unusable as one that does not answer: it is dead.
                 let tls = timed(self.conn_to, connector.connect(name, tcp))
                     .await
-                    .map_err(ConnectError::Handshake)?;
+                    .map_err(|e| match e.kind() {
+                        io::ErrorKind::TimedOut => ConnectError::Connect(e),
+                        _ => ConnectError::Handshake(e),
+                    })?;
                 Stream::TlsClient(Box::new(tls))
             }
             (_, stream) => stream,

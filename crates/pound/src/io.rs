@@ -112,6 +112,14 @@ pub async fn timed<T>(
     }
 }
 
+/// Writes all of `data` and flushes. A TLS stream accepts bytes into its own buffer and
+/// sends them only when flushed or written to again, so every message (or the last piece
+/// of one) must be flushed before pound waits for the peer.
+pub async fn write_flush<W: AsyncWrite + Unpin + ?Sized>(w: &mut W, data: &[u8]) -> io::Result<()> {
+    w.write_all(data).await?;
+    w.flush().await
+}
+
 /// Writes `a` then `b` with as few system calls as the stream allows.
 pub async fn write_two<W: AsyncWrite + Unpin + ?Sized>(
     w: &mut W,
@@ -151,19 +159,35 @@ pub enum Stream {
 
 impl Stream {
     /// Whether an idle connection still looks usable: no end of stream, no error and no
-    /// unsolicited bytes waiting.
-    pub fn is_fresh(&self) -> bool {
+    /// unsolicited bytes waiting. What this reads is lost, so a connection found not fresh
+    /// must be dropped.
+    pub fn is_fresh(&mut self) -> bool {
         let mut probe = [0u8; 1];
         let r = match self {
             Stream::Tcp(s) => s.try_read(&mut probe),
             Stream::Unix(s) => s.try_read(&mut probe),
-            // Any byte waiting on an idle TLS connection (an alert, a close_notify) means it
-            // cannot be reused; reading it here spoils nothing, as the connection is then
-            // dropped.
-            Stream::TlsClient(s) => s.get_ref().0.try_read(&mut probe),
+            // Through the TLS layer, so that records it already holds (decrypted data, an
+            // alert, close_notify) count as well as bytes still in the socket.
+            Stream::TlsClient(s) => {
+                let mut cx = Context::from_waker(noop_waker());
+                let mut buf = ReadBuf::new(&mut probe);
+                return Pin::new(s.as_mut())
+                    .poll_read(&mut cx, &mut buf)
+                    .is_pending();
+            }
         };
         matches!(r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
+}
+
+/// A waker that does nothing, for polling once without waiting.
+fn noop_waker() -> &'static std::task::Waker {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    static WAKER: std::sync::OnceLock<std::task::Waker> = std::sync::OnceLock::new();
+    WAKER.get_or_init(|| std::task::Waker::from(std::sync::Arc::new(Noop)))
 }
 
 impl Stream {

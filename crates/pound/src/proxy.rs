@@ -14,7 +14,7 @@ use crate::backend::{Address, Backend, Conn, ConnectError};
 use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
 use crate::http::{location, BodyKind, Version};
-use crate::io::{timed, InBuf, Stream};
+use crate::io::{timed, write_flush, InBuf, Stream};
 use crate::log::format::{Entry, Named};
 use crate::log::{self, Priority};
 use crate::logmsg;
@@ -267,7 +267,7 @@ impl Connection {
         reply::error(&mut self.out, version, status, page.as_deref());
         let _ = timed(
             self.listener.client_timeout,
-            self.client.write_all(&self.out),
+            write_flush(&mut self.client, &self.out),
         )
         .await;
     }
@@ -527,9 +527,12 @@ impl Connection {
             if self.req.expect_continue && !continued {
                 continued = true;
                 let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
-                if timed(self.listener.client_timeout, self.client.write_all(cont))
-                    .await
-                    .is_err()
+                if timed(
+                    self.listener.client_timeout,
+                    write_flush(&mut self.client, cont),
+                )
+                .await
+                .is_err()
                 {
                     return self.closed(&backend);
                 }
@@ -587,7 +590,7 @@ impl Connection {
             let mut stale = false;
             if retry && self.req.body != BodyKind::Empty {
                 // Send the head alone first: if that fails, no body byte was consumed.
-                stale = timed(backend.timeout, conn.stream.write_all(head))
+                stale = timed(backend.timeout, write_flush(&mut conn.stream, head))
                     .await
                     .is_err();
                 head = &[];
@@ -718,7 +721,7 @@ impl Connection {
                         self.out.extend_from_slice(b"\r\n");
                         timed(
                             self.listener.client_timeout,
-                            self.client.write_all(&self.out),
+                            write_flush(&mut self.client, &self.out),
                         )
                         .await
                         .map_err(|e| Some(e.to_string()))?;
@@ -732,7 +735,15 @@ impl Connection {
                 Ok(0) if !received && bin.is_empty() => return Err(None),
                 Ok(0) => return Err(Some("incomplete response".into())),
                 Ok(_) => received = true,
-                Err(e) if !received && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                // A reset, or over TLS an end without close_notify: the backend closed the
+                // connection before answering (a stale pooled connection).
+                Err(e)
+                    if !received
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+                        ) =>
+                {
                     return Err(None)
                 }
                 Err(e) => return Err(Some(e.to_string())),
@@ -915,7 +926,7 @@ impl Connection {
         let idle = backend.ws_timeout;
         // Bytes that arrived behind the heads belong to the tunnel.
         if !self.cin.is_empty() {
-            if timed(idle, conn.stream.write_all(self.cin.data()))
+            if timed(idle, write_flush(&mut conn.stream, self.cin.data()))
                 .await
                 .is_err()
             {
@@ -925,7 +936,7 @@ impl Connection {
             self.cin.consume(n);
         }
         if !bin.is_empty() {
-            if timed(idle, self.client.write_all(bin.data()))
+            if timed(idle, write_flush(&mut self.client, bin.data()))
                 .await
                 .is_err()
             {

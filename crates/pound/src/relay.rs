@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::http::chunked::{ChunkError, Decoder, Segment};
 use crate::http::BodyKind;
-use crate::io::{timed, write_two, InBuf};
+use crate::io::{timed, write_flush, write_two, InBuf};
 
 /// Why relaying stopped early.
 #[derive(Debug)]
@@ -53,9 +53,12 @@ async fn send<W: AsyncWrite + Unpin>(
     data: &[u8],
     t: Duration,
 ) -> Result<(), RelayError> {
-    timed(t, write_two(dst, prefix, data))
-        .await
-        .map_err(RelayError::Write)?;
+    let write = async {
+        write_two(dst, prefix, data).await?;
+        // TLS keeps what it accepted until flushed (see `write_flush`).
+        dst.flush().await
+    };
+    timed(t, write).await.map_err(RelayError::Write)?;
     *prefix = &[];
     Ok(())
 }
@@ -207,6 +210,9 @@ where
         }
         match timed(lim.read, buf.fill(src)).await {
             Ok(0) => return Ok(written),
+            // A TLS backend that closes without close_notify ends such a body too, as
+            // it does with OpenSSL.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(written),
             Ok(_) => {}
             Err(e) => return Err(RelayError::Read(e)),
         }
@@ -233,7 +239,7 @@ where
                     a_open = false;
                     let _ = bw.shutdown().await;
                 } else {
-                    timed(idle, bw.write_all(&abuf[..n])).await?;
+                    timed(idle, write_flush(&mut bw, &abuf[..n])).await?;
                 }
             }
             r = br.read(&mut bbuf), if b_open => {
@@ -242,7 +248,7 @@ where
                     b_open = false;
                     let _ = aw.shutdown().await;
                 } else {
-                    timed(idle, aw.write_all(&bbuf[..n])).await?;
+                    timed(idle, write_flush(&mut aw, &bbuf[..n])).await?;
                 }
             }
             _ = tokio::time::sleep(idle) => {

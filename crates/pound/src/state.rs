@@ -145,6 +145,11 @@ impl State {
     pub fn build(config: &Config, dns: bool) -> Result<State, String> {
         let mut backends = Vec::new();
         let mut warnings = Vec::new();
+        // Every definition is checked (address, TLS files) even if no service uses it; each
+        // use gets its own copy below.
+        for nb in &config.backends {
+            new_backend(&nb.backend, &nb.span, dns, &mut warnings)?;
+        }
         let mut rules = Builder::default();
         let mut build_service = |s: &ServiceCfg| -> Result<Service, String> {
             let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
@@ -416,18 +421,35 @@ impl Service {
                 }
             }
         }
-        let candidates = self
-            .members
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| self.usable(i) && !tried.contains(&i))
-            .map(|(i, m)| (i, m.priority));
+        // One snapshot of who can take the request: liveness changes under our feet while
+        // other requests fail over, and the strategies look at the list twice.
+        let mut stack = [(0usize, 0u8); 32];
+        let mut heap = Vec::new();
+        let mut n = 0;
+        for (i, m) in self.members.iter().enumerate() {
+            if self.usable(i) && !tried.contains(&i) {
+                if n < stack.len() {
+                    stack[n] = (i, m.priority);
+                } else {
+                    if heap.is_empty() {
+                        heap.extend_from_slice(&stack);
+                    }
+                    heap.push((i, m.priority));
+                }
+                n += 1;
+            }
+        }
+        let candidates: &[(usize, u8)] = if n <= stack.len() { &stack[..n] } else { &heap };
+        let all = candidates.iter().copied();
         let chosen = match &self.strategy {
-            Strategy::Random => match balance::total(candidates.clone()) {
-                0 => None,
-                total => balance::weighted(candidates, fastrand::u32(..total)),
+            Strategy::Random => match balance::total(all.clone()) {
+                // Only priority-0 backends are left: a live one beats none.
+                0 => candidates
+                    .get(fastrand::usize(..candidates.len().max(1)))
+                    .map(|&(i, _)| i),
+                total => balance::weighted(all, fastrand::u32(..total)),
             },
-            Strategy::Iwrr(state) => state.pick(candidates),
+            Strategy::Iwrr(state) => state.pick(all),
         };
         if let Some(i) = chosen {
             if let Some((s, key)) = sessions {

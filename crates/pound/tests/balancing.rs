@@ -390,9 +390,22 @@ fn fastrand_password() -> String {
 }
 
 fn server_config(ca: &Ca, names: &[&str]) -> rustls::ServerConfig {
+    server_config_for(ca, names, rustls::DEFAULT_VERSIONS)
+}
+
+/// A server speaking TLS 1.2 only.
+fn tls12_only(ca: &Ca) -> rustls::ServerConfig {
+    server_config_for(ca, &["old.test"], &[&rustls::version::TLS12])
+}
+
+fn server_config_for(
+    ca: &Ca,
+    names: &[&str],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> rustls::ServerConfig {
     let cert = ca.issue(names);
     rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(cert.chain, cert.key)
@@ -461,14 +474,7 @@ fn https_backend_client_certificates_ciphers_and_protocols() {
     let client_pem = dir.join("client.pem");
     std::fs::write(&client_pem, &client.pem).unwrap();
     // A backend that speaks TLS 1.2 only.
-    let cert = ca.issue(&["old.test"]);
-    let old = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS12])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(cert.chain, cert.key)
-        .unwrap();
-    let old = TlsBackend::start("old", old);
+    let old = TlsBackend::start("old", tls12_only(&ca));
     let config = format!(
         "ListenHTTP\nLISTEN\nEnd\n\
          Service\nURL \"^/cert\"\nBackend\n{}Cert \"{}\"\nEnd\nEnd\n\
@@ -550,4 +556,135 @@ fn bad_backend_tls_files_stop_pound_at_start() {
             run.stderr
         );
     }
+}
+
+/// A backend that answers the first request of its only connection, stops listening, and
+/// closes that connection without answering when the next request comes.
+fn one_shot_backend() -> (std::net::SocketAddr, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        drop(listener);
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut buf = Vec::new();
+        let mut b = [0u8; 4096];
+        for n in 0..2 {
+            while find(&buf, b"\r\n\r\n").is_none() {
+                match s.read(&mut b) {
+                    Ok(0) | Err(_) => return,
+                    Ok(k) => buf.extend_from_slice(&b[..k]),
+                }
+            }
+            let end = find(&buf, b"\r\n\r\n").unwrap() + 4;
+            let _ = tx.send(String::from_utf8_lossy(&buf[..end]).into_owned());
+            buf.drain(..end);
+            if n == 0 {
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\none-shot")
+                    .unwrap();
+            }
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn a_stale_connection_to_a_vanished_backend_fails_over() {
+    let (addr, received) = one_shot_backend();
+    let other = Backend::named("other");
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\nService\nBalancer iwrr\nSession\nType HEADER\nID \"S\"\nTTL 300\nEnd\n\
+         Backend\nAddress 127.0.0.1\nPort {}\nEnd\n{}End\n",
+        addr.port(),
+        backend_with(&other, ""),
+    );
+    let pound = Pound::start(&config);
+    let mut c = pound.connect();
+    c.send("GET /1 HTTP/1.1\r\nHost: test\r\nS: k\r\n\r\n");
+    assert_eq!(c.response().text(), "one-shot");
+    // The session sends the next request to the pooled connection, which the backend
+    // closes; reconnecting is refused, so the request goes to the other backend.
+    c.send("GET /2 HTTP/1.1\r\nHost: test\r\nS: k\r\n\r\n");
+    assert_eq!(c.response().text(), "other");
+    assert!(received.recv().unwrap().starts_with("GET /1 "));
+    assert!(received.recv().unwrap().starts_with("GET /2 "));
+    pound
+        .err
+        .wait_for(&format!("Backend 127.0.0.1:{} dead (killed)", addr.port()));
+    assert_eq!(other.requests().len(), 1);
+}
+
+#[test]
+fn a_failed_handshake_passes_the_request_to_the_next_backend() {
+    let ca = Ca::new("test CA");
+    let old = TlsBackend::start("old", tls12_only(&ca));
+    let plain = Backend::named("plain");
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\nService\nBalancer iwrr\nBackend\n{}Disable TLSv1_2\nEnd\n{}End\n",
+        old.config(),
+        backend_with(&plain, ""),
+    );
+    let pound = Pound::start(&config);
+    // iwrr tries the TLS backend first for every other request; each is served anyway.
+    assert_eq!(bodies(&pound, 4, "/", ""), ["plain"; 4]);
+    pound.err.wait_for("TLS handshake");
+    assert_eq!(pound.err.count("dead (killed)"), 0);
+}
+
+#[test]
+fn https_backends_take_large_uploads_and_recover_stale_connections() {
+    use common::tls::Quirks;
+    let ca = Ca::new("test CA");
+    let slow = TlsBackend::with(
+        "slow",
+        server_config(&ca, &["slow.test"]),
+        Quirks {
+            slow_reader: true,
+            ..Quirks::default()
+        },
+    );
+    let closing = TlsBackend::with(
+        "closing",
+        server_config(&ca, &["closing.test"]),
+        Quirks {
+            close_second: true,
+            ..Quirks::default()
+        },
+    );
+    let config = format!(
+        "TimeOut 5\nListenHTTP\nLISTEN\nEnd\n\
+         Service\nURL \"^/upload\"\nBackend\n{}End\nEnd\n\
+         Service\nBackend\n{}End\nEnd\n",
+        slow.config(),
+        closing.config(),
+    );
+    let pound = Pound::start(&config);
+    // Every byte of a large body reaches the TLS backend, the last ones included.
+    for size in [4usize << 20, 4_000_001] {
+        let mut c = pound.connect();
+        let writer = {
+            let mut s = c.s.try_clone().unwrap();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                s.write_all(
+                    format!("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n\r\n")
+                        .as_bytes(),
+                )
+                .unwrap();
+                s.write_all(&vec![b'x'; size]).unwrap();
+            })
+        };
+        let r = c.response();
+        writer.join().unwrap();
+        assert_eq!((r.status, r.text()), (200, format!("slow:{size}")));
+    }
+    // The backend drops the pooled connection (no close_notify) when the second request
+    // comes: pound retries on a new connection, as with a plain backend.
+    let mut c = pound.connect();
+    assert_eq!(c.get("/a").text(), "closing");
+    assert_eq!(c.get("/b").text(), "closing");
+    assert_eq!(closing.seen().len(), 2);
+    assert_eq!(pound.err.count("e500"), 0, "{:?}", pound.err.all());
 }

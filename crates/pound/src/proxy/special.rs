@@ -59,7 +59,7 @@ impl Connection {
     async fn send_generated(&mut self, status: u16, body: &[u8]) -> Outcome {
         let write = async {
             self.client.write_all(&self.out).await?;
-            self.client.write_all(body).await
+            crate::io::write_flush(&mut self.client, body).await
         };
         let sent = timed(self.listener.client_timeout, write).await.is_ok();
         let mut o = Outcome::generated(status);
@@ -214,7 +214,12 @@ impl Connection {
         }
         let path = &value[parts.origin.len()..];
         let mut new = Vec::with_capacity(value.len() + 32);
-        new.extend_from_slice(b"http://");
+        let scheme: &[u8] = if backend.tls.is_some() {
+            b"https://"
+        } else {
+            b"http://"
+        };
+        new.extend_from_slice(scheme);
         new.extend_from_slice(backend.named.name.as_bytes());
         new.extend_from_slice(path);
         self.req.head.set_value(i, &new);

@@ -23,9 +23,13 @@ pub const SHARDS: usize = 16;
 pub const MAX_ENTRIES: usize = 1 << 18;
 /// Bytes a service's table uses at most, keys and bookkeeping together.
 pub const MAX_BYTES: usize = 64 << 20;
-/// Longest key tracked. A longer one (a huge cookie, say) is not kept: the request is
-/// balanced as if it had no session.
-pub const MAX_KEY: usize = 1024;
+/// Longest key kept; callers cut longer keys to this length first.
+pub use super::MAX_KEY;
+/// Expired entries one lookup removes at most (the sweeper takes the rest), so that a
+/// request never pays for a mass expiry.
+const EXPIRE_PER_CALL: usize = 64;
+/// Entries the sweeper removes per lock of a part before letting requests in.
+const SWEEP_BATCH: usize = 1024;
 /// Memory an entry takes besides its key: the key's box, the backend index and the time
 /// of last use (40 bytes), the LRU list node (two links, 16 bytes), and the hash table's
 /// slot and control byte with its load-factor slack (about 24 bytes).
@@ -49,10 +53,13 @@ impl Shard {
         }
     }
 
-    /// Drops entries idle longer than `ttl`, oldest first.
-    fn expire(&mut self, ttl: Duration, now: Instant) -> usize {
+    /// Drops up to `max` entries idle longer than `ttl`, oldest first.
+    fn expire(&mut self, ttl: Duration, now: Instant, max: usize) -> usize {
         let mut n = 0;
-        while let Some((_, e)) = self.map.peek_lru() {
+        while n < max {
+            let Some((_, e)) = self.map.peek_lru() else {
+                break;
+            };
             if now.saturating_duration_since(e.last_use) <= ttl {
                 break;
             }
@@ -103,7 +110,7 @@ impl Table {
     /// The backend of `key`'s session if it is still alive, marking it used at `now`.
     pub fn get(&self, key: &[u8], now: Instant) -> Option<usize> {
         let mut shard = self.shard(key);
-        shard.expire(self.ttl, now);
+        shard.expire(self.ttl, now, EXPIRE_PER_CALL);
         let e = shard.map.get_mut(key)?;
         e.last_use = now;
         Some(e.backend)
@@ -115,7 +122,7 @@ impl Table {
             return;
         }
         let mut shard = self.shard(key);
-        shard.expire(self.ttl, now);
+        shard.expire(self.ttl, now, EXPIRE_PER_CALL);
         let entry = Entry {
             backend,
             last_use: now,
@@ -136,10 +143,17 @@ impl Table {
     /// Drops every expired session, one part at a time, so that no request waits for more
     /// than one part's sweep. Returns how many were dropped.
     pub fn sweep(&self, now: Instant) -> usize {
-        self.shards
-            .iter()
-            .map(|s| lock(s).expire(self.ttl, now))
-            .sum()
+        let mut total = 0;
+        for s in self.shards.iter() {
+            loop {
+                let n = lock(s).expire(self.ttl, now, SWEEP_BATCH);
+                total += n;
+                if n < SWEEP_BATCH {
+                    break;
+                }
+            }
+        }
+        total
     }
 
     #[cfg(test)]

@@ -23,8 +23,6 @@ pub struct Suite {
     pub cipher: &'static str,
     /// Symmetric key bits, for `@STRENGTH`.
     pub bits: u16,
-    /// The PRF hash: `SHA256` or `SHA384`.
-    pub mac: &'static str,
 }
 
 /// The TLS 1.2 suites of this build, in its default order of preference.
@@ -34,42 +32,36 @@ pub const SUITES: &[Suite] = &[
         auth: "ECDSA",
         cipher: "AES256",
         bits: 256,
-        mac: "SHA384",
     },
     Suite {
         name: "ECDHE-ECDSA-AES128-GCM-SHA256",
         auth: "ECDSA",
         cipher: "AES128",
         bits: 128,
-        mac: "SHA256",
     },
     Suite {
         name: "ECDHE-ECDSA-CHACHA20-POLY1305",
         auth: "ECDSA",
         cipher: "CHACHA20",
         bits: 256,
-        mac: "SHA256",
     },
     Suite {
         name: "ECDHE-RSA-AES256-GCM-SHA384",
         auth: "RSA",
         cipher: "AES256",
         bits: 256,
-        mac: "SHA384",
     },
     Suite {
         name: "ECDHE-RSA-AES128-GCM-SHA256",
         auth: "RSA",
         cipher: "AES128",
         bits: 128,
-        mac: "SHA256",
     },
     Suite {
         name: "ECDHE-RSA-CHACHA20-POLY1305",
         auth: "RSA",
         cipher: "CHACHA20",
         bits: 256,
-        mac: "SHA256",
     },
 ];
 
@@ -146,8 +138,10 @@ pub struct Selection {
 /// `s`; `None` when it is not a selector this module knows.
 fn selects(word: &str, s: &Suite) -> Option<bool> {
     Some(match word {
+        // Since OpenSSL 1.1.0 `ECDH` is another name for `kECDHE`.
         "ALL" | "DEFAULT" | "HIGH" | "TLSv1.2" | "ECDHE" | "EECDH" | "kECDHE" | "kEECDH"
-        | "AEAD" | "FIPS" => true,
+        | "ECDH" | "AEAD" => true,
+        "FIPS" => s.cipher != "CHACHA20",
         "aRSA" => s.auth == "RSA",
         "aECDSA" | "ECDSA" => s.auth == "ECDSA",
         "AES" => s.cipher.starts_with("AES"),
@@ -155,8 +149,6 @@ fn selects(word: &str, s: &Suite) -> Option<bool> {
         "AES128" => s.cipher == "AES128",
         "AES256" => s.cipher == "AES256",
         "CHACHA20" => s.cipher == "CHACHA20",
-        "SHA256" => s.mac == "SHA256",
-        "SHA384" => s.mac == "SHA384",
         w if NOTHING_HERE.contains(&w) => false,
         w => {
             if SUITES.iter().any(|x| x.name == w) {
@@ -310,6 +302,24 @@ mod tests {
         let s = select("ECDHE-RSA-AES128-GCM-SHA256:RC4:!MD5").expect("valid list");
         assert_eq!(s.suites, ["ECDHE-RSA-AES128-GCM-SHA256"]);
         assert_eq!(s.unsupported, ["RC4"]);
+    }
+
+    #[test]
+    fn common_lists_from_the_wild() {
+        // Mozilla-style list: ECDH is every ECDHE suite; DH and RSA key exchange are absent.
+        let s = select(
+            "ECDH+AESGCM:DH+AESGCM:ECDH+AES256:DH+AES256:ECDH+AES128:DH+AES:RSA+AESGCM:RSA+AES:!aNULL:!MD5:!DSS",
+        )
+        .expect("valid list");
+        assert_eq!(s.suites.len(), 4, "{s:?}");
+        assert!(s.suites.iter().all(|n| n.contains("AES")));
+        // "AEAD only": the MAC aliases select nothing here, so nothing is lost.
+        assert_eq!(names("HIGH:!aNULL:!MD5:!SHA1:!SHA256:!SHA384").len(), 6);
+        assert!(select("ECDHE+SHA384").expect("valid").suites.is_empty());
+        // FIPS has no ChaCha20.
+        let fips = names("FIPS");
+        assert_eq!(fips.len(), 4);
+        assert!(fips.iter().all(|n| !n.contains("CHACHA")));
     }
 
     #[test]

@@ -74,7 +74,18 @@ pub struct Seen {
     pub requests: Vec<String>,
 }
 
-/// An HTTPS backend answering every request with `200 OK` and body `name`.
+/// How a [`TlsBackend`] misbehaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quirks {
+    /// Read request bodies slowly, so that pound's writes fill the socket.
+    pub slow_reader: bool,
+    /// On the second request of a connection, close it without answering and without
+    /// close_notify (as a server whose keep-alive timer fired just then).
+    pub close_second: bool,
+}
+
+/// An HTTPS backend answering every request with `200 OK` and body `name` (or `name:N` for
+/// a request with a body of N bytes).
 pub struct TlsBackend {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
@@ -83,6 +94,10 @@ pub struct TlsBackend {
 
 impl TlsBackend {
     pub fn start(name: &'static str, config: rustls::ServerConfig) -> TlsBackend {
+        Self::with(name, config, Quirks::default())
+    }
+
+    pub fn with(name: &'static str, config: rustls::ServerConfig, quirks: Quirks) -> TlsBackend {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
@@ -95,7 +110,7 @@ impl TlsBackend {
                 match listener.accept() {
                     Ok((tcp, _)) => {
                         let (config, seen) = (config.clone(), s.clone());
-                        thread::spawn(move || serve(tcp, config, seen, name));
+                        thread::spawn(move || serve(tcp, config, seen, name, quirks));
                     }
                     Err(_) => thread::sleep(Duration::from_millis(2)),
                 }
@@ -124,6 +139,7 @@ fn serve(
     config: Arc<rustls::ServerConfig>,
     seen: Arc<Mutex<Vec<Seen>>>,
     name: &str,
+    quirks: Quirks,
 ) {
     tcp.set_nonblocking(false).expect("blocking");
     tcp.set_read_timeout(Some(super::net::PATIENCE))
@@ -164,10 +180,47 @@ fn serve(
         };
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
         buf.drain(..end);
-        seen.lock().unwrap()[index].requests.push(head);
+        let served = {
+            let mut all = seen.lock().unwrap();
+            all[index].requests.push(head.clone());
+            all[index].requests.len()
+        };
+        if quirks.close_second && served == 2 {
+            // Dropping the stream closes the socket without close_notify.
+            return;
+        }
+        let length: usize = head
+            .to_ascii_lowercase()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let mut have = buf.len().min(length);
+        buf.drain(..have);
+        if quirks.slow_reader && length > 0 {
+            // Let pound fill every buffer on the way before reading anything.
+            thread::sleep(Duration::from_millis(300));
+        }
+        while have < length {
+            if quirks.slow_reader {
+                thread::sleep(Duration::from_micros(200));
+            }
+            let want = (length - have).min(if quirks.slow_reader { 1024 } else { b.len() });
+            match tls.read(&mut b[..want]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => have += n,
+            }
+        }
+        let body = if length > 0 {
+            format!("{name}:{have}")
+        } else {
+            name.to_string()
+        };
         let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{name}",
-            name.len()
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         );
         if tls.write_all(reply.as_bytes()).is_err() || tls.flush().is_err() {
             return;
