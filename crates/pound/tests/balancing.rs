@@ -688,3 +688,33 @@ fn https_backends_take_large_uploads_and_recover_stale_connections() {
     assert_eq!(closing.seen().len(), 2);
     assert_eq!(pound.err.count("e500"), 0, "{:?}", pound.err.all());
 }
+
+#[test]
+fn a_backend_conn_to_overrides_the_global_one_and_a_stalled_handshake_kills() {
+    // Accepts connections and never says a word.
+    let mute = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mute_addr = mute.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = mute.accept() {
+            held.push(s);
+            if held.len() > 64 {
+                return;
+            }
+        }
+    });
+    let plain = Backend::named("plain");
+    // With the global ConnTO of 60 s the first request would outlast the test's patience.
+    let config = format!(
+        "ConnTO 60\nListenHTTP\nLISTEN\nEnd\nService\nBalancer iwrr\n\
+         Backend\nAddress 127.0.0.1\nPort {}\nHTTPS\nConnTO 1\nEnd\n{}End\n",
+        mute_addr.port(),
+        backend_with(&plain, ""),
+    );
+    let pound = Pound::start(&config);
+    assert_eq!(bodies(&pound, 3, "/", ""), ["plain"; 3]);
+    pound.err.wait_for(&format!(
+        "Backend 127.0.0.1:{} dead (killed)",
+        mute_addr.port()
+    ));
+}
