@@ -115,6 +115,19 @@ impl Backend {
         }
     }
 
+    /// Deals with a failed [`Backend::connect`]: a refusal kills the backend; a failed
+    /// handshake is logged, the backend left alive.
+    pub fn connect_failed(&self, tag: impl std::fmt::Display, e: ConnectError) {
+        match e {
+            ConnectError::Connect(e) => self.kill(tag, &e),
+            ConnectError::Handshake(e) => logmsg!(
+                Warning,
+                "{tag}backend {} TLS handshake: {e}",
+                self.named.name
+            ),
+        }
+    }
+
     fn pool_lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Idle>> {
         // A panic while holding the lock cannot leave the list inconsistent.
         self.pool.lock().unwrap_or_else(|p| p.into_inner())

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
-use crate::backend::{Address, Backend, Conn, ConnectError};
+use crate::backend::{Address, Backend, Conn};
 use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
 use crate::http::{location, BodyKind, Version};
@@ -496,13 +496,7 @@ impl Connection {
             }
             match backend.connect(sni).await {
                 Ok(c) => return Some((i, backend, c)),
-                Err(ConnectError::Connect(e)) => backend.kill(self.tag, &e),
-                Err(ConnectError::Handshake(e)) => logmsg!(
-                    Warning,
-                    "{}backend {} TLS handshake: {e}",
-                    self.tag,
-                    backend.named.name
-                ),
+                Err(e) => backend.connect_failed(self.tag, e),
             }
             tried.push(i);
         }
@@ -649,15 +643,7 @@ impl Connection {
             match backend.connect(conn.sni.clone()).await {
                 Ok(c) => *conn = c,
                 Err(e) => {
-                    match e {
-                        ConnectError::Connect(e) => backend.kill(self.tag, &e),
-                        ConnectError::Handshake(e) => logmsg!(
-                            Warning,
-                            "{}backend {} TLS handshake: {e}",
-                            self.tag,
-                            backend.named.name
-                        ),
-                    }
+                    backend.connect_failed(self.tag, e);
                     return Exchanged::Untouched;
                 }
             }
