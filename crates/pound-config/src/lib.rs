@@ -24,3 +24,11 @@ mod parser;
 pub use diag::{Diagnostic, Pos, Severity, Span, Spanned};
 pub use model::Config;
 pub use parser::{load, Loaded, Options};
+
+/// Statement families, for tools that reason about statements by keyword.
+pub mod keywords {
+    /// Request matching directives (services, `Match`, request `Rewrite` branches).
+    pub use crate::parser::condition::CONDITIONS;
+    /// Request modification directives (listeners, services, `Rewrite` branches).
+    pub use crate::parser::modify::MODIFICATIONS;
+}

@@ -60,34 +60,10 @@ const IMPLEMENTED: &[&str] = &[
     "Cert",
     "Ciphers",
     "Disable",
-    // Routing: matching directives (and named ACLs).
-    "ACL",
-    "BasicAuth",
-    "Header",
-    "Host",
-    "Path",
-    "Query",
-    "QueryParam",
-    "StringMatch",
-    "URL",
-    "HeadRequire",
-    "HeadDeny",
-    "Not",
-    "Match",
+    // Routing and rewriting besides the matching and modification directives (the
+    // families below; `ACL` is among them, in both its uses).
     "IgnoreCase",
-    // Rewriting.
-    "SetHeader",
-    "DeleteHeader",
-    "SetURL",
-    "SetPath",
-    "SetQuery",
-    "SetQueryParam",
-    "Rewrite",
     "Else",
-    "HeaderAdd",
-    "AddHeader",
-    "HeaderRemove",
-    "HeadRemove",
     "RewriteDestination",
     // Special backends.
     "Redirect",
@@ -95,12 +71,19 @@ const IMPLEMENTED: &[&str] = &[
     "ACME",
 ];
 
+/// Statement families the runtime implements whole.
+const FAMILIES: &[&[&str]] = &[
+    IMPLEMENTED,
+    pound_config::keywords::CONDITIONS,
+    pound_config::keywords::MODIFICATIONS,
+];
+
 /// The first statement, in file order, that the runtime cannot honour yet.
 pub fn first_unsupported(config: &Config) -> Option<&Statement> {
     config
         .statements
         .iter()
-        .find(|s| !IMPLEMENTED.contains(&s.keyword))
+        .find(|s| !FAMILIES.iter().any(|f| f.contains(&s.keyword)))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::lexer::{Token, TokenKind};
 use crate::model::{BoolOp, Condition, ConditionKind, MatchMode, Matcher, Pattern, Statement};
 
 /// Request conditions: in services, `Match` blocks and request `Rewrite` branches.
-pub(super) const CONDITIONS: &[&str] = &[
+pub const CONDITIONS: &[&str] = &[
     "ACL",
     "BasicAuth",
     "Header",

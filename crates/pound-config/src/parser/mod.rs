@@ -7,10 +7,10 @@
 
 mod address;
 mod backend;
-mod condition;
+pub(crate) mod condition;
 mod global;
 mod listener;
-mod modify;
+pub(crate) mod modify;
 mod service;
 mod values;
 

@@ -9,7 +9,7 @@ use crate::lexer::{Token, TokenKind};
 use crate::model::{MatchMode, Modification, Rewrite, RewriteBranch, Template};
 
 /// Modification statements allowed in listeners, services and request rewrites.
-pub(super) const MODIFICATIONS: &[&str] = &[
+pub const MODIFICATIONS: &[&str] = &[
     "SetHeader",
     "DeleteHeader",
     "SetURL",
