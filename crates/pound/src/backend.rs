@@ -43,6 +43,7 @@ struct Idle {
 
 /// `HTTPS`: the client configuration, and the configured host name, which SNI falls back
 /// to when a request has no usable host.
+#[derive(Clone)]
 pub struct Tls {
     pub config: Arc<rustls::ClientConfig>,
     pub host: Option<String>,
@@ -94,6 +95,17 @@ impl Backend {
             alive: AtomicBool::new(true),
             pool: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// A backend with the same settings and a state of its own: alive, with an empty pool
+    /// (each service's use of a named backend).
+    pub fn copy(&self) -> Backend {
+        Backend::new(
+            self.named.clone(),
+            self.address.clone(),
+            [self.conn_to, self.timeout, self.ws_timeout],
+            self.tls.clone(),
+        )
     }
 
     /// The SNI name for a request with this `Host` (see [`crate::tls::client::server_name`]).

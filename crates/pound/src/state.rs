@@ -145,11 +145,13 @@ impl State {
     pub fn build(config: &Config, dns: bool) -> Result<State, String> {
         let mut backends = Vec::new();
         let mut warnings = Vec::new();
-        // Every definition is checked (address, TLS files) even if no service uses it; each
-        // use gets its own copy below.
-        for nb in &config.backends {
-            new_backend(&nb.backend, &nb.span, dns, &mut warnings)?;
-        }
+        // Every definition is built once (address resolved, TLS files read), even if no
+        // service uses it; each use gets its own copy below.
+        let named_backends = config
+            .backends
+            .iter()
+            .map(|nb| new_backend(&nb.backend, &nb.span, dns, &mut warnings))
+            .collect::<Result<Vec<_>, String>>()?;
         let mut rules = Builder::default();
         let mut build_service = |s: &ServiceCfg| -> Result<Service, String> {
             let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
@@ -164,12 +166,13 @@ impl State {
                         })
                     }
                     BackendKind::Named(n) => {
-                        let nb = config
+                        let (nb, definition) = config
                             .backends
                             .get(n.index)
+                            .zip(named_backends.get(n.index))
                             .ok_or_else(|| format!("backend {} is not defined", n.name))?;
                         let cfg = &nb.backend;
-                        let be = new_backend(cfg, &nb.span, dns, &mut warnings)?;
+                        let be = Arc::new(definition.copy());
                         backends.push(be.clone());
                         Ok(Member {
                             backend: be,
@@ -280,12 +283,7 @@ fn new_backend(
         (Some(t), BackendAddr::Inet { host, .. }) => {
             let (config, warned) =
                 crate::tls::client::config(t).map_err(|e| format!("{span}: {e}"))?;
-            for w in warned {
-                let w = format!("{span}: warning: {w}");
-                if !warnings.contains(&w) {
-                    warnings.push(w);
-                }
-            }
+            warnings.extend(warned.into_iter().map(|w| format!("{span}: warning: {w}")));
             Some(Tls {
                 config,
                 host: Some(host.clone()),
