@@ -410,9 +410,13 @@ impl Service {
     /// session created or moved there), else the emergency backend. The emergency backend
     /// has index `members.len()`; sessions never point to it.
     pub fn pick(&self, key: Option<&[u8]>, tried: &[usize]) -> Option<(usize, &Member)> {
-        let now = std::time::Instant::now();
-        let sessions = self.sessions.as_ref().zip(key);
-        if let Some((s, key)) = sessions {
+        // The clock is read only for services with sessions.
+        let sessions = self
+            .sessions
+            .as_ref()
+            .zip(key)
+            .map(|(s, k)| (s, k, std::time::Instant::now()));
+        if let Some((s, key, now)) = sessions {
             if let Some(i) = s.table.get(key, now) {
                 if self.usable(i) && !tried.contains(&i) {
                     return Some((i, &self.members[i]));
@@ -450,7 +454,7 @@ impl Service {
             Strategy::Iwrr(state) => state.pick(all),
         };
         if let Some(i) = chosen {
-            if let Some((s, key)) = sessions {
+            if let Some((s, key, now)) = sessions {
                 s.table.put(key, i, now);
             }
             return Some((i, &self.members[i]));
