@@ -149,12 +149,34 @@ pub async fn write_two<W: AsyncWrite + Unpin + ?Sized>(
     Ok(())
 }
 
-/// A connection: TCP, a UNIX socket, or TLS to a backend.
+/// A connection: TCP, a UNIX socket, TLS to a backend, TLS from a client, or one end of an
+/// in-process pipe (an HTTP/2 stream handed to the HTTP/1 engine, see `h2`).
 #[derive(Debug)]
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
     TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    TlsServer(Box<tokio_rustls::server::TlsStream<Stream>>),
+    Pipe(tokio::io::DuplexStream),
+}
+
+/// Forwards a call to whichever stream `$s` holds.
+macro_rules! each_stream {
+    ($s:expr, $v:ident => $e:expr) => {
+        match $s {
+            Stream::Tcp($v) => $e,
+            Stream::Unix($v) => $e,
+            Stream::TlsClient($v) => {
+                let $v = $v.as_mut();
+                $e
+            }
+            Stream::TlsServer($v) => {
+                let $v = $v.as_mut();
+                $e
+            }
+            Stream::Pipe($v) => $e,
+        }
+    };
 }
 
 impl Stream {
@@ -166,6 +188,8 @@ impl Stream {
         let r = match self {
             Stream::Tcp(s) => s.try_read(&mut probe),
             Stream::Unix(s) => s.try_read(&mut probe),
+            // Only backend connections are pooled.
+            Stream::TlsServer(_) | Stream::Pipe(_) => return false,
             // Through the TLS layer, so that records it already holds (decrypted data, an
             // alert, close_notify) count as well as bytes still in the socket.
             Stream::TlsClient(s) => {
@@ -197,7 +221,8 @@ impl Stream {
         let tcp = match self {
             Stream::Tcp(s) => Some(s),
             Stream::TlsClient(s) => Some(s.get_ref().0),
-            Stream::Unix(_) => None,
+            Stream::TlsServer(s) => return s.get_ref().0.reset_on_close(),
+            Stream::Unix(_) | Stream::Pipe(_) => None,
         };
         if let Some(s) = tcp {
             use std::os::fd::AsRawFd;
@@ -225,11 +250,7 @@ impl AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
     }
 }
 
@@ -239,11 +260,7 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -251,11 +268,7 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -263,18 +276,79 @@ impl AsyncWrite for Stream {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
-            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
-            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+/// A stream whose first bytes were already read: they are read again first.
+pub struct Prefixed<S> {
+    prefix: Vec<u8>,
+    at: usize,
+    inner: S,
+}
+
+impl<S> Prefixed<S> {
+    pub fn new(prefix: Vec<u8>, inner: S) -> Prefixed<S> {
+        Prefixed {
+            prefix,
+            at: 0,
+            inner,
         }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.at < this.prefix.len() {
+            let rest = &this.prefix[this.at..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.at += n;
+            if this.at == this.prefix.len() {
+                this.prefix = Vec::new();
+                this.at = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }

@@ -8,6 +8,7 @@ mod backend;
 mod balance;
 mod cli;
 mod daemon;
+mod h2;
 mod http;
 mod io;
 mod listen;
@@ -55,6 +56,19 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     if args.check_only {
+        // Certificates, keys and TLS settings are part of the configuration: a file that
+        // cannot be used fails the check, not the start.
+        match tls::check(&config) {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("pound: {w}");
+                }
+            }
+            Err(e) => {
+                eprintln!("pound: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
         if args.log_to_stderr || args.verbose {
             println!("pound: Config file {} is OK", args.config_file);
         }

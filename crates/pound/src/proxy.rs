@@ -22,6 +22,7 @@ use crate::relay::{self, RelayError};
 use crate::reply;
 use crate::rules::{self, Cx, EvalError, Matches};
 use crate::state::{Listener, Service};
+use crate::tls::server::ClientTls;
 
 mod special;
 
@@ -44,6 +45,7 @@ fn head_complete(data: &[u8], scanned: usize) -> bool {
 }
 
 /// The client's side of a connection, as logs and built-in headers show it.
+#[derive(Clone)]
 pub struct Peer {
     /// The client address without port (`%h`); `socket` for UNIX-socket clients.
     pub ip: String,
@@ -56,6 +58,20 @@ pub struct Peer {
     /// The listener address the client reached, for `RewriteLocation`.
     pub local_addr: Option<std::net::SocketAddr>,
     pub unix: bool,
+    /// Set for HTTPS clients: the facts `X-SSL-*` headers pass on.
+    pub tls: Option<Arc<ClientTls>>,
+    /// The request came as an HTTP/2 stream (see `h2`), which logs show as such.
+    pub h2: bool,
+}
+
+impl Peer {
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 /// How one request ended.
@@ -116,12 +132,23 @@ struct Connection {
     tag: Tag,
     /// Recent regex matches of the current request, for back-references.
     matches: Matches,
+    /// No request has been read yet, and an HTTP/2 client with prior knowledge (h2c) may
+    /// be let in on this plain listener.
+    h2c: bool,
+    /// An h2c connection preface arrived: the connection goes to the HTTP/2 server.
+    preface: bool,
+}
+
+/// A connection that turned out to speak HTTP/2 (h2c), with what was already read from it.
+pub struct Handoff {
+    pub stream: Stream,
+    pub buffered: Vec<u8>,
 }
 
 /// The prefix of this connection's messages, `(1f) `: its number in hexadecimal, where
 /// pound shows a thread id. Formatted only when a message is logged.
 #[derive(Clone, Copy)]
-pub struct Tag(u64);
+pub struct Tag(pub u64);
 
 impl std::fmt::Display for Tag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,8 +163,9 @@ pub async fn serve(
     listener: Arc<Listener>,
     shutdown: watch::Receiver<bool>,
     id: u64,
-) {
+) -> Option<Handoff> {
     let max = listener.limits.max_head + 1024;
+    let h2c = listener.http2.is_some() && listener.tls.is_none() && !peer.h2;
     let mut c = Connection {
         client,
         cin: InBuf::new(CLIENT_BUF, max),
@@ -149,8 +177,14 @@ pub async fn serve(
         shutdown,
         tag: Tag(id),
         matches: Matches::default(),
+        h2c,
+        preface: false,
     };
     c.run().await;
+    c.preface.then(|| Handoff {
+        buffered: c.cin.data().to_vec(),
+        stream: c.client,
+    })
 }
 
 impl Connection {
@@ -191,6 +225,11 @@ impl Connection {
         loop {
             let data = self.cin.data();
             if !data.is_empty() && (head_complete(data, scanned) || data.len() > limits.max_line) {
+                if self.h2c && data.starts_with(crate::h2::PREFACE_LINE) {
+                    self.preface = true;
+                    return None;
+                }
+                self.h2c = false;
                 match request::parse(data, &limits, &mut self.req) {
                     Ok(Some(n)) => return Some(n),
                     Ok(None) => {}
@@ -435,12 +474,16 @@ impl Connection {
             }
             // Only pound's own values reach the backend.
             req.head.remove("X-Forwarded-Proto");
-            req.head.push("X-Forwarded-Proto", b"http");
+            req.head
+                .push("X-Forwarded-Proto", self.peer.scheme().as_bytes());
             req.head.remove("X-Forwarded-Port");
             if !self.peer.unix {
                 let port = self.peer.port_text.as_bytes();
                 req.head.push("X-Forwarded-Port", port);
             }
+        }
+        if self.listener.header_options.ssl {
+            add_ssl_headers(&mut req.head, self.peer.tls.as_deref());
         }
     }
 
@@ -780,6 +823,7 @@ impl Connection {
         let decode = client10 && resp.body == BodyKind::Chunked;
         let keep = !upgrade
             && self.req.keep_alive
+            && !self.one_request_only()
             && resp.body != BodyKind::UntilClose
             && !resp.suspect
             && !decode
@@ -788,7 +832,7 @@ impl Connection {
         let location_cx = location::Context {
             mode: self.listener.rewrite_location,
             host: self.req.head.get("host").unwrap_or(b""),
-            proto: "http",
+            proto: self.peer.scheme(),
             backend: match &backend.address {
                 Address::Inet(a) => Some(*a),
                 Address::Unix(_) => None,
@@ -885,6 +929,24 @@ impl Connection {
         (outcome, self.resp.reusable)
     }
 
+    /// `NoHTTPS11`: whether this HTTPS connection must close after its response (1: every
+    /// client; 2: MSIE, whose old versions mishandled keep-alive over TLS). HTTP/2 streams
+    /// are not connections and are never affected.
+    fn one_request_only(&self) -> bool {
+        match &self.listener.tls {
+            Some(tls) if self.peer.tls.is_some() && !self.peer.h2 => match tls.no_https11 {
+                1 => true,
+                2 => self
+                    .req
+                    .head
+                    .get("user-agent")
+                    .is_some_and(|ua| ua.windows(4).any(|w| w == b"MSIE")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// Whether a `101` answers this request's `Upgrade`: the request asked for an upgrade,
     /// and the response switches to one of the protocols it named.
     fn upgrade_agreed(&self) -> bool {
@@ -956,6 +1018,7 @@ impl Connection {
                 .special
                 .as_ref()
                 .or_else(|| o.backend.as_ref().map(|b| &b.named)),
+            http2: self.peer.h2,
         };
         let mut line = String::with_capacity(160);
         format.render(&entry, &mut line);
@@ -992,6 +1055,29 @@ fn merge_forwarded_for(head: &mut crate::http::head::Head, ip: &[u8]) {
     let buf = &head.buf;
     head.fields
         .retain(|f| *f == keep || !buf[f.name.range()].eq_ignore_ascii_case(b"x-forwarded-for"));
+}
+
+/// The `X-SSL-*` headers (pound.8, HTTPS Headers), under the names and in the order pound
+/// sends them. Whatever the client sent under any `X-SSL-` name is removed first, on every
+/// listener, so that a backend can trust these fields.
+fn add_ssl_headers(head: &mut crate::http::head::Head, tls: Option<&ClientTls>) {
+    let buf = &head.buf;
+    head.fields.retain(|f| {
+        let name = &buf[f.name.range()];
+        !(name.len() >= 6 && name[..6].eq_ignore_ascii_case(b"x-ssl-"))
+    });
+    let Some(tls) = tls else {
+        return;
+    };
+    head.push("X-SSL-cipher", tls.cipher.as_bytes());
+    if let Some(c) = &tls.cert {
+        head.push("X-SSL-Subject", c.subject.as_bytes());
+        head.push("X-SSL-Issuer", c.issuer.as_bytes());
+        head.push("X-SSL-notBefore", c.not_before.as_bytes());
+        head.push("X-SSL-notAfter", c.not_after.as_bytes());
+        head.push("X-SSL-serial", c.serial.as_bytes());
+        head.push("X-SSL-certificate", c.pem_folded.as_bytes());
+    }
 }
 
 /// A relay failure in words, for the log.

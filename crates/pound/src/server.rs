@@ -18,6 +18,7 @@ use crate::listen::Socket;
 use crate::logmsg;
 use crate::proxy::{self, Peer};
 use crate::state::{Listener, State};
+use crate::tls::server::{ClientTls, ALPN_H2};
 
 /// Counts open client connections so that a graceful stop can wait for them.
 #[derive(Default)]
@@ -170,9 +171,51 @@ fn spawn_connection(
     let stop = stop.clone();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
-        proxy::serve(stream, peer, listener, stop, id).await;
+        connection(stream, peer, listener, stop, id).await;
         drop(guard);
     });
+}
+
+/// One client connection: the TLS handshake on HTTPS listeners (bounded by `Client`), then
+/// HTTP/2 when ALPN chose it, else HTTP/1.
+async fn connection(
+    stream: Stream,
+    mut peer: Peer,
+    listener: Arc<Listener>,
+    stop: watch::Receiver<bool>,
+    id: u64,
+) {
+    let Some(tls) = &listener.tls else {
+        if let Some(h) =
+            proxy::serve(stream, peer.clone(), listener.clone(), stop.clone(), id).await
+        {
+            let stream = crate::io::Prefixed::new(h.buffered, h.stream);
+            crate::h2::serve(stream, peer, listener, stop, id).await;
+        }
+        return;
+    };
+    let accepted = crate::io::timed(listener.client_timeout, tls.acceptor.accept(stream)).await;
+    let stream = match accepted {
+        Ok(s) => s,
+        Err(e) => {
+            logmsg!(
+                Notice,
+                "{}{}: handshake failed: {e}",
+                proxy::Tag(id),
+                peer.ip
+            );
+            return;
+        }
+    };
+    let conn = stream.get_ref().1;
+    peer.tls = Some(Arc::new(ClientTls::new(conn, tls.client_cert > 0)));
+    let h2 = conn.alpn_protocol() == Some(ALPN_H2);
+    let stream = Stream::TlsServer(Box::new(stream));
+    if h2 {
+        crate::h2::serve(stream, peer, listener, stop, id).await;
+    } else {
+        proxy::serve(stream, peer, listener, stop, id).await;
+    }
 }
 
 /// Pauses after accept(2) fails for lack of descriptors, so the loop does not spin.
@@ -216,6 +259,8 @@ async fn accept_tcp(
                     port_text: local.map_or(0, |a| a.port()).to_string(),
                     local_addr: local,
                     unix: false,
+                    tls: None,
+                    h2: false,
                 };
                 spawn_connection(Stream::Tcp(s), peer, &listener, &stop, &tracker);
             }
@@ -244,6 +289,8 @@ async fn accept_unix(
                     port_text: String::new(),
                     local_addr: None,
                     unix: true,
+                    tls: None,
+                    h2: false,
                 };
                 spawn_connection(Stream::Unix(s), peer, &listener, &stop, &tracker);
             }

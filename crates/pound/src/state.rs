@@ -51,6 +51,28 @@ pub struct Listener {
     pub capture: bool,
     /// The listener's own services, then the global ones.
     pub services: Vec<Arc<Service>>,
+    /// Present for `ListenHTTPS`.
+    pub tls: Option<ListenerTls>,
+    /// HTTP/2 for clients, when enabled: by ALPN on HTTPS listeners, with prior knowledge
+    /// (h2c) on plain ones.
+    pub http2: Option<Http2>,
+}
+
+/// The TLS side of an HTTPS listener.
+pub struct ListenerTls {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    /// `ClientCert` mode: certificate headers are sent only when it is above 0.
+    pub client_cert: u8,
+    /// `NoHTTPS11`: 1 closes every HTTPS connection after one request, 2 only those from
+    /// MSIE.
+    pub no_https11: u8,
+}
+
+/// HTTP/2 limits of a listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Http2 {
+    pub max_streams: u32,
+    pub window: u32,
 }
 
 pub struct Service {
@@ -237,10 +259,15 @@ impl State {
             listeners.push((l, services, request, response));
         }
         let capture = rules.captures;
+        if let Some(engine) = &config.global.ssl_engine {
+            warnings.push(format!(
+                "warning: SSLEngine \"{engine}\": OpenSSL engines do not exist in this TLS implementation; ignored"
+            ));
+        }
         let listeners = listeners
             .into_iter()
             .map(|(l, services, request, response)| {
-                let mut built = new_listener(config, l, services)?;
+                let mut built = new_listener(config, l, services, &mut warnings)?;
                 built.request = request;
                 built.response = response;
                 built.capture = capture;
@@ -302,7 +329,25 @@ fn new_listener(
     config: &Config,
     l: &ListenerCfg,
     services: Vec<Arc<Service>>,
+    warnings: &mut Vec<String>,
 ) -> Result<Listener, String> {
+    let http2_on = l.http2.enabled.unwrap_or(l.tls.is_some());
+    let tls = match &l.tls {
+        None => None,
+        Some(t) => {
+            let built = crate::tls::server::build(t, &config.global, &l.span, http2_on)?;
+            for w in built.warnings {
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+            }
+            Some(ListenerTls {
+                acceptor: tokio_rustls::TlsAcceptor::from(built.config),
+                client_cert: t.client_cert.mode,
+                no_https11: t.no_https11,
+            })
+        }
+    };
     let log_spec = match &l.log_level {
         LogLevel::Builtin(n) => BUILTIN.get(usize::from(*n)).copied().unwrap_or(BUILTIN[1]),
         LogLevel::Named(i) => config
@@ -334,6 +379,11 @@ fn new_listener(
         response: Vec::new(),
         capture: false,
         services,
+        tls,
+        http2: http2_on.then_some(Http2 {
+            max_streams: l.http2.max_streams,
+            window: l.http2.window,
+        }),
     })
 }
 

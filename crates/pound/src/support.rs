@@ -60,6 +60,20 @@ const IMPLEMENTED: &[&str] = &[
     "Cert",
     "Ciphers",
     "Disable",
+    // The HTTPS front-end and HTTP/2.
+    "ListenHTTPS",
+    "ClientCert",
+    "SSLHonorCipherOrder",
+    "SSLAllowClientRenegotiation",
+    "CAlist",
+    "VerifyList",
+    "CRLlist",
+    "NoHTTPS11",
+    "SSLEngine",
+    "ECDHcurve",
+    "HTTP2",
+    "HTTP2MaxStreams",
+    "HTTP2WindowSize",
     // Routing and rewriting besides the matching and modification directives (the
     // families below; `ACL` is among them, in both its uses).
     "IgnoreCase",

@@ -15,9 +15,23 @@ fn manual_configurations_pass_the_check() {
     // The complex example names an error page that must exist when the file is read.
     let page = scratch.join("notfound.html");
     std::fs::write(&page, "<h1>Not here</h1>").unwrap();
+    // Certificates, CA and revocation lists are read by the check: the manual's
+    // /etc/pound files are made here.
+    let pki = scratch.join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    let ca = tls::Ca::new("Manual CA");
+    for name in ["client", "a", "b", "server", "pound"] {
+        let cert = ca.issue(&[&format!("{name}.example.org")]);
+        std::fs::write(pki.join(format!("{name}.pem")), cert.pem).unwrap();
+    }
+    std::fs::write(pki.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(pki.join("verify.pem"), ca.pem()).unwrap();
+    std::fs::write(pki.join("crl.pem"), ca.crl(&[7])).unwrap();
     for case in cases {
         let text = std::fs::read_to_string(&case).unwrap();
-        let text = text.replace("/var/lib/pound/notfound.html", page.to_str().unwrap());
+        let text = text
+            .replace("/var/lib/pound/notfound.html", page.to_str().unwrap())
+            .replace("/etc/pound/", &format!("{}/", pki.display()));
         let file = scratch.join(case.file_name().unwrap());
         std::fs::write(&file, text).unwrap();
 

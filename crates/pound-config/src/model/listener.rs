@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Acl, LogLevel, Matcher, Modification, Rewrite, Service, TlsProtocol};
-use crate::diag::Span;
+use crate::diag::{Span, Spanned};
 
 #[derive(Debug, Clone)]
 pub struct Listener {
@@ -36,6 +36,31 @@ pub struct Listener {
     pub services: Vec<Service>,
     /// Present for `ListenHTTPS`.
     pub tls: Option<TlsListener>,
+    /// HTTP/2 for clients (`HTTP2`, `HTTP2MaxStreams`, `HTTP2WindowSize`).
+    pub http2: Http2,
+}
+
+/// HTTP/2 for clients: negotiated by ALPN on `ListenHTTPS` (on by default), or cleartext
+/// with prior knowledge (h2c) on `ListenHTTP` (off by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2 {
+    /// `HTTP2 on|off`; `None` when not written, so the listener kind decides.
+    pub enabled: Option<bool>,
+    /// `HTTP2MaxStreams`: concurrent streams a client may open.
+    pub max_streams: u32,
+    /// `HTTP2WindowSize`: the flow-control window of each stream, in bytes. The
+    /// connection's window is four times as large.
+    pub window: u32,
+}
+
+impl Default for Http2 {
+    fn default() -> Self {
+        Http2 {
+            enabled: None,
+            max_streams: 100,
+            window: 256 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,19 +99,20 @@ impl Default for HeaderOptions {
 }
 
 /// The HTTPS-only part of a listener.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TlsListener {
-    /// `Cert` files in order; the first is the default, the rest are chosen by SNI.
-    pub certs: Vec<PathBuf>,
+    /// `Cert` files in order, with where each was written; the first is the default, the
+    /// rest are chosen by SNI.
+    pub certs: Vec<Spanned<PathBuf>>,
     pub client_cert: ClientCert,
     /// `Disable PROTO`: that protocol and all lower ones are refused.
     pub disable: Option<TlsProtocol>,
     pub ciphers: Option<String>,
     pub honor_cipher_order: bool,
     pub allow_client_renegotiation: u8,
-    pub ca_list: Option<PathBuf>,
-    pub verify_list: Option<PathBuf>,
-    pub crl_list: Option<PathBuf>,
+    pub ca_list: Option<Spanned<PathBuf>>,
+    pub verify_list: Option<Spanned<PathBuf>>,
+    pub crl_list: Option<Spanned<PathBuf>>,
     /// `NoHTTPS11`: 0 off, 1 always, 2 (default) for MSIE clients only.
     pub no_https11: u8,
 }

@@ -20,7 +20,9 @@ pub use backend::{
     Backend, BackendAddr, BackendKind, BackendTls, NamedBackend, NamedRef, RegularBackend, Session,
     SessionType, TlsProtocol,
 };
-pub use listener::{ClientCert, ErrorPage, HeaderOptions, ListenAddr, Listener, TlsListener};
+pub use listener::{
+    ClientCert, ErrorPage, HeaderOptions, Http2, ListenAddr, Listener, TlsListener,
+};
 pub use matching::{MatchMode, Matcher, Pattern};
 pub use service::{
     BoolOp, Condition, ConditionKind, LogSuppress, Modification, Rewrite, RewriteBranch, Service,

@@ -8,7 +8,7 @@ use super::condition::Scope;
 use super::modify::{Modified, MODIFICATIONS};
 use super::service::ServiceDefaults;
 use super::{BlockEnd, PResult, Parser};
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, Span, Spanned};
 use crate::lexer::{Token, TokenKind};
 use crate::model::{
     BackendKind, ClientCert, ErrorPage, ListenAddr, Listener, MatchMode, Matcher, Pattern, Service,
@@ -40,6 +40,9 @@ const LISTENER: &[&str] = &[
     "Service",
     "ACME",
     "HeaderOption",
+    "HTTP2",
+    "HTTP2MaxStreams",
+    "HTTP2WindowSize",
 ];
 
 /// Statements only `ListenHTTPS` accepts.
@@ -90,6 +93,7 @@ impl Parser<'_> {
             request: Vec::new(),
             response: Vec::new(),
             services: Vec::new(),
+            http2: Default::default(),
             tls: https.then(|| TlsListener {
                 no_https11: 2,
                 ..TlsListener::default()
@@ -172,6 +176,12 @@ impl Parser<'_> {
             }
             "TrustedIP" => l.trusted_ip = Some(self.trusted_ip(&t)?),
             "HeaderOption" => l.header_options = self.header_options(l.header_options)?,
+            "HTTP2" => l.http2.enabled = Some(self.bool_arg()?),
+            "HTTP2MaxStreams" => l.http2.max_streams = self.number_arg(1, 1 << 16)? as u32,
+            "HTTP2WindowSize" => {
+                // RFC 9113, 6.9.1: a window may not exceed 2^31-1 octets.
+                l.http2.window = self.number_arg(65_535, (1 << 31) / 4 - 1)? as u32
+            }
             "Service" => {
                 let defaults = ServiceDefaults::listener(&self.global, l);
                 let service = self.service(t, &defaults)?;
@@ -209,7 +219,9 @@ impl Parser<'_> {
 
     fn tls_statement(&mut self, tls: &mut TlsListener, kw: &'static str, t: &Token) -> PResult<()> {
         if kw == "Cert" {
-            tls.certs.push(self.file_arg()?.value);
+            let file = self.file_arg()?;
+            tls.certs
+                .push(Spanned::new(file.value, t.span.to(&file.span)));
             return Ok(());
         }
         if kw != "NoHTTPS11" && tls.certs.is_empty() {
@@ -236,9 +248,9 @@ impl Parser<'_> {
             "Ciphers" => tls.ciphers = Some(self.string_arg()?.value),
             "SSLHonorCipherOrder" => tls.honor_cipher_order = self.bool_arg()?,
             "SSLAllowClientRenegotiation" => tls.allow_client_renegotiation = self.level_arg(2)?,
-            "CAlist" => tls.ca_list = Some(self.file_arg()?.value),
-            "VerifyList" => tls.verify_list = Some(self.file_arg()?.value),
-            "CRLlist" => tls.crl_list = Some(self.file_arg()?.value),
+            "CAlist" => tls.ca_list = Some(self.file_arg()?),
+            "VerifyList" => tls.verify_list = Some(self.file_arg()?),
+            "CRLlist" => tls.crl_list = Some(self.file_arg()?),
             "NoHTTPS11" => tls.no_https11 = self.level_arg(2)?,
             _ => unreachable!("keyword {kw} listed but not handled"),
         }

@@ -76,6 +76,8 @@ pub struct Entry<'a> {
     pub origin: &'a str,
     pub local: &'a str,
     pub request: Option<&'a Request>,
+    /// The request came over HTTP/2: `%H` and `%r` show `HTTP/2.0`.
+    pub http2: bool,
     pub status: u16,
     pub response_line: &'a str,
     pub bytes: u64,
@@ -219,7 +221,11 @@ fn render_item(item: &Item, e: &Entry<'_>, out: &mut String) {
         Item::Micros => {
             let _ = write!(out, "{}", e.elapsed.as_micros());
         }
-        Item::Protocol => out.push_str(req.map_or("-", |r| r.version.as_str())),
+        Item::Protocol => out.push_str(match req {
+            None => "-",
+            Some(_) if e.http2 => "HTTP/2.0",
+            Some(r) => r.version.as_str(),
+        }),
         Item::Header { name, dash } => match req.and_then(|r| r.head.get(name)) {
             Some(v) => lossy(out, v),
             None if *dash => out.push('-'),
@@ -253,6 +259,12 @@ fn render_item(item: &Item, e: &Entry<'_>, out: &mut String) {
             }
         }
         Item::RequestLine => match req {
+            Some(r) if e.http2 => {
+                lossy(out, r.method());
+                out.push(' ');
+                lossy(out, r.target());
+                out.push_str(" HTTP/2.0");
+            }
             Some(r) => lossy(out, r.line()),
             None => out.push('-'),
         },

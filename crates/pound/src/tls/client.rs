@@ -10,14 +10,12 @@
 //! The name sent by SNI is the request's host (without port), or the backend's own
 //! configured host name when the request has no usable one. IP addresses are never sent.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use pound_config::model::BackendTls;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 /// Accepts any certificate, but checks that the peer holds its key.
@@ -81,7 +79,7 @@ pub fn config(tls: &BackendTls) -> Result<(Arc<ClientConfig>, Vec<String>), Stri
     let mut config = match &tls.cert {
         None => builder.with_no_client_auth(),
         Some(path) => {
-            let (certs, key) = load_cert(path)?;
+            let (certs, key) = super::files::load_cert(path)?;
             builder
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| format!("{}: {e}", path.display()))?
@@ -89,28 +87,6 @@ pub fn config(tls: &BackendTls) -> Result<(Arc<ClientConfig>, Vec<String>), Stri
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok((Arc::new(config), s.warnings))
-}
-
-/// Reads a PEM file holding a certificate chain (the end-entity certificate first) and its
-/// unencrypted private key.
-pub fn load_cert(
-    path: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
-    let name = path.display();
-    let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{name}: bad certificate: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!("{name}: no certificate found"));
-    }
-    let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => {
-            format!("{name}: no private key found (an encrypted key cannot be used)")
-        }
-        e => format!("{name}: bad private key: {e}"),
-    })?;
-    Ok((certs, key))
 }
 
 /// The SNI name for a request to a backend: the request's host without its port, else the
@@ -159,6 +135,7 @@ mod tests {
 
     #[test]
     fn certificate_files_are_checked() {
+        use crate::tls::files::load_cert;
         let dir = std::env::temp_dir().join(format!("pound-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let missing = dir.join("missing.pem");

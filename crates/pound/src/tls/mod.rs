@@ -7,12 +7,52 @@
 
 pub mod ciphers;
 pub mod client;
+pub mod files;
+pub mod server;
+pub mod x509;
 
 use std::sync::Arc;
 
 use pound_config::model::TlsProtocol;
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::SupportedProtocolVersion;
+
+/// Reads and checks every TLS file and setting of the configuration — listener
+/// certificates, CA and revocation lists, backend client certificates, cipher lists — as
+/// `pound -c` must. Returns the warnings to print, or the first error (location first).
+pub fn check(config: &pound_config::Config) -> Result<Vec<String>, String> {
+    use pound_config::model::{BackendKind, Service};
+    let mut warnings = Vec::new();
+    for l in &config.listeners {
+        if let Some(t) = &l.tls {
+            let http2 = l.http2.enabled.unwrap_or(true);
+            warnings.extend(server::build(t, &config.global, &l.span, http2)?.warnings);
+        }
+    }
+    let mut backend = |tls: Option<&pound_config::model::BackendTls>, span: &pound_config::Span| {
+        if let Some(t) = tls {
+            let (_, warned) = client::config(t).map_err(|e| format!("{span}: {e}"))?;
+            warnings.extend(warned.into_iter().map(|w| format!("{span}: warning: {w}")));
+        }
+        Ok::<(), String>(())
+    };
+    for nb in &config.backends {
+        backend(nb.backend.tls.as_ref(), &nb.span)?;
+    }
+    let services: Vec<&Service> = config
+        .services
+        .iter()
+        .chain(config.listeners.iter().flat_map(|l| l.services.iter()))
+        .collect();
+    for s in services {
+        for b in s.backends.iter().chain(s.emergency.iter()) {
+            if let BackendKind::Regular(r) = &b.kind {
+                backend(r.tls.as_ref(), &b.span)?;
+            }
+        }
+    }
+    Ok(warnings)
+}
 
 /// The crypto provider and protocol versions for a `Ciphers`/`Disable` pair, with warnings
 /// about what cannot be honoured.
@@ -81,6 +121,37 @@ fn openssl_name(s: rustls::CipherSuite) -> Option<&'static str> {
     })
 }
 
+/// A suite as OpenSSL 3 describes it (`SSL_CIPHER_description`, as `openssl ciphers -v`
+/// prints it), which pound sends in `X-SSL-cipher`.
+pub fn description(s: rustls::SupportedCipherSuite) -> String {
+    use rustls::CipherSuite as C;
+    let suite = s.suite();
+    let (name, version, kx, au) = match suite {
+        C::TLS13_AES_256_GCM_SHA384 => ("TLS_AES_256_GCM_SHA384", "TLSv1.3", "any", "any"),
+        C::TLS13_AES_128_GCM_SHA256 => ("TLS_AES_128_GCM_SHA256", "TLSv1.3", "any", "any"),
+        C::TLS13_CHACHA20_POLY1305_SHA256 => {
+            ("TLS_CHACHA20_POLY1305_SHA256", "TLSv1.3", "any", "any")
+        }
+        other => {
+            let name = openssl_name(other).unwrap_or("UNKNOWN");
+            let au = if name.contains("ECDSA") {
+                "ECDSA"
+            } else {
+                "RSA"
+            };
+            (name, "TLSv1.2", "ECDH", au)
+        }
+    };
+    let enc = if name.contains("CHACHA20") {
+        "CHACHA20/POLY1305(256)"
+    } else if name.contains("AES256") || name.contains("AES_256") {
+        "AESGCM(256)"
+    } else {
+        "AESGCM(128)"
+    };
+    format!("{name:<30} {version:<7} Kx={kx:<8} Au={au:<5} Enc={enc:<22} Mac=AEAD")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +169,32 @@ mod tests {
                 s.name
             );
         }
+    }
+
+    #[test]
+    fn descriptions_match_openssl() {
+        // From `openssl ciphers -v` (OpenSSL 3).
+        let expected = [
+            "TLS_AES_256_GCM_SHA384         TLSv1.3 Kx=any      Au=any   Enc=AESGCM(256)            Mac=AEAD",
+            "TLS_AES_128_GCM_SHA256         TLSv1.3 Kx=any      Au=any   Enc=AESGCM(128)            Mac=AEAD",
+            "TLS_CHACHA20_POLY1305_SHA256   TLSv1.3 Kx=any      Au=any   Enc=CHACHA20/POLY1305(256) Mac=AEAD",
+            "ECDHE-ECDSA-AES256-GCM-SHA384  TLSv1.2 Kx=ECDH     Au=ECDSA Enc=AESGCM(256)            Mac=AEAD",
+            "ECDHE-ECDSA-AES128-GCM-SHA256  TLSv1.2 Kx=ECDH     Au=ECDSA Enc=AESGCM(128)            Mac=AEAD",
+            "ECDHE-ECDSA-CHACHA20-POLY1305  TLSv1.2 Kx=ECDH     Au=ECDSA Enc=CHACHA20/POLY1305(256) Mac=AEAD",
+            "ECDHE-RSA-AES256-GCM-SHA384    TLSv1.2 Kx=ECDH     Au=RSA   Enc=AESGCM(256)            Mac=AEAD",
+            "ECDHE-RSA-AES128-GCM-SHA256    TLSv1.2 Kx=ECDH     Au=RSA   Enc=AESGCM(128)            Mac=AEAD",
+            "ECDHE-RSA-CHACHA20-POLY1305    TLSv1.2 Kx=ECDH     Au=RSA   Enc=CHACHA20/POLY1305(256) Mac=AEAD",
+        ];
+        let provider = ring::default_provider();
+        let mut got: Vec<String> = provider
+            .cipher_suites
+            .iter()
+            .map(|s| description(*s))
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -44,10 +44,46 @@ impl Ca {
         self.issuer.der().clone()
     }
 
+    /// The CA certificate, PEM.
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A revocation list of this CA, PEM, naming the certificates with these serials.
+    pub fn crl(&self, revoked: &[u64]) -> String {
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2020, 1, 1),
+            next_update: rcgen::date_time_ymd(2099, 1, 1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|&s| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(s),
+                    revocation_time: rcgen::date_time_ymd(2021, 1, 1),
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        params
+            .signed_by(&self.issuer)
+            .expect("CRL")
+            .pem()
+            .expect("CRL PEM")
+    }
+
     /// A certificate for `names` (subject alternative names; the first is also the CN).
     pub fn issue(&self, names: &[&str]) -> Issued {
+        self.issue_serial(names, None)
+    }
+
+    /// As [`Ca::issue`], with a chosen serial number.
+    pub fn issue_serial(&self, names: &[&str], serial: Option<u64>) -> Issued {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names.clone()).expect("params");
+        params.serial_number = serial.map(rcgen::SerialNumber::from);
         if let Some(cn) = names.first() {
             params
                 .distinguished_name

@@ -10,6 +10,10 @@ fn request(text: &str) -> Request {
 }
 
 fn line(format: &str, req: Option<&Request>) -> String {
+    line_as(format, req, false)
+}
+
+fn line_as(format: &str, req: Option<&Request>, http2: bool) -> String {
     let listener = Named {
         name: "web".into(),
         location: "p.cfg:1.1-5.3".into(),
@@ -37,6 +41,7 @@ fn line(format: &str, req: Option<&Request>) -> String {
         listener: &listener,
         service: Some(&service),
         backend: Some(&backend),
+        http2,
     };
     let mut out = String::new();
     Format::compile(format)
@@ -100,4 +105,17 @@ fn conversions() {
     assert!(Format::compile("%{x").is_err());
     assert!(Format::compile("%{zone}N").is_err());
     assert!(Format::compile("%").is_err());
+}
+
+#[test]
+fn http2_requests_show_their_protocol() {
+    let r = request("GET /a?b HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(
+        line_as("%r %H", Some(&r), true),
+        "GET /a?b HTTP/2.0 HTTP/2.0"
+    );
+    assert_eq!(
+        line_as("%r %H", Some(&r), false),
+        "GET /a?b HTTP/1.1 HTTP/1.1"
+    );
 }

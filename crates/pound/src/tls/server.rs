@@ -1,0 +1,412 @@
+//! HTTPS listeners: the server side of TLS.
+//!
+//! Everything is read and checked when pound starts (and by `pound -c`): certificates and
+//! keys, CA and revocation lists, cipher and protocol settings. A listener's configuration
+//! is then one immutable `rustls::ServerConfig` shared by all its connections.
+//!
+//! Certificates are chosen by the name the client sends (SNI): the first `Cert`, in file
+//! order, one of whose names (subject common names and DNS subject alternative names,
+//! `*.example.org` wildcards included) matches. Without a match, or without SNI, the first
+//! `Cert` is used.
+
+use std::fmt;
+use std::sync::Arc;
+
+use pound_config::diag::Span;
+use pound_config::model::{ClientCert, Global, TlsListener};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig};
+
+use super::{files, x509};
+
+/// ALPN names offered to clients.
+pub const ALPN_H2: &[u8] = b"h2";
+pub const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+/// The TLS configuration of one `ListenHTTPS`, with warnings about settings that cannot be
+/// honoured (`LOCATION: warning: ...`, or `warning: ...` for global statements).
+pub struct Built {
+    pub config: Arc<ServerConfig>,
+    pub warnings: Vec<String>,
+}
+
+/// Builds the configuration of an HTTPS listener. `listener` is the span of the whole
+/// section, for errors that belong to no single statement. Errors are the text to print,
+/// location first.
+pub fn build(
+    tls: &TlsListener,
+    global: &Global,
+    listener: &Span,
+    http2: bool,
+) -> Result<Built, String> {
+    let at = |span: &Span, e: String| format!("{span}: {e}");
+    let mut s =
+        super::settings(tls.ciphers.as_deref(), tls.disable).map_err(|e| at(listener, e))?;
+    let mut warnings: Vec<String> = s
+        .warnings
+        .drain(..)
+        .map(|w| at(listener, format!("warning: {w}")))
+        .collect();
+    if let Some(curve) = &global.ecdh_curve {
+        match key_exchange(curve) {
+            Some(group) => Arc::make_mut(&mut s.provider).kx_groups = vec![group],
+            None => warnings.push(format!(
+                "warning: ECDHcurve \"{curve}\" is not supported (prime256v1, secp384r1 and X25519 are); the default curves are used"
+            )),
+        }
+    }
+    if tls.allow_client_renegotiation != 0 {
+        warnings.push(at(
+            listener,
+            "warning: SSLAllowClientRenegotiation: client-initiated renegotiation is always refused by this TLS implementation".into(),
+        ));
+    }
+
+    let mut certs = Vec::with_capacity(tls.certs.len());
+    for c in &tls.certs {
+        for path in cert_files(&c.value).map_err(|e| at(&c.span, e))? {
+            let (chain, key) = files::load_cert(&path).map_err(|e| at(&c.span, e))?;
+            let names = x509::dns_names(&chain[0])
+                .map_err(|e| at(&c.span, format!("{}: {e}", path.display())))?;
+            let key = CertifiedKey::from_der(chain, key, &s.provider)
+                .map_err(|e| at(&c.span, format!("{}: {}", path.display(), key_error(&e))))?;
+            certs.push((names, Arc::new(key)));
+        }
+    }
+
+    let verifier = client_verifier(tls, &s.provider)?;
+    let mut config = ServerConfig::builder_with_provider(s.provider.clone())
+        .with_protocol_versions(&s.versions)
+        .map_err(|e| at(listener, format!("TLS settings: {e}")))?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(Arc::new(ByName(certs)));
+    config.ignore_client_order = tls.honor_cipher_order;
+    config.alpn_protocols = if http2 {
+        vec![ALPN_H2.to_vec(), ALPN_HTTP11.to_vec()]
+    } else {
+        vec![ALPN_HTTP11.to_vec()]
+    };
+    // Stateless resumption tickets keep no per-client state in pound.
+    if let Ok(t) = rustls::crypto::ring::Ticketer::new() {
+        config.ticketer = t;
+    }
+    Ok(Built {
+        config: Arc::new(config),
+        warnings,
+    })
+}
+
+/// The files a `Cert` statement names: the file itself, or every regular file of a
+/// directory, in name order.
+fn cert_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "{}: no certificate files in directory",
+            path.display()
+        ));
+    }
+    Ok(files)
+}
+
+/// A key that cannot be used with its certificate, in words.
+fn key_error(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InconsistentKeys(_) => {
+            "the private key does not match the certificate".into()
+        }
+        rustls::Error::General(m) => format!("unusable private key: {m}"),
+        other => format!("unusable certificate or key: {other}"),
+    }
+}
+
+/// The key exchange group `ECDHcurve` names, by its OpenSSL or IETF name.
+fn key_exchange(name: &str) -> Option<&'static dyn rustls::crypto::SupportedKxGroup> {
+    use rustls::crypto::ring::kx_group;
+    match name.to_ascii_lowercase().as_str() {
+        "prime256v1" | "secp256r1" | "p-256" => Some(kx_group::SECP256R1),
+        "secp384r1" | "p-384" => Some(kx_group::SECP384R1),
+        "x25519" => Some(kx_group::X25519),
+        _ => None,
+    }
+}
+
+/// The certificates of a listener with their names, in `Cert` order.
+#[derive(Debug)]
+struct ByName(Vec<(Vec<String>, Arc<CertifiedKey>)>);
+
+impl ResolvesServerCert for ByName {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let first = self.0.first().map(|(_, k)| k.clone());
+        let Some(host) = hello.server_name() else {
+            return first;
+        };
+        self.0
+            .iter()
+            .find(|(names, _)| names.iter().any(|n| x509::name_matches(n, host)))
+            .map(|(_, k)| k.clone())
+            .or(first)
+    }
+}
+
+/// How client certificates are asked for and checked (`ClientCert`, `VerifyList`,
+/// `CAlist`, `CRLlist`).
+fn client_verifier(
+    tls: &TlsListener,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ClientCertVerifier>, String> {
+    let ClientCert { mode, depth } = tls.client_cert;
+    if mode == 0 {
+        return Ok(WebPkiClientVerifier::no_client_auth());
+    }
+    // The CA names sent to the client come from CAlist only, as with OpenSSL: without it
+    // the list is empty, and clients may offer any certificate they have.
+    let hints = match &tls.ca_list {
+        Some(f) => {
+            let certs = files::load_certs(&f.value).map_err(|e| format!("{}: {e}", f.span))?;
+            let mut names = Vec::with_capacity(certs.len());
+            for c in &certs {
+                names
+                    .push(DistinguishedName::from(x509::subject_der(c).map_err(
+                        |e| format!("{}: {}: {e}", f.span, f.value.display()),
+                    )?));
+            }
+            names
+        }
+        None => Vec::new(),
+    };
+    if mode == 3 {
+        return Ok(Arc::new(AcceptAny {
+            provider: provider.clone(),
+            hints,
+        }));
+    }
+    let Some(list) = &tls.verify_list else {
+        return Err(format!(
+            "{}: ClientCert {mode} needs VerifyList: there is nothing to verify client certificates against",
+            tls.certs[0].span
+        ));
+    };
+    let mut roots = RootCertStore::empty();
+    for c in files::load_certs(&list.value).map_err(|e| format!("{}: {e}", list.span))? {
+        roots.add(c).map_err(|e| {
+            format!(
+                "{}: {}: unusable CA certificate: {e}",
+                list.span,
+                list.value.display()
+            )
+        })?;
+    }
+    let mut builder =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .clear_root_hint_subjects()
+            .add_root_hint_subjects(hints);
+    if let Some(crl) = &tls.crl_list {
+        let crls = files::load_crls(&crl.value).map_err(|e| format!("{}: {e}", crl.span))?;
+        // As OpenSSL's CRL check: the client's own certificate is looked up, and a CA that
+        // has no list on file makes verification fail.
+        builder = builder.with_crls(crls).only_check_end_entity_revocation();
+    }
+    if mode == 1 {
+        builder = builder.allow_unauthenticated();
+    }
+    let inner = builder
+        .build()
+        .map_err(|e| format!("{}: client certificate verification: {e}", list.span))?;
+    Ok(Arc::new(DepthLimited { inner, depth }))
+}
+
+/// `ClientCert 3`: ask for a certificate and accept whatever is presented, checking only
+/// that the client holds its key.
+struct AcceptAny {
+    provider: Arc<CryptoProvider>,
+    hints: Vec<DistinguishedName>,
+}
+
+impl fmt::Debug for AcceptAny {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AcceptAny")
+    }
+}
+
+impl ClientCertVerifier for AcceptAny {
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Verification with a limit on the chain, as OpenSSL's verify depth: at most `depth` CA
+/// certificates between the client's certificate and the trusted root. The chain counted
+/// is the one the client sends, less any self-signed certificate (a root it includes).
+struct DepthLimited {
+    inner: Arc<dyn ClientCertVerifier>,
+    depth: u8,
+}
+
+impl fmt::Debug for DepthLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DepthLimited({})", self.depth)
+    }
+}
+
+impl ClientCertVerifier for DepthLimited {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        let cas = intermediates
+            .iter()
+            .filter(|c| !x509::self_signed(c))
+            .count();
+        if cas > usize::from(self.depth) {
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(TooDeep(self.depth)))),
+            ));
+        }
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+#[derive(Debug)]
+struct TooDeep(u8);
+
+impl fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "certificate chain too long (ClientCert depth {})",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for TooDeep {}
+
+/// What backends are told about a client's TLS connection (pound.8, HTTPS Headers), worked
+/// out once when the handshake completes.
+#[derive(Debug)]
+pub struct ClientTls {
+    /// The `X-SSL-cipher` value: `TLSv1.3/` and OpenSSL's description of the suite.
+    pub cipher: String,
+    /// The client's certificate, when `ClientCert` asked for one and one was presented.
+    pub cert: Option<x509::ClientFields>,
+}
+
+impl ClientTls {
+    pub fn new(conn: &rustls::ServerConnection, with_cert: bool) -> ClientTls {
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+            _ => "unknown",
+        };
+        let suite = conn
+            .negotiated_cipher_suite()
+            .map(super::description)
+            .unwrap_or_default();
+        let cert = if with_cert {
+            conn.peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| x509::client_fields(c).ok())
+        } else {
+            None
+        };
+        ClientTls {
+            cipher: format!("{version}/{suite}"),
+            cert,
+        }
+    }
+}
