@@ -28,15 +28,40 @@ pub struct Issued {
     pub pem: String,
 }
 
+impl Issued {
+    #[allow(dead_code)]
+    pub fn clone_issued(&self) -> Issued {
+        Issued {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            pem: self.pem.clone(),
+        }
+    }
+}
+
 impl Ca {
     pub fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().expect("CA key");
+        Ca {
+            issuer: CertifiedIssuer::self_signed(Self::params(name), key).expect("CA certificate"),
+        }
+    }
+
+    fn params(name: &str) -> CertificateParams {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params
+    }
+
+    /// A CA whose certificate this one signs.
+    #[allow(dead_code)]
+    pub fn intermediate(&self, name: &str) -> Ca {
         let key = KeyPair::generate().expect("CA key");
         Ca {
-            issuer: CertifiedIssuer::self_signed(params, key).expect("CA certificate"),
+            issuer: CertifiedIssuer::signed_by(Self::params(name), key, &self.issuer)
+                .expect("CA certificate"),
         }
     }
 
