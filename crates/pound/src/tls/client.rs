@@ -14,13 +14,12 @@ use std::sync::Arc;
 
 use pound_config::model::BackendTls;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 /// Accepts any certificate, but checks that the peer holds its key.
 #[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
+struct Unverified(super::Signatures);
 
 impl ServerCertVerifier for Unverified {
     fn verify_server_cert(
@@ -40,12 +39,7 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        self.0.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -54,16 +48,11 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        self.0.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.0.schemes()
     }
 }
 
@@ -75,7 +64,9 @@ pub fn config(tls: &BackendTls) -> Result<(Arc<ClientConfig>, Vec<String>), Stri
         .with_protocol_versions(&s.versions)
         .map_err(|e| format!("TLS settings: {e}"))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Unverified(s.provider.clone())));
+        .with_custom_certificate_verifier(Arc::new(Unverified(super::Signatures(
+            s.provider.clone(),
+        ))));
     let mut config = match &tls.cert {
         None => builder.with_no_client_auth(),
         Some(path) => {

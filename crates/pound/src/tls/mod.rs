@@ -14,8 +14,42 @@ pub mod x509;
 use std::sync::Arc;
 
 use pound_config::model::TlsProtocol;
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{ring, CryptoProvider};
-use rustls::SupportedProtocolVersion;
+use rustls::pki_types::CertificateDer;
+use rustls::{DigitallySignedStruct, SignatureScheme, SupportedProtocolVersion};
+
+/// Checks of handshake signatures with a provider's algorithms: what the verifiers that
+/// skip certificate validation (HTTPS backends, `ClientCert 3`) still insist on, so that the
+/// peer must hold the key of the certificate it presents.
+#[derive(Debug)]
+pub struct Signatures(pub Arc<CryptoProvider>);
+
+impl Signatures {
+    pub fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
+    }
+
+    pub fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
+    }
+
+    pub fn schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
 
 /// Reads and checks every TLS file and setting of the configuration — listener
 /// certificates, CA and revocation lists, backend client certificates, cipher lists — as

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use pound_config::diag::Span;
 use pound_config::model::{ClientCert, Global, TlsListener};
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -193,7 +193,7 @@ fn client_verifier(
     };
     if mode == 3 {
         return Ok(Arc::new(AcceptAny {
-            provider: provider.clone(),
+            signatures: super::Signatures(provider.clone()),
             hints,
         }));
     }
@@ -235,7 +235,7 @@ fn client_verifier(
 /// `ClientCert 3`: ask for a certificate and accept whatever is presented, checking only
 /// that the client holds its key.
 struct AcceptAny {
-    provider: Arc<CryptoProvider>,
+    signatures: super::Signatures,
     hints: Vec<DistinguishedName>,
 }
 
@@ -269,8 +269,7 @@ impl ClientCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algs)
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -279,14 +278,11 @@ impl ClientCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algs)
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 
