@@ -214,6 +214,7 @@ async fn stream(
     let (head, chunked) = request_head(&parts, !body.is_end_stream());
     let method = parts.method;
     let (ours, engine_end) = tokio::io::duplex(PIPE);
+    let patience = listener.client_timeout;
     let engine = proxy::serve(Stream::Pipe(engine_end), peer, listener, shutdown, id);
     // The bridge owns this end of the pipe: when it is done, the pipe closes and the engine
     // sees the end of its "connection".
@@ -221,7 +222,7 @@ async fn stream(
         let (mut from_engine, to_engine) = tokio::io::split(ours);
         let answered = {
             let upload = send_request(head, chunked, body, to_engine);
-            let download = relay_response(&mut from_engine, &mut respond, &method);
+            let download = relay_response(&mut from_engine, &mut respond, &method, patience);
             tokio::pin!(upload);
             tokio::pin!(download);
             let mut uploading = true;
@@ -286,6 +287,7 @@ async fn relay_response(
     pipe: &mut tokio::io::ReadHalf<tokio::io::DuplexStream>,
     respond: &mut SendResponse<Bytes>,
     method: &Method,
+    patience: Duration,
 ) -> bool {
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut resp = Response::default();
@@ -331,7 +333,10 @@ async fn relay_response(
     if empty {
         return true;
     }
-    let mut sender = Sender { send: &mut send };
+    let mut sender = Sender {
+        send: &mut send,
+        patience,
+    };
     let done = match resp.body {
         BodyKind::Length(n) => copy_length(pipe, &mut buf, n, &mut sender).await,
         BodyKind::Chunked => copy_chunked(pipe, &mut buf, &mut sender).await,
@@ -363,18 +368,21 @@ fn copy_fields(resp: &Response, headers: &mut http::HeaderMap) {
     }
 }
 
-/// Sends body data as the client's flow-control window allows.
+/// Sends body data as the client's flow-control window allows. A client that opens no
+/// window for `patience` (the `Client` time-out) loses the stream, as a client that stops
+/// reading an HTTP/1 response loses its connection.
 struct Sender<'a> {
     send: &'a mut SendStream<Bytes>,
+    patience: Duration,
 }
 
 impl Sender<'_> {
     async fn data(&mut self, mut data: Bytes) -> bool {
         while !data.is_empty() {
             self.send.reserve_capacity(data.len());
-            let granted = std::future::poll_fn(|cx| self.send.poll_capacity(cx)).await;
-            let n = match granted {
-                Some(Ok(n)) => n.min(data.len()),
+            let capacity = std::future::poll_fn(|cx| self.send.poll_capacity(cx));
+            let n = match tokio::time::timeout(self.patience, capacity).await {
+                Ok(Some(Ok(n))) => n.min(data.len()),
                 _ => return false,
             };
             if n == 0 {

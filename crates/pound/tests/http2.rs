@@ -373,3 +373,38 @@ fn h2c_with_prior_knowledge_on_a_plain_listener() {
     c.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     assert_ne!(c.response().status, 200);
 }
+
+#[test]
+fn a_client_that_opens_no_window_loses_the_stream() {
+    let b = backend();
+    let pound = https_pound("Client 1\n", &b);
+    runtime().block_on(async {
+        let (mut s, _) = tls(pound.addr, &[b"h2"]).await;
+        let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        // SETTINGS_INITIAL_WINDOW_SIZE = 0: pound may send no body data at all.
+        out.extend(frame(0x4, 0, 0, &[0x00, 0x04, 0, 0, 0, 0]));
+        // GET https://h/big, HPACK: :method GET, :scheme https, :authority h, :path /big.
+        let mut block = vec![0x82, 0x87, 0x01, 0x01, b'h', 0x04, 0x04];
+        block.extend_from_slice(b"/big");
+        out.extend(frame(0x1, 0x5, 1, &block));
+        s.write_all(&out).await.unwrap();
+        s.flush().await.unwrap();
+        let reset = async {
+            loop {
+                let mut head = [0u8; 9];
+                s.read_exact(&mut head).await.expect("frame header");
+                let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+                let mut payload = vec![0u8; len];
+                s.read_exact(&mut payload).await.expect("frame payload");
+                let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]);
+                assert_ne!(head[3], 0x0, "no DATA may come without a window");
+                if head[3] == 0x3 && stream == 1 {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), reset)
+            .await
+            .expect("RST_STREAM");
+    });
+}
