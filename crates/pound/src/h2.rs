@@ -20,7 +20,7 @@ use h2::server::SendResponse;
 use h2::{Reason, RecvStream, SendStream};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::http::chunked::{Decoder, Segment};
 use crate::http::response::{self, Response};
@@ -62,7 +62,14 @@ pub async fn serve<T>(
     builder
         .max_concurrent_streams(limits.max_streams)
         .initial_window_size(limits.window)
-        .initial_connection_window_size(limits.window.saturating_mul(4))
+        // Room for several streams' windows, so that a few uploads the backends are slow to
+        // take do not hold up every other stream, without promising memory for all of them.
+        .initial_connection_window_size(
+            limits
+                .window
+                .saturating_mul(limits.max_streams.clamp(4, 16))
+                .min(i32::MAX as u32),
+        )
         .max_header_list_size(max_head)
         .max_send_buffer_size(CHUNK * 4);
     let tag = Tag(id);
@@ -82,6 +89,15 @@ pub async fn serve<T>(
     };
     let mut peer = peer;
     peer.h2 = true;
+    // One permit per stream being served. h2 stops counting a stream as soon as the client
+    // resets it, so a client resetting streams to open new ones (a "rapid reset" flood)
+    // would otherwise start unbounded work. A new stream may wait for a place while another
+    // is being wound up (a reset and the next request often arrive together), or while the
+    // client has not yet seen pound's stream limit (until then it may assume 100, RFC 9113,
+    // 6.5.2); beyond that many waiting, streams are refused.
+    let max = limits.max_streams as usize;
+    let permits = Arc::new(Semaphore::new(max));
+    let waiting = Arc::new(Semaphore::new(max.max(100)));
     let mut closing = false;
     loop {
         let next = if closing {
@@ -89,23 +105,17 @@ pub async fn serve<T>(
                 Ok(n) => n,
                 Err(_) => return,
             }
-        } else if conn.has_streams() {
-            tokio::select! {
-                n = conn.accept() => n,
-                _ = shutdown.changed() => {
-                    conn.graceful_shutdown();
-                    closing = true;
-                    continue;
-                }
-            }
         } else {
-            // An idle connection is closed after `Client` seconds, as an idle HTTP/1 one is.
             tokio::select! {
                 n = tokio::time::timeout(idle, conn.accept()) => match n {
                     Ok(n) => n,
+                    // Idle for `Client` seconds with no stream being served: closed, as an
+                    // idle HTTP/1 connection is.
                     Err(_) => {
-                        conn.graceful_shutdown();
-                        closing = true;
+                        if permits.available_permits() == max {
+                            conn.graceful_shutdown();
+                            closing = true;
+                        }
                         continue;
                     }
                 },
@@ -117,11 +127,25 @@ pub async fn serve<T>(
             }
         };
         match next {
-            Some(Ok((req, respond))) => {
+            Some(Ok((req, mut respond))) => {
+                let Ok(place) = waiting.clone().try_acquire_owned() else {
+                    respond.send_reset(Reason::REFUSED_STREAM);
+                    continue;
+                };
+                let permits = permits.clone();
                 let peer = peer.clone();
                 let listener = listener.clone();
                 let shutdown = shutdown.clone();
-                tokio::spawn(stream(req, respond, peer, listener, shutdown, id));
+                tokio::spawn(async move {
+                    let permit = tokio::select! {
+                        p = permits.acquire_owned() => p,
+                        _ = std::future::poll_fn(|cx| respond.poll_reset(cx)) => return,
+                    };
+                    drop(place);
+                    if let Ok(permit) = permit {
+                        stream(req, respond, peer, listener, shutdown, id, permit).await;
+                    }
+                });
             }
             Some(Err(e)) => {
                 if !e.is_io() && !e.is_go_away() {
@@ -147,9 +171,9 @@ fn connection_specific(name: &HeaderName) -> bool {
     )
 }
 
-/// The HTTP/1.1 head that stands for an HTTP/2 request, and whether its body must be sent
-/// chunked (no `Content-Length` was given).
-fn request_head(parts: &http::request::Parts, has_body: bool) -> (Vec<u8>, bool) {
+/// The HTTP/1.1 head that stands for an HTTP/2 request, without the empty line that ends
+/// it, and whether a body would have to be sent chunked (no `Content-Length` was given).
+fn request_head(parts: &http::request::Parts) -> (Vec<u8>, bool) {
     let mut head = Vec::with_capacity(512);
     head.extend_from_slice(parts.method.as_str().as_bytes());
     head.push(b' ');
@@ -188,15 +212,42 @@ fn request_head(parts: &http::request::Parts, has_body: bool) -> (Vec<u8>, bool)
         head.extend_from_slice(&cookies.join(&b"; "[..]));
         head.extend_from_slice(b"\r\n");
     }
-    let chunked = has_body && !parts.headers.contains_key(http::header::CONTENT_LENGTH);
-    if chunked {
-        head.extend_from_slice(b"transfer-encoding: chunked\r\n");
-    }
-    head.extend_from_slice(b"\r\n");
-    (head, chunked)
+    (
+        head,
+        !parts.headers.contains_key(http::header::CONTENT_LENGTH),
+    )
 }
 
-/// One request stream: hands it to the engine and relays the answer.
+/// Whether the pseudo-header fields make a well-formed request (RFC 9113, 8.3.1): a path
+/// in origin form (or `*` for OPTIONS), and an authority without user information.
+fn well_formed(parts: &http::request::Parts) -> bool {
+    let path_ok = match parts.uri.path_and_query().map(|p| p.as_str()) {
+        Some("*") => parts.method == Method::OPTIONS,
+        Some(p) => p.starts_with('/'),
+        None => false,
+    };
+    path_ok
+        && !parts
+            .uri
+            .authority()
+            .is_some_and(|a| a.as_str().contains('@'))
+}
+
+/// How relaying a response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relayed {
+    /// The whole response was sent.
+    Done,
+    /// The engine ended without a complete response: the stream is reset.
+    Failed,
+    /// The client reset the stream, went away or stopped reading: the exchange behind it
+    /// is abandoned.
+    Abandoned,
+}
+
+/// One request stream: hands it to the engine and relays the answer. `permit` is the
+/// stream's place among those being served, given back as soon as the stream is over for
+/// the client (h2 then lets the client open another).
 async fn stream(
     req: http::Request<RecvStream>,
     mut respond: SendResponse<Bytes>,
@@ -204,14 +255,24 @@ async fn stream(
     listener: Arc<Listener>,
     shutdown: watch::Receiver<bool>,
     id: u64,
+    permit: OwnedSemaphorePermit,
 ) {
     let (parts, body) = req.into_parts();
     if parts.method == Method::CONNECT {
         // Neither tunnels nor extended CONNECT are offered over HTTP/2.
-        respond.send_reset(Reason::REFUSED_STREAM);
+        let mut answer = http::Response::new(());
+        *answer.status_mut() = http::StatusCode::NOT_IMPLEMENTED;
+        let _ = respond.send_response(answer, true);
         return;
     }
-    let (head, chunked) = request_head(&parts, !body.is_end_stream());
+    if !well_formed(&parts) {
+        respond.send_reset(Reason::PROTOCOL_ERROR);
+        return;
+    }
+    let (head, needs_framing) = request_head(&parts);
+    // With `Expect: 100-continue` the client waits for the head to be answered before it
+    // sends its body, so the head cannot wait for the body.
+    let expects = parts.headers.contains_key(http::header::EXPECT);
     let method = parts.method;
     let (ours, engine_end) = tokio::io::duplex(PIPE);
     let patience = listener.client_timeout;
@@ -220,8 +281,8 @@ async fn stream(
     // sees the end of its "connection".
     let bridge = async move {
         let (mut from_engine, to_engine) = tokio::io::split(ours);
-        let answered = {
-            let upload = send_request(head, chunked, body, to_engine);
+        let relayed = {
+            let upload = send_request(head, needs_framing, expects, body, to_engine);
             let download = relay_response(&mut from_engine, &mut respond, &method, patience);
             tokio::pin!(upload);
             tokio::pin!(download);
@@ -235,25 +296,70 @@ async fn stream(
                 }
             }
         };
-        if !answered {
-            respond.send_reset(Reason::INTERNAL_ERROR);
+        drop(permit);
+        match relayed {
+            Relayed::Done => {}
+            Relayed::Failed => respond.send_reset(Reason::INTERNAL_ERROR),
+            Relayed::Abandoned => respond.send_reset(Reason::CANCEL),
         }
+        relayed
     };
-    tokio::join!(engine, bridge);
+    tokio::pin!(engine);
+    tokio::pin!(bridge);
+    tokio::select! {
+        _ = &mut engine => {
+            bridge.await;
+        }
+        relayed = &mut bridge => {
+            // A stream the client gave up on is not waited for: the backend exchange is
+            // dropped with it, and the stream's permit is free at once.
+            if relayed != Relayed::Abandoned {
+                engine.await;
+            }
+        }
+    }
 }
 
 /// Writes the request head and then its body into the pipe, reopening the client's
-/// window only for what the engine has taken.
+/// window only for what the engine has taken. Without `Content-Length`, the head waits for
+/// the first data (unless the client expects `100 Continue`), so that a request whose
+/// stream ends without data is sent without a body rather than as an empty chunked one.
 async fn send_request(
-    head: Vec<u8>,
-    chunked: bool,
+    mut head: Vec<u8>,
+    needs_framing: bool,
+    expects: bool,
     mut body: RecvStream,
     mut pipe: tokio::io::WriteHalf<tokio::io::DuplexStream>,
 ) {
+    let mut first = None;
+    let chunked = if body.is_end_stream() || !needs_framing {
+        false
+    } else if expects {
+        true
+    } else {
+        first = loop {
+            match body.data().await {
+                Some(Ok(d)) if d.is_empty() => continue,
+                other => break other,
+            }
+        };
+        first.is_some()
+    };
+    if chunked {
+        head.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
     if pipe.write_all(&head).await.is_err() {
         return;
     }
-    while let Some(data) = body.data().await {
+    loop {
+        let data = match first.take() {
+            Some(d) => d,
+            None => match body.data().await {
+                Some(d) => d,
+                None => break,
+            },
+        };
         let Ok(data) = data else {
             // The client reset the stream: the engine sees the body end early.
             return;
@@ -281,14 +387,13 @@ async fn send_request(
     let _ = pipe.shutdown().await;
 }
 
-/// Reads the engine's HTTP/1.1 response from the pipe and sends it on the stream; false
-/// when no complete response could be sent (the stream is then reset).
+/// Reads the engine's HTTP/1.1 response from the pipe and sends it on the stream.
 async fn relay_response(
     pipe: &mut tokio::io::ReadHalf<tokio::io::DuplexStream>,
     respond: &mut SendResponse<Bytes>,
     method: &Method,
     patience: Duration,
-) -> bool {
+) -> Relayed {
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut resp = Response::default();
     loop {
@@ -313,36 +418,46 @@ async fn relay_response(
                 break;
             }
             Ok(None) => {}
-            Err(_) => return false,
+            Err(_) => return Relayed::Failed,
         }
-        match pipe.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return false,
-            Ok(_) => {}
+        // While the backend is being asked, a client that resets the stream ends it.
+        tokio::select! {
+            r = pipe.read_buf(&mut buf) => match r {
+                Ok(n) if n > 0 => {}
+                _ => return Relayed::Failed,
+            },
+            _ = std::future::poll_fn(|cx| respond.poll_reset(cx)) => return Relayed::Abandoned,
         }
     }
-    let mut out = http::Response::new(());
-    *out.status_mut() = match http::StatusCode::from_u16(resp.status) {
+    let mut head = http::Response::new(());
+    *head.status_mut() = match http::StatusCode::from_u16(resp.status) {
         Ok(s) => s,
-        Err(_) => return false,
+        Err(_) => return Relayed::Failed,
     };
-    copy_fields(&resp, out.headers_mut());
+    copy_fields(&resp, head.headers_mut());
     let empty = matches!(resp.body, BodyKind::Empty | BodyKind::Length(0));
-    let Ok(mut send) = respond.send_response(out, empty) else {
-        return false;
+    let Ok(send) = respond.send_response(head, empty) else {
+        return Relayed::Abandoned;
     };
     if empty {
-        return true;
+        return Relayed::Done;
     }
-    let mut sender = Sender {
-        send: &mut send,
+    let mut out = Out {
+        pipe,
+        buf,
+        send,
         patience,
     };
-    let done = match resp.body {
-        BodyKind::Length(n) => copy_length(pipe, &mut buf, n, &mut sender).await,
-        BodyKind::Chunked => copy_chunked(pipe, &mut buf, &mut sender).await,
-        _ => copy_until_close(pipe, &mut buf, &mut sender).await,
+    let copied = match resp.body {
+        BodyKind::Length(n) => out.copy_length(n).await,
+        BodyKind::Chunked => out.copy_chunked().await,
+        _ => out.copy_until_close().await,
     };
-    done && sender.finish()
+    match copied {
+        Ok(()) if out.send.send_data(Bytes::new(), true).is_ok() => Relayed::Done,
+        Ok(()) => Relayed::Abandoned,
+        Err(r) => r,
+    }
 }
 
 /// The response fields an HTTP/2 client gets: everything but the HTTP/1 connection's own.
@@ -368,98 +483,91 @@ fn copy_fields(resp: &Response, headers: &mut http::HeaderMap) {
     }
 }
 
-/// Sends body data as the client's flow-control window allows. A client that opens no
-/// window for `patience` (the `Client` time-out) loses the stream, as a client that stops
-/// reading an HTTP/1 response loses its connection.
-struct Sender<'a> {
-    send: &'a mut SendStream<Bytes>,
+/// A response body on its way from the pipe to the stream.
+struct Out<'a> {
+    pipe: &'a mut tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    buf: BytesMut,
+    send: SendStream<Bytes>,
+    /// How long the client may keep its window closed (`Client`): one that stops reading
+    /// loses the stream, as one that stops reading an HTTP/1 response loses its connection.
     patience: Duration,
 }
 
-impl Sender<'_> {
-    async fn data(&mut self, mut data: Bytes) -> bool {
+impl Out<'_> {
+    /// Reads more of the response into the buffer; `Ok(false)` at the end of the pipe.
+    async fn fill(&mut self) -> Result<bool, Relayed> {
+        self.buf.reserve(CHUNK);
+        let (pipe, buf, send) = (&mut *self.pipe, &mut self.buf, &mut self.send);
+        tokio::select! {
+            r = pipe.read_buf(buf) => match r {
+                Ok(n) => Ok(n > 0),
+                Err(_) => Err(Relayed::Failed),
+            },
+            _ = std::future::poll_fn(|cx| send.poll_reset(cx)) => Err(Relayed::Abandoned),
+        }
+    }
+
+    /// Sends `data` as the client's flow-control window allows.
+    async fn data(&mut self, mut data: Bytes) -> Result<(), Relayed> {
         while !data.is_empty() {
             self.send.reserve_capacity(data.len());
             let capacity = std::future::poll_fn(|cx| self.send.poll_capacity(cx));
             let n = match tokio::time::timeout(self.patience, capacity).await {
                 Ok(Some(Ok(n))) => n.min(data.len()),
-                _ => return false,
+                _ => return Err(Relayed::Abandoned),
             };
             if n == 0 {
                 continue;
             }
             if self.send.send_data(data.split_to(n), false).is_err() {
-                return false;
+                return Err(Relayed::Abandoned);
             }
         }
-        true
+        Ok(())
     }
 
-    fn finish(&mut self) -> bool {
-        self.send.send_data(Bytes::new(), true).is_ok()
+    async fn copy_length(&mut self, mut left: u64) -> Result<(), Relayed> {
+        while left > 0 {
+            if self.buf.is_empty() && !self.fill().await? {
+                return Err(Relayed::Failed);
+            }
+            let n = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(self.buf.len());
+            left -= n as u64;
+            let part = self.buf.split_to(n).freeze();
+            self.data(part).await?;
+        }
+        Ok(())
     }
-}
 
-/// Reads more of the response into `buf`; false at the end of the pipe.
-async fn fill(pipe: &mut tokio::io::ReadHalf<tokio::io::DuplexStream>, buf: &mut BytesMut) -> bool {
-    buf.reserve(CHUNK);
-    matches!(pipe.read_buf(buf).await, Ok(n) if n > 0)
-}
-
-async fn copy_length(
-    pipe: &mut tokio::io::ReadHalf<tokio::io::DuplexStream>,
-    buf: &mut BytesMut,
-    mut left: u64,
-    out: &mut Sender<'_>,
-) -> bool {
-    while left > 0 {
-        if buf.is_empty() && !fill(pipe, buf).await {
-            return false;
-        }
-        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-        left -= n as u64;
-        if !out.data(buf.split_to(n).freeze()).await {
-            return false;
-        }
-    }
-    true
-}
-
-async fn copy_chunked(
-    pipe: &mut tokio::io::ReadHalf<tokio::io::DuplexStream>,
-    buf: &mut BytesMut,
-    out: &mut Sender<'_>,
-) -> bool {
-    let mut decoder = Decoder::new();
-    while !decoder.is_done() {
-        if buf.is_empty() && !fill(pipe, buf).await {
-            return false;
-        }
-        let Ok((n, segment)) = decoder.advance(buf) else {
-            return false;
-        };
-        let part = buf.split_to(n);
-        if segment == Segment::Data && !out.data(part.freeze()).await {
-            return false;
-        }
-    }
-    true
-}
-
-async fn copy_until_close(
-    pipe: &mut tokio::io::ReadHalf<tokio::io::DuplexStream>,
-    buf: &mut BytesMut,
-    out: &mut Sender<'_>,
-) -> bool {
-    loop {
-        if !buf.is_empty() {
-            let part = buf.split().freeze();
-            if !out.data(part).await {
-                return false;
+    /// The chunked coding is decoded; trailers are not passed on.
+    async fn copy_chunked(&mut self) -> Result<(), Relayed> {
+        let mut decoder = Decoder::new();
+        while !decoder.is_done() {
+            if self.buf.is_empty() && !self.fill().await? {
+                return Err(Relayed::Failed);
+            }
+            let Ok((n, segment)) = decoder.advance(&self.buf) else {
+                return Err(Relayed::Failed);
+            };
+            let part = self.buf.split_to(n);
+            if segment == Segment::Data {
+                self.data(part.freeze()).await?;
             }
         }
-        if !fill(pipe, buf).await {
-            return true;
+        Ok(())
+    }
+
+    async fn copy_until_close(&mut self) -> Result<(), Relayed> {
+        loop {
+            if !self.buf.is_empty() {
+                let part = self.buf.split().freeze();
+                self.data(part).await?;
+            }
+            if !self.fill().await? {
+                return Ok(());
+            }
         }
     }
 }
@@ -468,10 +576,11 @@ async fn copy_until_close(
 mod tests {
     use super::*;
 
-    fn head_of(req: http::Request<()>, has_body: bool) -> (String, bool) {
+    fn head_of(req: http::Request<()>) -> (String, bool) {
         let (parts, _) = req.into_parts();
-        let (h, chunked) = request_head(&parts, has_body);
-        (String::from_utf8(h).expect("text"), chunked)
+        assert!(well_formed(&parts));
+        let (h, framing) = request_head(&parts);
+        (String::from_utf8(h).expect("text"), framing)
     }
 
     #[test]
@@ -486,25 +595,12 @@ mod tests {
             .header("te", "trailers")
             .body(())
             .expect("request");
-        let (h, chunked) = head_of(req, false);
+        let (h, framing) = head_of(req);
         assert_eq!(
             h,
-            "GET /a/b?x=1 HTTP/1.1\r\nHost: www.example.org:8443\r\nuser-agent: t\r\ncookie: a=1; b=2\r\n\r\n"
+            "GET /a/b?x=1 HTTP/1.1\r\nHost: www.example.org:8443\r\nuser-agent: t\r\ncookie: a=1; b=2\r\n"
         );
-        assert!(!chunked);
-
-        let req = http::Request::builder()
-            .method("POST")
-            .uri("/up")
-            .header("host", "h")
-            .body(())
-            .expect("request");
-        let (h, chunked) = head_of(req, true);
-        assert_eq!(
-            h,
-            "POST /up HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n"
-        );
-        assert!(chunked);
+        assert!(framing);
 
         let req = http::Request::builder()
             .method("PUT")
@@ -512,11 +608,25 @@ mod tests {
             .header("content-length", "5")
             .body(())
             .expect("request");
-        let (h, chunked) = head_of(req, true);
-        assert_eq!(
-            h,
-            "PUT /up HTTP/1.1\r\nHost: h\r\ncontent-length: 5\r\n\r\n"
-        );
-        assert!(!chunked);
+        let (h, framing) = head_of(req);
+        assert_eq!(h, "PUT /up HTTP/1.1\r\nHost: h\r\ncontent-length: 5\r\n");
+        assert!(!framing);
+    }
+
+    #[test]
+    fn malformed_pseudo_headers_are_refused() {
+        let parts = |method: &str, uri: &str| {
+            let (p, _) = http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(())
+                .expect("request")
+                .into_parts();
+            p
+        };
+        assert!(well_formed(&parts("OPTIONS", "*")));
+        assert!(!well_formed(&parts("GET", "*")));
+        assert!(!well_formed(&parts("GET", "https://user@h/")));
+        assert!(well_formed(&parts("GET", "https://h/")));
     }
 }

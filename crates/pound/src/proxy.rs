@@ -1058,13 +1058,16 @@ fn merge_forwarded_for(head: &mut crate::http::head::Head, ip: &[u8]) {
 }
 
 /// The `X-SSL-*` headers (pound.8, HTTPS Headers), under the names and in the order pound
-/// sends them. Whatever the client sent under any `X-SSL-` name is removed first, on every
-/// listener, so that a backend can trust these fields.
+/// sends them. Whatever the client sent under any `X-SSL-` (or `X-SSL_`, which CGI-style
+/// backends read as the same variable) name is removed first, on every listener, so that a
+/// backend can trust these fields.
 fn add_ssl_headers(head: &mut crate::http::head::Head, tls: Option<&ClientTls>) {
     let buf = &head.buf;
     head.fields.retain(|f| {
         let name = &buf[f.name.range()];
-        !(name.len() >= 6 && name[..6].eq_ignore_ascii_case(b"x-ssl-"))
+        !(name.len() >= 6
+            && name[..5].eq_ignore_ascii_case(b"x-ssl")
+            && matches!(name[5], b'-' | b'_'))
     });
     let Some(tls) = tls else {
         return;

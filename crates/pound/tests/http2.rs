@@ -184,6 +184,10 @@ fn backend() -> Backend {
                 out.extend_from_slice(b"0\r\n\r\n");
                 Reply::Send(out)
             }
+            "/slow" => Reply::Delay(
+                Duration::from_secs(30),
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow".to_vec(),
+            ),
             "/echo" => {
                 let body = decoded(r);
                 let sum: u64 = body.iter().map(|&b| u64::from(b)).sum();
@@ -212,7 +216,10 @@ fn streams_are_multiplexed_on_one_connection() {
     runtime().block_on(async {
         let (s, alpn) = tls(pound.addr, &[b"h2", b"http/1.1"]).await;
         assert_eq!(alpn.as_deref(), Some(&b"h2"[..]));
-        let client = h2_client(s).await;
+        let mut client = h2_client(s).await;
+        // One exchange first, so that the client knows pound's stream limit before it opens
+        // forty streams (until then it may assume none, and pound would refuse the excess).
+        assert_eq!(fetch(&mut client, "GET", "/first", None).await.0, 200);
         let mut tasks = Vec::new();
         for i in 0..40 {
             let mut c = client.clone();
@@ -227,7 +234,7 @@ fn streams_are_multiplexed_on_one_connection() {
         }
     });
     let seen = b.requests();
-    assert_eq!(seen.len(), 40);
+    assert_eq!(seen.len(), 41);
     for r in &seen {
         assert!(r.line().ends_with(" HTTP/1.1"), "{}", r.line());
         assert_eq!(r.header("host").as_deref(), Some("www.example.org"));
@@ -407,4 +414,62 @@ fn a_client_that_opens_no_window_loses_the_stream() {
             .await
             .expect("RST_STREAM");
     });
+}
+
+#[test]
+fn idle_connections_close_after_the_client_timeout() {
+    let b = backend();
+    let pound = https_pound("Client 1\n", &b);
+    runtime().block_on(async {
+        let (s, _) = tls(pound.addr, &[b"h2"]).await;
+        let (mut client, conn) = h2::client::handshake(s).await.expect("h2 handshake");
+        let driver = tokio::spawn(conn);
+        assert_eq!(fetch(&mut client, "GET", "/one", None).await.0, 200);
+        // Then nothing: pound ends the connection (GOAWAY, then the end of the stream).
+        let ended = tokio::time::timeout(Duration::from_secs(20), driver).await;
+        assert!(ended.is_ok(), "the connection is still open");
+    });
+}
+
+#[test]
+fn a_reset_stream_gives_its_place_back_at_once() {
+    let b = backend();
+    let pound = https_pound("HTTP2MaxStreams 1\n", &b);
+    runtime().block_on(async {
+        let (s, _) = tls(pound.addr, &[b"h2"]).await;
+        let mut c = h2_client(s).await;
+        let req = http::Request::builder()
+            .uri("https://www.example.org/slow")
+            .body(())
+            .unwrap();
+        let (_resp, mut send) = c
+            .clone()
+            .ready()
+            .await
+            .unwrap()
+            .send_request(req, true)
+            .unwrap();
+        poll("the slow request at the backend", || {
+            (b.requests().len() == 1).then_some(())
+        });
+        send.send_reset(h2::Reason::CANCEL);
+        // The slow backend exchange is abandoned with its stream, so the only stream place
+        // is free for the next request.
+        let (status, body) = fetch(&mut c, "GET", "/next", None).await;
+        assert_eq!((status, body), (200, b"/next".to_vec()));
+    });
+}
+
+#[test]
+fn a_stream_ending_without_data_sends_no_body() {
+    let b = backend();
+    let pound = https_pound("", &b);
+    runtime().block_on(async {
+        let (s, _) = tls(pound.addr, &[b"h2"]).await;
+        let mut c = h2_client(s).await;
+        let (status, body) = fetch(&mut c, "POST", "/echo", Some((Vec::new(), false))).await;
+        assert_eq!((status, body), (200, b"0 0".to_vec()));
+    });
+    let r = b.requests().pop().expect("request");
+    assert_eq!(r.header("transfer-encoding"), None, "{}", r.head);
 }

@@ -462,10 +462,11 @@ fn client_ssl_headers_are_removed_without_a_certificate() {
         &pound,
         &backend,
         None,
-        "X-SSL-Subject: CN = admin\r\nX-SSL-certificate: x\r\n",
+        "X-SSL-Subject: CN = admin\r\nX-SSL-certificate: x\r\nX-SSL_Subject: CN = admin\r\n",
     )
     .expect("answered");
     assert_eq!(r.header("X-SSL-Subject"), None);
+    assert_eq!(r.header("X-SSL_Subject"), None);
     assert_eq!(r.header("X-SSL-certificate"), None);
     assert!(r.header("X-SSL-cipher").is_some());
 

@@ -79,6 +79,12 @@ pub fn build(
         }
     }
 
+    if tls.client_cert.mode == 3 && (tls.verify_list.is_some() || tls.crl_list.is_some()) {
+        warnings.push(at(
+            listener,
+            "warning: ClientCert 3 verifies nothing: VerifyList and CRLlist are not used".into(),
+        ));
+    }
     let verifier = client_verifier(tls, &s.provider)?;
     let mut config = ServerConfig::builder_with_provider(s.provider.clone())
         .with_protocol_versions(&s.versions)
@@ -92,8 +98,12 @@ pub fn build(
         vec![ALPN_HTTP11.to_vec()]
     };
     // Stateless resumption tickets keep no per-client state in pound.
-    if let Ok(t) = rustls::crypto::ring::Ticketer::new() {
-        config.ticketer = t;
+    match rustls::crypto::ring::Ticketer::new() {
+        Ok(t) => config.ticketer = t,
+        Err(e) => warnings.push(at(
+            listener,
+            format!("warning: no session tickets ({e}); TLS sessions resume from a cache"),
+        )),
     }
     Ok(Built {
         config: Arc::new(config),
@@ -219,9 +229,10 @@ fn client_verifier(
             .add_root_hint_subjects(hints);
     if let Some(crl) = &tls.crl_list {
         let crls = files::load_crls(&crl.value).map_err(|e| format!("{}: {e}", crl.span))?;
-        // As OpenSSL's CRL check: the client's own certificate is looked up, and a CA that
-        // has no list on file makes verification fail.
-        builder = builder.with_crls(crls).only_check_end_entity_revocation();
+        // As pound's X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL: every certificate of
+        // the chain below the root is looked up, a CA that has no list on file makes
+        // verification fail, and so does an expired list.
+        builder = builder.with_crls(crls).enforce_revocation_expiration();
     }
     if mode == 1 {
         builder = builder.allow_unauthenticated();
