@@ -139,10 +139,14 @@ struct Connection {
     preface: bool,
 }
 
-/// A connection that turned out to speak HTTP/2 (h2c), with what was already read from it.
+/// A connection that turned out to speak HTTP/2 (h2c), with what was already read from it
+/// and what the HTTP/2 server needs to go on with it.
 pub struct Handoff {
     pub stream: Stream,
     pub buffered: Vec<u8>,
+    pub peer: Peer,
+    pub listener: Arc<Listener>,
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// The prefix of this connection's messages, `(1f) `: its number in hexadecimal, where
@@ -184,6 +188,9 @@ pub async fn serve(
     c.preface.then(|| Handoff {
         buffered: c.cin.data().to_vec(),
         stream: c.client,
+        peer: c.peer,
+        listener: c.listener,
+        shutdown: c.shutdown,
     })
 }
 

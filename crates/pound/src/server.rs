@@ -186,11 +186,9 @@ async fn connection(
     id: u64,
 ) {
     let Some(tls) = &listener.tls else {
-        if let Some(h) =
-            proxy::serve(stream, peer.clone(), listener.clone(), stop.clone(), id).await
-        {
+        if let Some(h) = proxy::serve(stream, peer, listener, stop, id).await {
             let stream = crate::io::Prefixed::new(h.buffered, h.stream);
-            crate::h2::serve(stream, peer, listener, stop, id).await;
+            crate::h2::serve(stream, h.peer, h.listener, h.shutdown, id).await;
         }
         return;
     };

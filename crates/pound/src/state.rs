@@ -259,11 +259,7 @@ impl State {
             listeners.push((l, services, request, response));
         }
         let capture = rules.captures;
-        if let Some(engine) = &config.global.ssl_engine {
-            warnings.push(format!(
-                "warning: SSLEngine \"{engine}\": OpenSSL engines do not exist in this TLS implementation; ignored"
-            ));
-        }
+        warnings.extend(crate::tls::global_warnings(&config.global));
         let listeners = listeners
             .into_iter()
             .map(|(l, services, request, response)| {
@@ -331,16 +327,12 @@ fn new_listener(
     services: Vec<Arc<Service>>,
     warnings: &mut Vec<String>,
 ) -> Result<Listener, String> {
-    let http2_on = l.http2.enabled.unwrap_or(l.tls.is_some());
+    let http2_on = l.http2_enabled();
     let tls = match &l.tls {
         None => None,
         Some(t) => {
             let built = crate::tls::server::build(t, &config.global, &l.span, http2_on)?;
-            for w in built.warnings {
-                if !warnings.contains(&w) {
-                    warnings.push(w);
-                }
-            }
+            crate::tls::add_warnings(warnings, built.warnings);
             Some(ListenerTls {
                 acceptor: tokio_rustls::TlsAcceptor::from(built.config),
                 client_cert: t.client_cert.mode,

@@ -40,6 +40,13 @@ pub struct Listener {
     pub http2: Http2,
 }
 
+impl Listener {
+    /// Whether HTTP/2 is served: `HTTP2` if written, else on for `ListenHTTPS` only.
+    pub fn http2_enabled(&self) -> bool {
+        self.http2.enabled.unwrap_or(self.tls.is_some())
+    }
+}
+
 /// HTTP/2 for clients: negotiated by ALPN on `ListenHTTPS` (on by default), or cleartext
 /// with prior knowledge (h2c) on `ListenHTTP` (off by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -51,16 +51,39 @@ impl Signatures {
     }
 }
 
+/// Warnings about global TLS statements that cannot be honoured.
+pub fn global_warnings(global: &pound_config::model::Global) -> Vec<String> {
+    global
+        .ssl_engine
+        .iter()
+        .map(|engine| {
+            format!(
+                "warning: SSLEngine \"{engine}\": OpenSSL engines do not exist in this TLS implementation; ignored"
+            )
+        })
+        .collect()
+}
+
+/// Adds `new` warnings to `all`, each once: listeners share global statements, whose
+/// warnings would otherwise repeat.
+pub fn add_warnings(all: &mut Vec<String>, new: Vec<String>) {
+    for w in new {
+        if !all.contains(&w) {
+            all.push(w);
+        }
+    }
+}
+
 /// Reads and checks every TLS file and setting of the configuration — listener
 /// certificates, CA and revocation lists, backend client certificates, cipher lists — as
 /// `pound -c` must. Returns the warnings to print, or the first error (location first).
 pub fn check(config: &pound_config::Config) -> Result<Vec<String>, String> {
     use pound_config::model::{BackendKind, Service};
-    let mut warnings = Vec::new();
+    let mut warnings = global_warnings(&config.global);
     for l in &config.listeners {
         if let Some(t) = &l.tls {
-            let http2 = l.http2.enabled.unwrap_or(true);
-            warnings.extend(server::build(t, &config.global, &l.span, http2)?.warnings);
+            let built = server::build(t, &config.global, &l.span, l.http2_enabled())?;
+            add_warnings(&mut warnings, built.warnings);
         }
     }
     let mut backend = |tls: Option<&pound_config::model::BackendTls>, span: &pound_config::Span| {
