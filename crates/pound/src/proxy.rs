@@ -1008,9 +1008,33 @@ impl Connection {
         if format.is_null() {
             return;
         }
+        let service = o.service.as_deref();
+        if service.is_some_and(|s| s.log_suppress.suppresses(o.status)) {
+            return;
+        }
+        let l = &*self.listener;
+        let trusted = service.and_then(|s| s.trusted_ip.as_deref());
+        let origin = trusted.or(l.trusted_ip.as_deref()).and_then(|acl| {
+            let header = service
+                .and_then(|s| s.forwarded_header.as_deref())
+                .unwrap_or(&l.forwarded_header);
+            log::origin::originator(self.peer.addr, &self.req.head, header, acl)
+        });
+        let origin = origin.map(|ip| ip.to_string());
+        let origin = origin.as_deref().unwrap_or(&self.peer.ip);
+        let anonymised;
+        let (client, origin) = if l.anonymise {
+            anonymised = (
+                log::origin::anonymise(&self.peer.ip),
+                log::origin::anonymise(origin),
+            );
+            (anonymised.0.as_str(), anonymised.1.as_str())
+        } else {
+            (self.peer.ip.as_str(), origin)
+        };
         let entry = Entry {
-            client: &self.peer.ip,
-            origin: &self.peer.ip,
+            client,
+            origin,
             local: &self.peer.local_ip,
             request: Some(&self.req),
             status: o.status,
@@ -1026,6 +1050,7 @@ impl Connection {
                 .as_ref()
                 .or_else(|| o.backend.as_ref().map(|b| &b.named)),
             http2: self.peer.h2,
+            https: self.peer.tls.is_some(),
         };
         let mut line = String::with_capacity(160);
         format.render(&entry, &mut line);

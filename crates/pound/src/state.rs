@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pound_config::model::{
-    BackendAddr, BackendKind, Balancer, HeaderOptions, Listener as ListenerCfg, LogLevel, Matcher,
-    RegularBackend, Service as ServiceCfg, Template,
+    Acl, BackendAddr, BackendKind, Balancer, HeaderOptions, Listener as ListenerCfg, LogLevel,
+    LogSuppress, Matcher, RegularBackend, Service as ServiceCfg, Template,
 };
 use pound_config::{Config, Span};
 
@@ -38,6 +38,11 @@ pub struct Listener {
     pub check_url: Option<Matcher>,
     pub error_pages: BTreeMap<u16, Arc<[u8]>>,
     pub log: Format,
+    /// `ForwardedHeader` and `TrustedIP` for `%a`, unless the service sets its own.
+    pub forwarded_header: String,
+    pub trusted_ip: Option<Arc<Acl>>,
+    /// `Anonymise`: logs show client addresses with the last byte cleared.
+    pub anonymise: bool,
     pub header_options: HeaderOptions,
     /// `RewriteLocation`: 0, 1 or 2.
     pub rewrite_location: u8,
@@ -78,6 +83,11 @@ pub struct Http2 {
 pub struct Service {
     pub named: Named,
     pub disabled: bool,
+    /// `ForwardedHeader` and `TrustedIP` when set on the service: the most specific wins.
+    pub forwarded_header: Option<String>,
+    pub trusted_ip: Option<Arc<Acl>>,
+    /// `LogSuppress`: status classes not logged.
+    pub log_suppress: LogSuppress,
     /// Matching directives, joined by AND.
     pub conds: Vec<Cond>,
     pub request: Vec<Action>,
@@ -219,6 +229,9 @@ impl State {
             Ok(Service {
                 named: named(s.name.as_deref(), &s.span),
                 disabled: s.disabled,
+                forwarded_header: s.forwarded_header.clone(),
+                trusted_ip: s.trusted_ip.clone(),
+                log_suppress: s.log_suppress,
                 conds: rules.conds(&s.conditions),
                 request: rules.actions(&s.request),
                 response: rules.responses(&s.response),
@@ -364,6 +377,9 @@ fn new_listener(
             .map(|(code, page)| (*code, page.content.clone()))
             .collect(),
         log,
+        forwarded_header: l.forwarded_header.clone(),
+        trusted_ip: l.trusted_ip.clone(),
+        anonymise: config.global.anonymise,
         header_options: l.header_options,
         rewrite_location: l.rewrite_location,
         rewrite_destination: l.rewrite_destination,

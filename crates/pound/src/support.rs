@@ -74,6 +74,13 @@ const IMPLEMENTED: &[&str] = &[
     "HTTP2",
     "HTTP2MaxStreams",
     "HTTP2WindowSize",
+    // Request logging.
+    "LogFormat",
+    "TrustedIP",
+    "ForwardedHeader",
+    "LogSuppress",
+    "Anonymise",
+    "Anonymize",
     // Routing and rewriting besides the matching and modification directives (the
     // families below; `ACL` is among them, in both its uses).
     "IgnoreCase",

@@ -22,7 +22,9 @@ pub struct Service {
     pub session: Option<Session>,
     pub balancer: Balancer,
     pub disabled: bool,
-    pub forwarded_header: String,
+    /// `ForwardedHeader`, when the service sets it; else the listener's applies.
+    pub forwarded_header: Option<String>,
+    /// `TrustedIP`, when the service sets it; else the listener's applies.
     pub trusted_ip: Option<Arc<Acl>>,
     pub log_suppress: LogSuppress,
 }

@@ -10,8 +10,7 @@ use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
 use crate::model::{
-    Acl, Backend, BackendKind, Balancer, ErrorPage, Global, Listener, LogSuppress, NamedRef,
-    Service,
+    Backend, BackendKind, Balancer, ErrorPage, Global, Listener, LogSuppress, NamedRef, Service,
 };
 
 const SERVICE: &[&str] = &[
@@ -41,8 +40,6 @@ pub(super) const ERROR_CODES: &[u64] = &[400, 401, 403, 404, 405, 413, 414, 500,
 pub(super) struct ServiceDefaults {
     pub balancer: Balancer,
     pub ignore_case: bool,
-    pub forwarded_header: String,
-    pub trusted_ip: Option<Arc<Acl>>,
     pub timeout: u32,
     pub conn_to: u32,
     pub ws_timeout: u32,
@@ -53,20 +50,17 @@ impl ServiceDefaults {
         ServiceDefaults {
             balancer: g.balancer,
             ignore_case: g.ignore_case,
-            forwarded_header: g.forwarded_header.clone(),
-            trusted_ip: g.trusted_ip.clone(),
             timeout: g.timeout,
             conn_to: g.conn_to.unwrap_or(g.timeout),
             ws_timeout: g.ws_timeout,
         }
     }
 
-    pub fn listener(g: &Global, l: &Listener) -> Self {
-        ServiceDefaults {
-            forwarded_header: l.forwarded_header.clone(),
-            trusted_ip: l.trusted_ip.clone(),
-            ..Self::global(g)
-        }
+    /// A listener's services inherit what the global ones do; `ForwardedHeader` and
+    /// `TrustedIP` are left unset, because the most specific definition wins at run time
+    /// and a global service may serve several listeners.
+    pub fn listener(g: &Global, _l: &Listener) -> Self {
+        Self::global(g)
     }
 
     pub fn empty_service(&self, span: Span) -> Service {
@@ -81,8 +75,8 @@ impl ServiceDefaults {
             session: None,
             balancer: self.balancer,
             disabled: false,
-            forwarded_header: self.forwarded_header.clone(),
-            trusted_ip: self.trusted_ip.clone(),
+            forwarded_header: None,
+            trusted_ip: None,
             log_suppress: LogSuppress::default(),
         }
     }
@@ -147,7 +141,7 @@ impl Parser<'_> {
             }
             "Disabled" => s.disabled = self.bool_arg()?,
             "ForwardedHeader" => {
-                s.forwarded_header = self.word_or_string("header name")?.text;
+                s.forwarded_header = Some(self.word_or_string("header name")?.text);
                 self.end_of_line()?;
             }
             "TrustedIP" => s.trusted_ip = Some(self.trusted_ip(&t)?),

@@ -76,8 +76,10 @@ pub struct Entry<'a> {
     pub origin: &'a str,
     pub local: &'a str,
     pub request: Option<&'a Request>,
-    /// The request came over HTTP/2: `%H` and `%r` show `HTTP/2.0`.
+    /// The request came over HTTP/2: `%r` shows `HTTP/2.0`.
     pub http2: bool,
+    /// The client connection is TLS: `%H`, the request protocol, is `https` (else `http`).
+    pub https: bool,
     pub status: u16,
     pub response_line: &'a str,
     pub bytes: u64,
@@ -221,11 +223,7 @@ fn render_item(item: &Item, e: &Entry<'_>, out: &mut String) {
         Item::Micros => {
             let _ = write!(out, "{}", e.elapsed.as_micros());
         }
-        Item::Protocol => out.push_str(match req {
-            None => "-",
-            Some(_) if e.http2 => "HTTP/2.0",
-            Some(r) => r.version.as_str(),
-        }),
+        Item::Protocol => out.push_str(if e.https { "https" } else { "http" }),
         Item::Header { name, dash } => match req.and_then(|r| r.head.get(name)) {
             Some(v) => lossy(out, v),
             None if *dash => out.push('-'),

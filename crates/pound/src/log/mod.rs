@@ -7,6 +7,7 @@
 //! reported once the writer catches up.
 
 pub mod format;
+pub mod origin;
 pub mod time;
 
 use std::io::Write;
