@@ -57,6 +57,7 @@ pub struct Backend {
     pub ws_timeout: Duration,
     pub tls: Option<Tls>,
     alive: AtomicBool,
+    pub stats: crate::metrics::BackendStats,
     /// Idle connections, most recently used at the back.
     pool: Mutex<VecDeque<Idle>>,
 }
@@ -93,6 +94,7 @@ impl Backend {
             ws_timeout,
             tls,
             alive: AtomicBool::new(true),
+            stats: Default::default(),
             pool: Mutex::new(VecDeque::new()),
         }
     }
@@ -112,6 +114,11 @@ impl Backend {
     pub fn sni(&self, host: Option<&[u8]>) -> Sni {
         let tls = self.tls.as_ref()?;
         crate::tls::client::server_name(host, tls.host.as_deref())
+    }
+
+    /// Idle pooled connections, for metrics.
+    pub fn idle_connections(&self) -> usize {
+        self.pool_lock().len()
     }
 
     pub fn is_alive(&self) -> bool {
@@ -157,6 +164,7 @@ impl Backend {
                 pool.remove(i)?
             };
             if now.duration_since(idle.since) < IDLE_LIMIT && idle.stream.is_fresh() {
+                self.stats.reused.fetch_add(1, Ordering::Relaxed);
                 return Some(Conn {
                     stream: idle.stream,
                     reused: true,
@@ -230,6 +238,7 @@ impl Backend {
             }
             (_, stream) => stream,
         };
+        self.stats.connects.fetch_add(1, Ordering::Relaxed);
         Ok(Conn {
             stream,
             reused: false,

@@ -7,12 +7,15 @@ mod auth;
 mod backend;
 mod balance;
 mod cli;
+mod control;
 mod daemon;
 mod h2;
 mod http;
 mod io;
 mod listen;
 mod log;
+mod metrics;
+mod privileges;
 mod proxy;
 mod relay;
 mod reply;
@@ -20,8 +23,10 @@ mod rules;
 mod server;
 mod session;
 mod state;
+mod supervisor;
 mod support;
 mod tls;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -83,6 +88,18 @@ fn main() -> ExitCode {
 }
 
 /// Opens the listeners, becomes a daemon if asked, and serves until a signal stops pound.
+///
+/// The order matters:
+/// 1. Everything that reads files or resolves names happens first, with the terminal still
+///    attached, so an error is printed there: the state (certificates, error pages, backends),
+///    the `User` and `Group` names, the listeners.
+/// 2. Then the detach (daemon mode), synchronous logging, `starting...` and the PID file.
+/// 3. With a supervisor (daemon mode and `Supervisor 1`), it forks the worker; each worker
+///    inherits the open listeners. Without one, this process is the worker.
+/// 4. The worker enters the `RootJail`, drops privileges to `User` and `Group`, starts the
+///    log writer thread and the runtime, and reports that it serves, at which point the
+///    command that started a daemon exits 0.
+/// 5. The process that wrote the PID file (the supervisor, else the worker) removes it.
 fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     use pound_config::model::LogFacility;
 
@@ -102,6 +119,13 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let identity = match privileges::Identity::resolve(config) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("pound: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut sockets = Vec::new();
     for l in &config.listeners {
         match listen::open(&l.addr, args.dns, l.client) {
@@ -112,6 +136,21 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
             }
         }
     }
+
+    // The control socket is opened here, before privileges are dropped: `ChangeOwner` hands
+    // it to `User`/`Group`. Opening it before the detach reports errors on the terminal, and
+    // before the fork lets every worker inherit it.
+    let mut state = state;
+    if let Some(c) = &config.global.control {
+        match control::open(c, |p| identity.chown(p)) {
+            Ok(l) => state.control = Some((l, c.socket.display().to_string())),
+            Err(e) => {
+                eprintln!("pound: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
     let foreground = args.foreground || args.log_to_stderr || !config.global.daemon;
     let target = match &config.global.log_facility {
         _ if args.log_to_stderr => log::Target::Stdio,
@@ -119,20 +158,75 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
         LogFacility::Stderr => log::Target::Syslog(log::facility("daemon")),
         LogFacility::Syslog(name) => log::Target::Syslog(log::facility(name)),
     };
-    if !foreground {
-        if let Err(e) = daemon::detach() {
-            eprintln!("pound: cannot become a daemon: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    log::init(target);
-    logmsg!(Notice, "starting...");
-    let pid_file = args
+    let pid_path = args
         .pid_file
         .clone()
         .or_else(|| config.global.pid_file.clone())
         .unwrap_or_else(|| cli::default_pid_file().into());
-    let written = daemon::write_pid_file(&pid_file);
-    let code = server::run(state, sockets, written.then_some(pid_file));
-    ExitCode::from(code as u8)
+    let startup = if foreground {
+        daemon::Startup::foreground(target != log::Target::Stdio)
+    } else {
+        match daemon::detach() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("pound: cannot become a daemon: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    // From here on, lines go to the log target; still no thread, so the supervisor can fork.
+    log::init_direct(target.clone());
+    logmsg!(Notice, "starting...");
+    let pid_file = daemon::PidFile::create(&pid_path);
+    let worker = Worker {
+        state,
+        sockets,
+        identity,
+        jail: privileges::Jail::new(config),
+        target,
+    };
+
+    let code = if !foreground && config.global.supervisor {
+        // Each worker is a new child holding a copy of `worker`: taking it in one child
+        // leaves it in the supervisor for the next.
+        let mut worker = Some(worker);
+        let grace = std::time::Duration::from_secs(config.global.grace.into());
+        supervisor::run(startup, grace, |s| worker.take().map_or(1, |w| w.run(s)))
+    } else {
+        worker.run(startup)
+    };
+    if let Some(p) = pid_file {
+        p.remove();
+        log::flush();
+    }
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+/// What the process that serves needs, prepared before any fork.
+struct Worker {
+    state: state::State,
+    sockets: Vec<listen::Socket>,
+    identity: privileges::Identity,
+    jail: Option<privileges::Jail>,
+    target: log::Target,
+}
+
+impl Worker {
+    /// Enters the jail, drops privileges and serves until a signal stops pound; returns the
+    /// exit status.
+    fn run(self, mut startup: daemon::Startup) -> i32 {
+        if let Some(jail) = &self.jail {
+            if let Err(e) = jail.enter() {
+                startup.failed(&e);
+                return 1;
+            }
+        }
+        if let Err(e) = self.identity.switch() {
+            startup.failed(&e);
+            return 1;
+        }
+        log::init(self.target);
+        startup.ready();
+        server::run(self.state, self.sockets, None)
+    }
 }

@@ -203,7 +203,11 @@ impl Connection {
             let start = SystemTime::now();
             let t0 = Instant::now();
             self.cin.consume(n);
+            // A slot among the `WorkerMaxCount` requests in progress; waits when all are taken.
+            let slot = crate::workers::admit().await;
             let outcome = self.handle().await;
+            drop(slot);
+            self.count(&outcome, t0.elapsed());
             self.log_request(&outcome, start, t0);
             // While stopping, requests that already arrived are still answered.
             if !outcome.keep || (*self.shutdown.borrow() && self.cin.is_empty()) {
@@ -1001,6 +1005,17 @@ impl Connection {
             bin.consume(n);
         }
         let _ = relay::tunnel(&mut self.client, &mut conn.stream, idle).await;
+    }
+
+    /// Adds the request to the metrics of the listener, service and backend involved.
+    fn count(&self, o: &Outcome, elapsed: std::time::Duration) {
+        self.listener.stats.observe(o.status, o.bytes, elapsed);
+        if let Some(s) = &o.service {
+            s.stats.count(o.status, o.bytes);
+        }
+        if let Some(b) = &o.backend {
+            b.stats.requests.count(o.status, o.bytes);
+        }
     }
 
     fn log_request(&self, o: &Outcome, start: SystemTime, t0: Instant) {

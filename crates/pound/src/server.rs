@@ -41,8 +41,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Runs the server until a signal stops it; returns the exit status.
 pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32 {
+    let (min, max, idle) = state.workers;
+    crate::workers::init(min, max, idle);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .worker_threads(crate::workers::threads(min))
+        .thread_keep_alive(Duration::from_secs(u64::from(idle.max(1))))
         .thread_name("pound-worker")
         .build()
     {
@@ -62,9 +66,24 @@ pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32
     code
 }
 
-async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
+async fn serve(mut state: State, sockets: Vec<Socket>) -> i32 {
     let (stop_tx, stop_rx) = watch::channel(false);
     let tracker = Arc::new(Tracker::default());
+    let control = state.control.take();
+    let state = Arc::new(state);
+    crate::metrics::start();
+    crate::metrics::publish(state.clone(), control.is_some());
+    if let Some((socket, path)) = control {
+        match UnixListener::from_std(socket) {
+            Ok(l) => {
+                tokio::spawn(crate::control::serve(l, state.clone(), path.into()));
+            }
+            Err(e) => {
+                logmsg!(Crit, "can't listen on the control socket: {e}");
+                return 1;
+            }
+        }
+    }
     for (socket, listener) in sockets.into_iter().zip(state.listeners.iter()) {
         let rx = stop_rx.clone();
         let tracker = tracker.clone();
@@ -72,6 +91,9 @@ async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
         match socket {
             Socket::Tcp(s) => match TcpListener::from_std(s) {
                 Ok(l) => {
+                    if let Ok(a) = l.local_addr() {
+                        listener.address.get_or_init(|| a.to_string());
+                    }
                     tokio::spawn(accept_tcp(l, listener, rx, tracker));
                 }
                 Err(e) => {
@@ -81,6 +103,9 @@ async fn serve(state: State, sockets: Vec<Socket>) -> i32 {
             },
             Socket::Unix(s) => match UnixListener::from_std(s) {
                 Ok(l) => {
+                    if let Some(p) = l.local_addr().ok().as_ref().and_then(|a| a.as_pathname()) {
+                        listener.address.get_or_init(|| p.display().to_string());
+                    }
                     tokio::spawn(accept_unix(l, listener, rx, tracker));
                 }
                 Err(e) => {
@@ -165,13 +190,20 @@ fn spawn_connection(
     stop: &watch::Receiver<bool>,
     tracker: &Arc<Tracker>,
 ) {
+    // A listener disabled through the control socket closes what it accepts, as pound does.
+    if !listener.enabled.load(Ordering::Relaxed) {
+        return;
+    }
+    listener.stats.connections.fetch_add(1, Ordering::Relaxed);
+    listener.stats.active.fetch_add(1, Ordering::Relaxed);
     tracker.active.fetch_add(1, Ordering::AcqRel);
     let guard = Guard(tracker.clone());
     let listener = listener.clone();
     let stop = stop.clone();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
-        connection(stream, peer, listener, stop, id).await;
+        connection(stream, peer, listener.clone(), stop, id).await;
+        listener.stats.active.fetch_sub(1, Ordering::Relaxed);
         drop(guard);
     });
 }

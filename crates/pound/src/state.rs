@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use pound_config::model::{
-    Acl, BackendAddr, BackendKind, Balancer, HeaderOptions, Listener as ListenerCfg, LogLevel,
-    LogSuppress, Matcher, RegularBackend, Service as ServiceCfg, Template,
+    Acl, BackendAddr, BackendKind, Balancer, HeaderOptions, ListenAddr, Listener as ListenerCfg,
+    LogLevel, LogSuppress, Matcher, RegularBackend, Service as ServiceCfg, Template,
 };
 use pound_config::{Config, Span};
 
@@ -21,6 +22,8 @@ use crate::session::Sessions;
 
 pub struct State {
     pub listeners: Vec<Arc<Listener>>,
+    /// Services defined outside listeners, which every listener tries after its own.
+    pub globals: Vec<Arc<Service>>,
     /// Every regular and emergency backend, for the prober.
     pub backends: Vec<Arc<Backend>>,
     /// Every service, once, for the session sweeper.
@@ -29,10 +32,23 @@ pub struct State {
     pub warnings: Vec<String>,
     pub alive: Duration,
     pub grace: Duration,
+    /// The control socket, once opened (before privileges are dropped), with its path as
+    /// the control socket's listener 0 shows it.
+    pub control: Option<(std::os::unix::net::UnixListener, String)>,
+    /// `WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`.
+    pub workers: (u32, u32, u32),
 }
 
 pub struct Listener {
     pub named: Named,
+    /// The address as the control socket shows it: `127.0.0.1:80`, `[::1]:80` or a path;
+    /// set when the socket is opened (a `SocketFrom` socket's address is known only then).
+    pub address: std::sync::OnceLock<String>,
+    /// Cleared by the control socket: new connections are closed at once.
+    pub enabled: AtomicBool,
+    /// How many of `services` are the listener's own (the rest are the global ones).
+    pub own_services: usize,
+    pub stats: crate::metrics::ListenerStats,
     pub limits: Limits,
     pub client_timeout: Duration,
     pub check_url: Option<Matcher>,
@@ -82,7 +98,8 @@ pub struct Http2 {
 
 pub struct Service {
     pub named: Named,
-    pub disabled: bool,
+    /// Set by `Disabled` or the control socket: the service matches no request.
+    pub disabled: AtomicBool,
     /// `ForwardedHeader` and `TrustedIP` when set on the service: the most specific wins.
     pub forwarded_header: Option<String>,
     pub trusted_ip: Option<Arc<Acl>>,
@@ -98,6 +115,10 @@ pub struct Service {
     pub sessions: Option<Sessions>,
     /// Set when the service answers by itself instead of forwarding.
     pub special: Option<Special>,
+    /// Which special backends the control socket disabled: one flag per redirect, else one.
+    pub special_off: Box<[AtomicBool]>,
+    /// Requests the service took, for metrics.
+    pub stats: crate::metrics::Counters,
 }
 
 /// `Balancer`, with the state interleaved round robin keeps.
@@ -117,6 +138,8 @@ pub enum Special {
     },
     /// `ACME "directory"`.
     Acme(std::path::PathBuf),
+    /// `Metrics`: OpenMetrics text about the running state.
+    Metrics,
 }
 
 pub struct Redirect {
@@ -133,7 +156,8 @@ pub struct Redirect {
 pub struct Member {
     pub backend: Arc<Backend>,
     pub priority: u8,
-    pub disabled: bool,
+    /// Set by `Disabled` or the control socket: no new requests or sessions.
+    pub disabled: AtomicBool,
 }
 
 /// `NAME:LN1.COL1-LN2.COL2`, as `%{obj}L` shows a definition.
@@ -194,7 +218,7 @@ impl State {
                         Ok(Member {
                             backend: be,
                             priority: r.priority,
-                            disabled: r.disabled,
+                            disabled: AtomicBool::new(r.disabled),
                         })
                     }
                     BackendKind::Named(n) => {
@@ -209,7 +233,7 @@ impl State {
                         Ok(Member {
                             backend: be,
                             priority: n.priority.unwrap_or(cfg.priority),
-                            disabled: n.disabled.unwrap_or(cfg.disabled),
+                            disabled: AtomicBool::new(n.disabled.unwrap_or(cfg.disabled)),
                         })
                     }
                     other => Err(format!(
@@ -226,9 +250,16 @@ impl State {
                 .filter(|b| matches!(b.kind, BackendKind::Regular(_) | BackendKind::Named(_)));
             let members = regular.map(&mut member).collect::<Result<_, _>>()?;
             let emergency = s.emergency.as_ref().map(&mut member).transpose()?;
+            let specials = match &special {
+                Some(Special::Redirect(list)) => list.len(),
+                Some(_) => 1,
+                None => 0,
+            };
             Ok(Service {
                 named: named(s.name.as_deref(), &s.span),
-                disabled: s.disabled,
+                disabled: AtomicBool::new(s.disabled),
+                special_off: (0..specials).map(|_| AtomicBool::new(false)).collect(),
+                stats: Default::default(),
                 forwarded_header: s.forwarded_header.clone(),
                 trusted_ip: s.trusted_ip.clone(),
                 log_suppress: s.log_suppress,
@@ -254,6 +285,7 @@ impl State {
             .collect::<Result<Vec<_>, _>>()?;
         all_services.extend(globals.iter().cloned());
         let mut built = Vec::new();
+        let mut own = Vec::new();
         for l in &config.listeners {
             let mut services = l
                 .services
@@ -262,6 +294,7 @@ impl State {
                 .map(|s| s.map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?;
             all_services.extend(services.iter().cloned());
+            own.push(services.len());
             services.extend(globals.iter().cloned());
             built.push(services);
         }
@@ -272,11 +305,13 @@ impl State {
             listeners.push((l, services, request, response));
         }
         let capture = rules.captures;
+        let mut own = own.into_iter();
         warnings.extend(crate::tls::global_warnings(&config.global));
         let listeners = listeners
             .into_iter()
             .map(|(l, services, request, response)| {
                 let mut built = new_listener(config, l, services, &mut warnings)?;
+                built.own_services = own.next().unwrap_or(0);
                 built.request = request;
                 built.response = response;
                 built.capture = capture;
@@ -285,11 +320,18 @@ impl State {
             .collect::<Result<Vec<_>, String>>()?;
         Ok(State {
             listeners,
+            globals,
             backends,
             services: all_services,
             warnings,
             alive: secs(config.global.alive),
             grace: secs(config.global.grace),
+            control: None,
+            workers: (
+                config.global.worker_min_count,
+                config.global.worker_max_count,
+                config.global.worker_idle_timeout,
+            ),
         })
     }
 }
@@ -364,6 +406,17 @@ fn new_listener(
     let log = Format::compile(log_spec).map_err(|e| format!("{}: {e}", l.span))?;
     Ok(Listener {
         named: named(l.name.as_deref(), &l.span),
+        address: match &l.addr {
+            ListenAddr::Inet { host, port } if host.contains(':') => {
+                std::sync::OnceLock::from(format!("[{host}]:{port}"))
+            }
+            ListenAddr::Inet { host, port } => std::sync::OnceLock::from(format!("{host}:{port}")),
+            ListenAddr::Unix(p) => std::sync::OnceLock::from(p.display().to_string()),
+            ListenAddr::SocketFrom(_) => std::sync::OnceLock::new(),
+        },
+        enabled: AtomicBool::new(true),
+        own_services: 0,
+        stats: Default::default(),
         limits: Limits {
             xhttp: l.xhttp,
             max_body: l.max_request.filter(|&n| n > 0),
@@ -429,9 +482,7 @@ fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, Strin
             BackendKind::Acme { directory } => {
                 other = Some(Special::Acme(directory.into()));
             }
-            BackendKind::Metrics => {
-                return Err(format!("{}: Metrics is not supported yet", b.span));
-            }
+            BackendKind::Metrics => other = Some(Special::Metrics),
         }
     }
     if !redirects.is_empty() && regular {
@@ -450,7 +501,7 @@ fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, Strin
 impl Service {
     /// Whether this service takes the request: it is enabled and its conditions hold.
     pub fn matches(&self, cx: &mut Cx<'_>) -> Result<bool, EvalError> {
-        if self.disabled {
+        if self.disabled.load(Ordering::Relaxed) {
             return Ok(false);
         }
         cx.all(&self.conds)
@@ -460,7 +511,7 @@ impl Service {
     fn usable(&self, i: usize) -> bool {
         self.members
             .get(i)
-            .is_some_and(|m| !m.disabled && m.backend.is_alive())
+            .is_some_and(|m| !m.disabled.load(Ordering::Relaxed) && m.backend.is_alive())
     }
 
     /// Chooses a backend not in `tried` for a request with session key `key`: the session's

@@ -152,6 +152,14 @@ impl SessionType {
         ("HEADER", SessionType::Header),
     ];
 
+    /// The type as the configuration (and the control socket) spells it: `IP`, `COOKIE`...
+    pub fn keyword(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("NONE", |(n, _)| n)
+    }
+
     /// Whether the type names something in the request (`ID` required).
     pub fn needs_id(self) -> bool {
         matches!(

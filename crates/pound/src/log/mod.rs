@@ -5,6 +5,12 @@
 //! full pipe never stalls proxying; a line is written with one system call, so lines are never
 //! torn or interleaved. When the queue is full a line is dropped and counted, and the count is
 //! reported once the writer catches up.
+//!
+//! Before the writer thread exists, [`init_direct`] selects the target and lines are written
+//! synchronously by the caller. This is how pound logs during start-up and how the supervisor
+//! process logs at all: the supervisor forks workers, so it must never start a thread. The
+//! syslog socket is connected by [`init_direct`], before any `RootJail` chroot, and handed to
+//! the writer thread by [`init`], so syslog keeps working inside a jail without `/dev/log`.
 
 pub mod format;
 pub mod origin;
@@ -14,7 +20,7 @@ use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Syslog severities.
 #[allow(dead_code)]
@@ -48,8 +54,37 @@ static LOGGER: OnceLock<Logger> = OnceLock::new();
 
 const QUEUE: usize = 16 * 1024;
 
-/// Starts the writer thread. Lines logged before this go straight to standard error.
+/// Synchronous logging, before (or instead of) the writer thread.
+struct Direct {
+    target: Target,
+    syslog: SyslogSink,
+}
+
+static DIRECT: Mutex<Option<Direct>> = Mutex::new(None);
+
+fn direct() -> std::sync::MutexGuard<'static, Option<Direct>> {
+    DIRECT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Selects the target for lines logged before [`init`]: they are then written at once, by the
+/// calling thread, in the same format as the writer thread's. For syslog the socket is
+/// connected now (a failure is retried at the next line). Starts no thread, so a process that
+/// forks (the supervisor) logs only this way. Before this, lines go to standard error.
+pub fn init_direct(target: Target) {
+    let mut syslog = SyslogSink::new();
+    if matches!(target, Target::Syslog(_)) {
+        syslog.socket = SyslogSink::connect();
+    }
+    *direct() = Some(Direct { target, syslog });
+}
+
+/// Starts the writer thread. It takes over the syslog socket that [`init_direct`] connected,
+/// if any. Lines logged before this are written synchronously (see [`init_direct`]).
 pub fn init(target: Target) {
+    let syslog = direct()
+        .as_mut()
+        .map(|d| std::mem::replace(&mut d.syslog, SyslogSink::new()))
+        .unwrap_or_else(SyslogSink::new);
     let (tx, rx) = sync_channel(QUEUE);
     let logger = Logger {
         queue: tx,
@@ -59,7 +94,7 @@ pub fn init(target: Target) {
     if LOGGER.set(logger).is_ok() {
         let spawned = std::thread::Builder::new()
             .name("log".into())
-            .spawn(move || writer(target, rx));
+            .spawn(move || writer(target, rx, syslog));
         if let Err(e) = spawned {
             eprintln!("pound: cannot start the log writer: {e}");
         }
@@ -69,7 +104,7 @@ pub fn init(target: Target) {
 /// Logs one line.
 pub fn log(pri: Priority, msg: String) {
     let Some(logger) = LOGGER.get() else {
-        eprintln!("pound: {msg}");
+        log_direct(pri, &msg);
         return;
     };
     logger.pending.fetch_add(1, Ordering::AcqRel);
@@ -78,6 +113,30 @@ pub fn log(pri: Priority, msg: String) {
         Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
             logger.pending.fetch_sub(1, Ordering::AcqRel);
             logger.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Writes one line at once, as [`init_direct`] selected (standard error before that).
+fn log_direct(pri: Priority, msg: &str) {
+    let mut guard = direct();
+    match guard.as_mut() {
+        Some(Direct {
+            target: Target::Syslog(facility),
+            syslog,
+        }) => syslog.send(*facility | pri as i32, msg),
+        Some(Direct {
+            target: Target::Stdio,
+            ..
+        }) if pri >= Priority::Info => {
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(format!("pound: {msg}\n").as_bytes());
+        }
+        _ => {
+            let _ = std::io::stderr()
+                .lock()
+                .write_all(format!("pound: {msg}\n").as_bytes());
         }
     }
 }
@@ -102,8 +161,7 @@ macro_rules! logmsg {
     };
 }
 
-fn writer(target: Target, rx: Receiver<(Priority, String)>) {
-    let mut syslog = SyslogSink::new();
+fn writer(target: Target, rx: Receiver<(Priority, String)>, mut syslog: SyslogSink) {
     let mut out = Vec::with_capacity(64 * 1024);
     let mut err = Vec::new();
     while let Ok(first) = rx.recv() {
@@ -155,7 +213,8 @@ fn writer(target: Target, rx: Receiver<(Priority, String)>) {
     }
 }
 
-/// The local syslog socket, reconnected when a send fails.
+/// The local syslog socket, reconnected when a send fails. A reconnection looks up
+/// `/dev/log` again, which inside a `RootJail` means the jail's `/dev/log`.
 struct SyslogSink {
     socket: Option<UnixDatagram>,
     line: Vec<u8>,

@@ -29,11 +29,27 @@ impl Connection {
         if let Err(e) = self.modify_request(service) {
             return self.eval_failed(&e).await;
         }
+        let on = |i: usize| {
+            service
+                .special_off
+                .get(i)
+                .is_some_and(|f| !f.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        let usable = match special {
+            Special::Redirect(list) => (0..list.len()).filter(|&i| on(i)).count(),
+            _ => usize::from(on(0)),
+        };
+        if usable == 0 {
+            // Every special backend was disabled through the control socket.
+            return self.unavailable("backend").await;
+        }
         let mut o = match special {
             Special::Redirect(list) => {
-                let r = &list[fastrand::usize(..list.len())];
-                self.redirect(r).await
+                let pick = fastrand::usize(..usable);
+                let i = (0..list.len()).filter(|&i| on(i)).nth(pick).unwrap_or(0);
+                self.redirect(&list[i]).await
             }
+            Special::Metrics => self.metrics().await,
             Special::Error { status, page } => {
                 let page = page
                     .clone()
@@ -48,6 +64,7 @@ impl Connection {
                     Special::Redirect(_) => "redirect".to_string(),
                     Special::Error { status, .. } => format!("error:{status}"),
                     Special::Acme(_) => "acme".to_string(),
+                    Special::Metrics => "metrics".to_string(),
                 },
                 location: service.named.location.clone(),
             });
@@ -65,6 +82,33 @@ impl Connection {
         let mut o = Outcome::generated(status);
         if sent {
             o.bytes = body.len() as u64;
+        }
+        o
+    }
+
+    /// `Metrics`: the OpenMetrics exposition of the moment. Scrapers poll, so the
+    /// connection stays open when the request allows it and left no body unread.
+    async fn metrics(&mut self) -> Outcome {
+        let body = crate::metrics::scrape().unwrap_or_else(|| "# EOF\n".to_string());
+        let keep = self.req.keep_alive
+            && matches!(
+                self.req.body,
+                crate::http::BodyKind::Empty | crate::http::BodyKind::Length(0)
+            )
+            && !*self.shutdown.borrow();
+        self.out.clear();
+        let _ = write!(
+            self.out,
+            "{} 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; \
+             charset=utf-8\r\nContent-Length: {}\r\n{}\r\n",
+            self.req.version.as_str(),
+            body.len(),
+            if keep { "" } else { "Connection: close\r\n" }
+        );
+        let mut o = self.send_generated(200, body.as_bytes()).await;
+        if keep && o.bytes == body.len() as u64 {
+            o.keep = true;
+            o.linger = false;
         }
         o
     }

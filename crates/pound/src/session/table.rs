@@ -140,6 +140,33 @@ impl Table {
         shard.map.put(key.into(), entry);
     }
 
+    /// Ends `key`'s session; whether there was one.
+    pub fn remove(&self, key: &[u8]) -> bool {
+        let mut shard = self.shard(key);
+        match shard.map.pop(key) {
+            Some(_) => {
+                shard.bytes -= key.len() + ENTRY_COST;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every live session as (key, backend, expiry), the one expiring first first. Each
+    /// part is locked only while it is copied.
+    pub fn list(&self, now: Instant) -> Vec<(Box<[u8]>, usize, Instant)> {
+        let mut out = Vec::new();
+        for s in self.shards.iter() {
+            let shard = lock(s);
+            out.extend(shard.map.iter().filter_map(|(k, e)| {
+                let expire = e.last_use + self.ttl;
+                (expire >= now).then(|| (k.clone(), e.backend, expire))
+            }));
+        }
+        out.sort_by_key(|&(_, _, t)| t);
+        out
+    }
+
     /// Drops every expired session, one part at a time, so that no request waits for more
     /// than one part's sweep. Returns how many were dropped.
     pub fn sweep(&self, now: Instant) -> usize {
@@ -156,7 +183,7 @@ impl Table {
         total
     }
 
-    #[cfg(test)]
+    /// Sessions held, expired ones not yet swept included.
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).map.len()).sum()
     }
@@ -235,6 +262,22 @@ mod tests {
         for s in t.shards.iter() {
             assert!(lock(s).bytes <= per_shard);
         }
+    }
+
+    #[test]
+    fn sessions_are_listed_by_expiry_and_removed() {
+        let t = Table::new(TTL);
+        let t0 = Instant::now();
+        t.put(b"b", 2, t0 + Duration::from_secs(2));
+        t.put(b"a", 1, t0 + Duration::from_secs(1));
+        t.put(b"old", 0, t0);
+        let at = t0 + Duration::from_millis(10_500);
+        let keys: Vec<_> = t.list(at).into_iter().map(|(k, b, _)| (k, b)).collect();
+        assert_eq!(keys, vec![(b"a"[..].into(), 1), (b"b"[..].into(), 2)]);
+        assert!(t.remove(b"a"));
+        assert!(!t.remove(b"a"));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.get(b"a", at), None);
     }
 
     #[test]

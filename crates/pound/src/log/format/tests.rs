@@ -112,12 +112,6 @@ fn conversions() {
 fn http2_requests_show_their_protocol() {
     // (The helper's HTTP/2 requests come over TLS, as browsers send them.)
     let r = request("GET /a?b HTTP/1.1\r\nHost: h\r\n\r\n");
-    assert_eq!(
-        line_as("%r %H", Some(&r), true),
-        "GET /a?b HTTP/2.0 https"
-    );
-    assert_eq!(
-        line_as("%r %H", Some(&r), false),
-        "GET /a?b HTTP/1.1 http"
-    );
+    assert_eq!(line_as("%r %H", Some(&r), true), "GET /a?b HTTP/2.0 https");
+    assert_eq!(line_as("%r %H", Some(&r), false), "GET /a?b HTTP/1.1 http");
 }

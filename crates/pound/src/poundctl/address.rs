@@ -1,0 +1,229 @@
+//! Object addresses (`/L/S/B`) and the request targets they become.
+//!
+//! poundctl names a listener, service or backend as `/L`, `/L/S` or `/L/S/B`: each part is a
+//! 0-based index, listeners and services may also be given by name, and `-` in place of `L`
+//! means the global services (control-api.md, "Addressing objects"). The address is checked
+//! here, before anything is sent, so that a typo gets a precise message instead of whatever
+//! the server makes of a malformed path.
+//!
+//! Names and session keys are sent as given, like the original poundctl does, except for
+//! the bytes that cannot appear in an HTTP request line (space, control characters,
+//! non-ASCII), which are percent-encoded so that the request stays well-formed.
+
+use std::fmt::Write as _;
+
+/// A listener or service: by position or by the name given in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ident {
+    Index(u32),
+    Name(String),
+}
+
+/// The first part of an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// `-`: the services defined outside any listener.
+    Global,
+    Listener(Ident),
+}
+
+/// A parsed `/L[/S[/B]]`. A backend is only ever given with its service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub scope: Scope,
+    pub service: Option<Ident>,
+    pub backend: Option<u32>,
+}
+
+impl Address {
+    /// Parses `/L`, `/L/S` or `/L/S/B`. The error is the text to print after `poundctl: `.
+    pub fn parse(text: &str) -> Result<Address, String> {
+        let bad = |why: &str| format!("bad address {text}: {why}");
+        let Some(rest) = text.strip_prefix('/') else {
+            return Err(bad("should start with a / (for example /0/1/2)"));
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        if parts.len() > 3 {
+            return Err(bad("too many parts (at most /LISTENER/SERVICE/BACKEND)"));
+        }
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(bad("empty part"));
+        }
+        let scope = match parts[0] {
+            "-" => Scope::Global,
+            p => Scope::Listener(ident(p).map_err(|e| bad(&e))?),
+        };
+        let service = match parts.get(1) {
+            None => None,
+            Some(&"-") => {
+                return Err(bad(
+                    "'-' stands for the global services only in place of the listener",
+                ))
+            }
+            Some(p) => Some(ident(p).map_err(|e| bad(&e))?),
+        };
+        let backend = match parts.get(2) {
+            None => None,
+            Some(p) => match ident(p).map_err(|e| bad(&e))? {
+                Ident::Index(n) => Some(n),
+                Ident::Name(_) => return Err(bad("the backend must be given by its number")),
+            },
+        };
+        Ok(Address {
+            scope,
+            service,
+            backend,
+        })
+    }
+
+    /// How many parts the address has: 1 (listener), 2 (service) or 3 (backend).
+    pub fn depth(&self) -> usize {
+        1 + usize::from(self.service.is_some()) + usize::from(self.backend.is_some())
+    }
+
+    /// The address as a path (`/1/web/0`), ready to follow `/listener` or `/session` in a
+    /// request target.
+    pub fn path(&self) -> String {
+        let mut out = String::new();
+        match &self.scope {
+            Scope::Global => out.push_str("/-"),
+            Scope::Listener(id) => push_ident(&mut out, id),
+        }
+        if let Some(id) = &self.service {
+            push_ident(&mut out, id);
+        }
+        if let Some(n) = self.backend {
+            let _ = write!(out, "/{n}");
+        }
+        out
+    }
+}
+
+/// A part that is all digits is an index; anything else is a name.
+fn ident(part: &str) -> Result<Ident, String> {
+    if part.bytes().all(|b| b.is_ascii_digit()) {
+        part.parse::<u32>()
+            .map(Ident::Index)
+            .map_err(|_| format!("{part} is out of range"))
+    } else {
+        Ok(Ident::Name(part.to_string()))
+    }
+}
+
+fn push_ident(out: &mut String, id: &Ident) {
+    out.push('/');
+    match id {
+        Ident::Index(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Ident::Name(name) => encode_into(out, name, Part::Path),
+    }
+}
+
+/// Where an encoded string goes: `?` ends a path segment but is fine inside a query.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Path,
+    Query,
+}
+
+/// The query string for a session command: `?key=KEY`.
+pub fn key_query(key: &str) -> String {
+    let mut out = String::from("?key=");
+    encode_into(&mut out, key, Part::Query);
+    out
+}
+
+/// Copies `text`, percent-encoding the bytes a request line cannot carry as they are.
+fn encode_into(out: &mut String, text: &str, part: Part) {
+    for &b in text.as_bytes() {
+        let plain = matches!(b, 0x21..=0x7e) && !(part == Part::Path && b == b'?');
+        if plain {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Address {
+        match Address::parse(s) {
+            Ok(a) => a,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn indexes() {
+        let a = parse("/1/0/2");
+        assert_eq!(a.scope, Scope::Listener(Ident::Index(1)));
+        assert_eq!(a.service, Some(Ident::Index(0)));
+        assert_eq!(a.backend, Some(2));
+        assert_eq!(a.depth(), 3);
+        assert_eq!(a.path(), "/1/0/2");
+        assert_eq!(parse("/0").depth(), 1);
+        assert_eq!(parse("/0").path(), "/0");
+        assert_eq!(parse("/007/01").path(), "/7/1");
+    }
+
+    #[test]
+    fn names_and_global_scope() {
+        let a = parse("/main/web");
+        assert_eq!(a.scope, Scope::Listener(Ident::Name("main".into())));
+        assert_eq!(a.service, Some(Ident::Name("web".into())));
+        assert_eq!(a.path(), "/main/web");
+        let a = parse("/-/1/0");
+        assert_eq!(a.scope, Scope::Global);
+        assert_eq!(a.path(), "/-/1/0");
+        assert_eq!(parse("/-").path(), "/-");
+        assert_eq!(parse("/-/static").path(), "/-/static");
+    }
+
+    #[test]
+    fn awkward_names_are_encoded() {
+        assert_eq!(parse("/my site/a?b").path(), "/my%20site/a%3Fb");
+        assert_eq!(parse("/caf\u{e9}").path(), "/caf%C3%A9");
+        assert_eq!(parse("/a%20b").path(), "/a%20b");
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(key_query("abc"), "?key=abc");
+        assert_eq!(key_query("192.0.2.1"), "?key=192.0.2.1");
+        assert_eq!(key_query("2001:db8::1"), "?key=2001:db8::1");
+        assert_eq!(key_query("a+b/c=="), "?key=a+b/c==");
+        assert_eq!(key_query("a?b"), "?key=a?b");
+        assert_eq!(key_query("two words\r\n"), "?key=two%20words%0D%0A");
+    }
+
+    #[test]
+    fn errors() {
+        for (text, why) in [
+            ("1/2", "should start with a / (for example /0/1/2)"),
+            ("", "should start with a / (for example /0/1/2)"),
+            ("/", "empty part"),
+            ("/1//2", "empty part"),
+            ("/1/", "empty part"),
+            (
+                "/1/2/3/4",
+                "too many parts (at most /LISTENER/SERVICE/BACKEND)",
+            ),
+            ("/1/2/x", "the backend must be given by its number"),
+            (
+                "/1/-",
+                "'-' stands for the global services only in place of the listener",
+            ),
+            ("/99999999999", "99999999999 is out of range"),
+        ] {
+            assert_eq!(
+                Address::parse(text),
+                Err(format!("bad address {text}: {why}")),
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! The human-readable layout of a reply.
+//!
+//! The original poundctl formats replies with its "default" template (poundctl.tmpl); its
+//! users know that layout and some scripts scrape it, so it is reproduced here line for line
+//! and space for space, written directly in Rust rather than through a template engine. For
+//! a full listing:
+//!
+//! ```text
+//! Server time: 2026-11-21T12:52:23.942828
+//! Pound version: 4.16
+//! PID: 1234
+//! Workers:
+//!   Min:     5
+//!   Max:     128
+//!   Current: 5
+//!   Active:  1
+//! Idle timeout: 30
+//!
+//! Listeners:
+//!
+//!   0. Listener http:///run/pound.sock enabled
+//!      0. Service active
+//!         0. control  active
+//!      Session type: NONE
+//!   1. Listener "main" http://127.0.0.1:8080 enabled
+//!      0. Service "web" active
+//!         0. backend http 127.0.0.1:9001 5 alive active
+//!      Session type: IP
+//!        0. Session 192.0.2.1 0 2026-11-21T12:57:23.924073
+//!
+//! ```
+//!
+//! Like the template, the kind of object is told by its members: `listeners` (everything),
+//! `services` (a listener), `backends` (a service), otherwise a backend. Members the reply
+//! lacks print as nothing; members of newer pound releases (`weight`, `expire`, `stats`,
+//! matrix backends) are shown as the template shows them.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+/// Lays out a reply to `list`, `add` or `delete`.
+pub fn render(reply: &Value) -> Result<String, String> {
+    let obj = reply
+        .as_object()
+        .ok_or_else(|| format!("unexpected reply: expected an object, got {}", kind(reply)))?;
+    let mut out = String::new();
+    if obj.contains_key("listeners") {
+        everything(&mut out, obj);
+    } else {
+        if obj.contains_key("services") {
+            listener(&mut out, obj);
+        } else if obj.contains_key("backends") {
+            service(&mut out, obj);
+        } else {
+            backend(&mut out, obj);
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The JSON type of `v`, for messages.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The whole state: the core figures, the listeners, then the global services.
+fn everything(out: &mut String, obj: &Map<String, Value>) {
+    let _ = writeln!(out, "Server time: {}", text(obj.get("timestamp")));
+    let _ = writeln!(out, "Pound version: {}", text(obj.get("version")));
+    let _ = writeln!(out, "PID: {}", text(obj.get("pid")));
+    if let Some(w) = obj.get("workers").filter(|w| truthy(w)) {
+        let f = |k: &str| text(w.get(k));
+        let _ = writeln!(out, "Workers:");
+        let _ = writeln!(out, "  Min:     {}", f("min"));
+        let _ = writeln!(out, "  Max:     {}", f("max"));
+        let _ = writeln!(out, "  Current: {}", f("count"));
+        let _ = writeln!(out, "  Active:  {}", f("active"));
+        let _ = writeln!(out, "Idle timeout: {}", f("timeout"));
+    }
+    out.push_str("\nListeners:\n\n");
+    for (i, l) in objects(obj.get("listeners")).enumerate() {
+        let _ = write!(out, "{i:3}. ");
+        listener(out, l);
+        out.push('\n');
+    }
+    let globals: Vec<_> = objects(obj.get("services")).collect();
+    if !globals.is_empty() {
+        out.push_str("\nGlobal services:\n");
+        services(out, &globals);
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
+/// `Listener "NAME" PROTO://ADDRESS enabled`, then its services.
+fn listener(out: &mut String, l: &Map<String, Value>) {
+    out.push_str("Listener ");
+    name(out, l);
+    let _ = write!(
+        out,
+        "{}://{} {}",
+        text(l.get("protocol")),
+        text(l.get("address")),
+        if flag(l, "enabled") {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    );
+    let list: Vec<_> = objects(l.get("services")).collect();
+    services(out, &list);
+}
+
+/// Each service on its own line, numbered.
+fn services(out: &mut String, list: &[&Map<String, Value>]) {
+    for (i, s) in list.iter().enumerate() {
+        let _ = write!(out, "\n   {i:3}. ");
+        service(out, s);
+    }
+}
+
+/// `Service "NAME" active`, its backends, its session type and sessions.
+fn service(out: &mut String, s: &Map<String, Value>) {
+    out.push_str("Service ");
+    name(out, s);
+    out.push_str(if flag(s, "enabled") {
+        "active"
+    } else {
+        "disabled"
+    });
+    for (i, b) in objects(s.get("backends")).enumerate() {
+        let _ = write!(out, "\n      {i:3}. ");
+        backend(out, b);
+    }
+    let _ = write!(out, "\n     Session type: {}", text(s.get("session_type")));
+    if let Some(Value::Array(sessions)) = s.get("sessions") {
+        for (i, sess) in sessions.iter().enumerate() {
+            let f = |k: &str| text(sess.get(k));
+            let _ = write!(
+                out,
+                "\n       {i}. Session {} {} {}",
+                f("key"),
+                f("backend"),
+                f("expire")
+            );
+        }
+    }
+}
+
+/// `TYPE DETAILS active`, where the details depend on the type.
+fn backend(out: &mut String, b: &Map<String, Value>) {
+    let f = |k: &str| text(b.get(k));
+    let kind = f("type");
+    out.push_str(&kind);
+    if b.contains_key("weight") {
+        let _ = write!(out, " ({})", f("weight"));
+    }
+    if b.contains_key("parent") {
+        let _ = write!(out, " [mtx {}]", f("parent"));
+    }
+    out.push(' ');
+    match kind.as_str() {
+        "backend" => {
+            let alive = if flag(b, "alive") { "alive" } else { "dead" };
+            let _ = write!(
+                out,
+                "{} {} {} {alive}",
+                f("protocol"),
+                f("address"),
+                f("priority")
+            );
+        }
+        "matrix" => {
+            let _ = write!(
+                out,
+                "\"{}\" {} {} {}",
+                f("hostname"),
+                f("resolve_mode"),
+                f("family"),
+                f("priority")
+            );
+        }
+        "redirect" => {
+            let _ = write!(out, "{} {}", f("code"), f("url"));
+            if flag(b, "redir_req") {
+                out.push_str(" (redirect request)");
+            }
+        }
+        _ => {}
+    }
+    out.push(' ');
+    out.push_str(if flag(b, "enabled") {
+        "active"
+    } else {
+        "disabled"
+    });
+    if b.contains_key("expire") {
+        let _ = write!(out, " [expires {}]", f("expire"));
+    }
+    if let Some(stats) = b.get("stats") {
+        out.push_str(" - ");
+        if truthy(stats) {
+            let count = stats.get("request_count");
+            let _ = write!(out, "{} requests", text(count));
+            if count.and_then(Value::as_f64).is_some_and(|n| n > 0.0) {
+                let ms = |k: &str| {
+                    let ns = stats.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+                    format!("{:.2}", ns / 1_000_000.0)
+                };
+                let _ = write!(
+                    out,
+                    ", {} ms avg, {} stddev",
+                    ms("request_time_avg"),
+                    ms("request_time_stddev")
+                );
+            }
+        }
+    }
+}
+
+/// `"NAME" ` when the object has a name.
+fn name(out: &mut String, obj: &Map<String, Value>) {
+    if let Some(n) = obj.get("name").filter(|n| truthy(n)) {
+        let _ = write!(out, "\"{}\" ", text(Some(n)));
+    }
+}
+
+/// The objects in an array member; anything else is no objects.
+fn objects(v: Option<&Value>) -> impl Iterator<Item = &Map<String, Value>> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+}
+
+fn flag(obj: &Map<String, Value>, key: &str) -> bool {
+    obj.get(key).is_some_and(truthy)
+}
+
+/// The template language's truth: false, 0, "", null, empty arrays and objects are false.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// A member as the template prints it: strings bare, missing or null members as nothing.
+fn text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn control_listener() -> Value {
+        json!({
+            "address": "/run/pound.sock", "enabled": true, "name": null, "protocol": "http",
+            "services": [{
+                "name": null, "enabled": true, "session_type": "NONE", "sessions": null,
+                "tot_pri": 1, "abs_pri": 1, "max_pri": 1, "emergency": null,
+                "backends": [{"type": "control", "priority": 1, "alive": true, "enabled": true}]
+            }]
+        })
+    }
+
+    fn web_service() -> Value {
+        json!({
+            "name": "web", "enabled": true, "session_type": "IP",
+            "sessions": [
+                {"key": "192.0.2.1", "backend": 0, "expire": "2026-11-21T12:57:23.924073"},
+                {"key": "192.0.2.7", "backend": 1, "expire": "2026-11-21T12:58:00.000001"}
+            ],
+            "tot_pri": 5, "abs_pri": 12, "max_pri": 7, "emergency": null,
+            "backends": [
+                {"type": "backend", "address": "127.0.0.1:9001", "protocol": "http",
+                 "priority": 5, "alive": true, "enabled": true,
+                 "conn_to": 15, "io_to": 15, "ws_to": 600},
+                {"type": "backend", "address": "[::1]:9443", "protocol": "https",
+                 "priority": 7, "alive": false, "enabled": false,
+                 "conn_to": 15, "io_to": 15, "ws_to": 600}
+            ]
+        })
+    }
+
+    fn everything_reply() -> Value {
+        json!({
+            "listeners": [
+                control_listener(),
+                {"address": "127.0.0.1:8080", "enabled": true, "name": "main",
+                 "protocol": "http", "services": [web_service()]},
+                {"address": "0.0.0.0:8443", "enabled": false, "name": null,
+                 "protocol": "https", "services": []}
+            ],
+            "services": [{
+                "name": "fallback", "enabled": false, "session_type": "NONE", "sessions": null,
+                "tot_pri": 1, "abs_pri": 1, "max_pri": 1, "emergency": null,
+                "backends": [
+                    {"type": "redirect", "code": 301, "url": "http://example.org",
+                     "has_uri": false, "priority": 1, "alive": true, "enabled": true},
+                    {"type": "error", "status": 503, "priority": 1, "alive": true,
+                     "enabled": true}
+                ]
+            }],
+            "pid": 1234, "queue_len": 0, "timestamp": "2026-11-21T12:52:23.942828",
+            "version": "4.16",
+            "workers": {"active": 1, "count": 5, "max": 128, "min": 5, "timeout": 30}
+        })
+    }
+
+    fn show(v: &Value) -> String {
+        match render(v) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn full_listing() {
+        assert_eq!(
+            show(&everything_reply()),
+            "\
+Server time: 2026-11-21T12:52:23.942828
+Pound version: 4.16
+PID: 1234
+Workers:
+  Min:     5
+  Max:     128
+  Current: 5
+  Active:  1
+Idle timeout: 30
+
+Listeners:
+
+  0. Listener http:///run/pound.sock enabled
+     0. Service active
+        0. control  active
+     Session type: NONE
+  1. Listener \"main\" http://127.0.0.1:8080 enabled
+     0. Service \"web\" active
+        0. backend http 127.0.0.1:9001 5 alive active
+        1. backend https [::1]:9443 7 dead disabled
+     Session type: IP
+       0. Session 192.0.2.1 0 2026-11-21T12:57:23.924073
+       1. Session 192.0.2.7 1 2026-11-21T12:58:00.000001
+  2. Listener https://0.0.0.0:8443 disabled
+
+Global services:
+
+     0. Service \"fallback\" disabled
+        0. redirect 301 http://example.org active
+        1. error  active
+     Session type: NONE
+
+"
+        );
+    }
+
+    #[test]
+    fn full_listing_without_globals_or_workers() {
+        let mut v = everything_reply();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("services".into(), json!([]));
+            o.remove("workers");
+            o.insert("listeners".into(), json!([control_listener()]));
+        }
+        assert_eq!(
+            show(&v),
+            "\
+Server time: 2026-11-21T12:52:23.942828
+Pound version: 4.16
+PID: 1234
+
+Listeners:
+
+  0. Listener http:///run/pound.sock enabled
+     0. Service active
+        0. control  active
+     Session type: NONE
+
+"
+        );
+    }
+
+    #[test]
+    fn one_listener() {
+        assert_eq!(
+            show(&control_listener()),
+            "\
+Listener http:///run/pound.sock enabled
+     0. Service active
+        0. control  active
+     Session type: NONE
+"
+        );
+    }
+
+    #[test]
+    fn one_service() {
+        assert_eq!(
+            show(&web_service()),
+            "\
+Service \"web\" active
+        0. backend http 127.0.0.1:9001 5 alive active
+        1. backend https [::1]:9443 7 dead disabled
+     Session type: IP
+       0. Session 192.0.2.1 0 2026-11-21T12:57:23.924073
+       1. Session 192.0.2.7 1 2026-11-21T12:58:00.000001
+"
+        );
+    }
+
+    #[test]
+    fn one_backend() {
+        let b = json!({"type": "backend", "address": "127.0.0.1:9001", "protocol": "http",
+                       "priority": 5, "alive": true, "enabled": true});
+        assert_eq!(show(&b), "backend http 127.0.0.1:9001 5 alive active\n");
+        let b = json!({"type": "redirect", "code": 302, "url": "https://x/", "has_uri": true,
+                       "priority": 1, "alive": true, "enabled": false, "redir_req": true});
+        assert_eq!(
+            show(&b),
+            "redirect 302 https://x/ (redirect request) disabled\n"
+        );
+        let b = json!({"type": "metrics", "priority": 1, "alive": true, "enabled": true});
+        assert_eq!(show(&b), "metrics  active\n");
+    }
+
+    #[test]
+    fn newer_members() {
+        let b = json!({"type": "backend", "weight": 3, "parent": 0, "address": "a:1",
+                       "protocol": "http", "priority": 2, "alive": true, "enabled": true,
+                       "expire": "2026-01-01T00:00:00",
+                       "stats": {"request_count": 4, "request_time_avg": 1_500_000.0,
+                                 "request_time_stddev": 250_000}});
+        assert_eq!(
+            show(&b),
+            "backend (3) [mtx 0] http a:1 2 alive active [expires 2026-01-01T00:00:00] \
+             - 4 requests, 1.50 ms avg, 0.25 stddev\n"
+        );
+        let b = json!({"type": "matrix", "hostname": "be.example", "resolve_mode": "all",
+                       "family": "any", "priority": 1, "enabled": true,
+                       "stats": {"request_count": 0}});
+        assert_eq!(
+            show(&b),
+            "matrix \"be.example\" all any 1 active - 0 requests\n"
+        );
+    }
+
+    #[test]
+    fn odd_replies_do_not_panic() {
+        assert_eq!(
+            render(&json!(true)),
+            Err("unexpected reply: expected an object, got a boolean".into())
+        );
+        // Missing or mistyped members print as nothing.
+        assert_eq!(show(&json!({})), "  disabled\n");
+        assert_eq!(
+            show(&json!({"backends": 3, "sessions": "x", "name": ""})),
+            "Service disabled\n     Session type: \n"
+        );
+        let v = json!({"listeners": {"a": 1}, "services": null, "workers": {}});
+        assert_eq!(
+            show(&v),
+            "Server time: \nPound version: \nPID: \n\nListeners:\n\n\n"
+        );
+    }
+}

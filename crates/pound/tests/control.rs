@@ -1,0 +1,323 @@
+//! The control socket against a live pound: every poundctl command, the JSON shapes of
+//! control-api.md, and state changes taking effect on live traffic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::control;
+use common::net::{Backend, Pound};
+use serde_json::Value;
+
+/// A pound with a control socket, two backends under a COOKIE session, a service without
+/// sessions and a global service.
+struct Setup {
+    pound: Pound,
+    sock: PathBuf,
+    a: Backend,
+    _b: Backend,
+}
+
+fn setup(name: &str) -> Setup {
+    let a = Backend::named("A");
+    let b = Backend::named("B");
+    let dir = common::scratch_dir(name);
+    let sock = dir.join("ctl.sock");
+    let config = format!(
+        "Control\nSocket \"{}\"\nMode 660\nEnd\nListenHTTP \"main\"\nLISTEN\n\
+         Service \"web\"\nURL \"^/web\"\nSession\nType COOKIE\nID \"sid\"\nTTL 300\nEnd\n\
+         Backend\n{}Priority 5\nEnd\nBackend\n{}Priority 7\nEnd\nEnd\n\
+         Service \"plain\"\nURL \"^/plain\"\nBackend\n{}End\nEnd\nEnd\n\
+         Service \"global\"\nRedirect 301 \"http://example.org\"\nEnd\n",
+        sock.display(),
+        a.config(),
+        b.config(),
+        a.config()
+    );
+    let pound = Pound::start(&config);
+    Setup {
+        pound,
+        sock,
+        a,
+        _b: b,
+    }
+}
+
+fn poundctl(args: &[&str]) -> common::Run {
+    Command::new(env!("CARGO_BIN_EXE_poundctl"))
+        .args(args)
+        .output()
+        .expect("run poundctl")
+        .into()
+}
+
+fn ctl(sock: &Path, args: &[&str]) -> common::Run {
+    let mut all = vec!["-s", sock.to_str().unwrap()];
+    all.extend_from_slice(args);
+    poundctl(&all)
+}
+
+fn ok(sock: &Path, args: &[&str]) -> String {
+    let r = ctl(sock, args);
+    assert_eq!(r.code, Some(0), "{args:?}: {}{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+fn json(sock: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["-j"];
+    all.extend_from_slice(args);
+    let out = ok(sock, &all);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// Which backend answers `path` with `cookie` (body `A` or `B`), or the status when none.
+fn answer(pound: &Pound, path: &str, cookie: Option<&str>) -> String {
+    let mut c = pound.connect();
+    let cookie = cookie.map_or(String::new(), |k| format!("Cookie: sid={k}\r\n"));
+    c.send(format!("GET {path} HTTP/1.1\r\nHost: h\r\n{cookie}\r\n"));
+    let r = c.response();
+    match r.status {
+        200 => r.text(),
+        s => s.to_string(),
+    }
+}
+
+fn is_timestamp(v: &Value) -> bool {
+    // 2026-11-21T12:52:23.942828
+    let Some(s) = v.as_str() else { return false };
+    let b = s.as_bytes();
+    s.len() == 26
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b[19] == b'.'
+        && s[20..].bytes().all(|c| c.is_ascii_digit())
+}
+
+#[test]
+fn the_state_has_the_shapes_of_the_control_api() {
+    let s = setup("control-shapes");
+    let top = json(&s.sock, &["list"]);
+    assert_eq!(top["pid"], s.pound.child.id());
+    assert_eq!(top["queue_len"], 0);
+    assert!(is_timestamp(&top["timestamp"]), "{}", top["timestamp"]);
+    assert!(top["version"].is_string());
+    let w = &top["workers"];
+    for k in ["active", "count", "max", "min", "timeout"] {
+        assert!(w[k].is_u64(), "workers.{k}: {w}");
+    }
+    assert_eq!(
+        (w["min"].as_u64(), w["max"].as_u64(), w["timeout"].as_u64()),
+        (Some(5), Some(128), Some(30))
+    );
+
+    // Listener 0 is the control socket itself.
+    let l0 = &top["listeners"][0];
+    assert_eq!(l0["address"], s.sock.display().to_string());
+    assert_eq!(l0["protocol"], "http");
+    assert_eq!(l0["services"][0]["backends"][0]["type"], "control");
+    assert_eq!(l0["services"][0]["backends"][0]["priority"], 1);
+
+    let l1 = &top["listeners"][1];
+    assert_eq!(l1["name"], "main");
+    assert_eq!(l1["enabled"], true);
+    assert_eq!(l1["protocol"], "http");
+    assert_eq!(l1["address"], s.pound.addr.to_string());
+    let web = &l1["services"][0];
+    assert_eq!(web["name"], "web");
+    assert_eq!(web["session_type"], "COOKIE");
+    assert_eq!(web["sessions"], serde_json::json!([]));
+    assert_eq!(
+        (
+            web["tot_pri"].as_u64(),
+            web["abs_pri"].as_u64(),
+            web["max_pri"].as_u64()
+        ),
+        (Some(12), Some(12), Some(7))
+    );
+    assert_eq!(web["emergency"], Value::Null);
+    let b0 = &web["backends"][0];
+    assert_eq!(b0["type"], "backend");
+    assert_eq!(b0["address"], format!("127.0.0.1:{}", s.a.port()));
+    assert_eq!(b0["protocol"], "http");
+    assert_eq!(b0["priority"], 5);
+    assert_eq!(
+        (b0["alive"].as_bool(), b0["enabled"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(
+        (
+            b0["conn_to"].as_u64(),
+            b0["io_to"].as_u64(),
+            b0["ws_to"].as_u64()
+        ),
+        (Some(15), Some(15), Some(600))
+    );
+    assert_eq!(l1["services"][1]["session_type"], "NONE");
+    assert_eq!(l1["services"][1]["sessions"], Value::Null);
+
+    let global = &top["services"][0];
+    assert_eq!(global["name"], "global");
+    let r = &global["backends"][0];
+    assert_eq!(
+        (r["type"].as_str(), r["code"].as_u64()),
+        (Some("redirect"), Some(301))
+    );
+    // A URL without a path: the request's is appended.
+    assert_eq!(
+        (r["url"].as_str(), r["has_uri"].as_bool()),
+        (Some("http://example.org"), Some(false))
+    );
+
+    // Objects by index and by name.
+    assert_eq!(json(&s.sock, &["list", "/1"])["name"], "main");
+    assert_eq!(json(&s.sock, &["list", "/main/web"])["name"], "web");
+    assert_eq!(json(&s.sock, &["list", "/1/0/1"])["priority"], 7);
+    assert_eq!(json(&s.sock, &["list", "/-/0"])["name"], "global");
+    assert_eq!(json(&s.sock, &["list", "/0/0/0"])["type"], "control");
+
+    // The human listing names every object.
+    let text = ok(&s.sock, &["list"]);
+    for want in [
+        "Listener \"main\" http://",
+        "Service \"web\" active",
+        &format!("backend http 127.0.0.1:{} 5 alive active", s.a.port()),
+        "Session type: COOKIE",
+    ] {
+        assert!(text.contains(want), "{want:?} in\n{text}");
+    }
+
+    // poundctl -f reads the socket from the configuration.
+    let cfg = s.pound.dir.join("pound.cfg");
+    let r = poundctl(&["-f", cfg.to_str().unwrap(), "-j", "list", "/1"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("\"main\""), "{}", r.stdout);
+}
+
+#[test]
+fn enabling_and_disabling_acts_on_live_traffic() {
+    let s = setup("control-switch");
+    let seen = |n: usize| {
+        let mut got = std::collections::BTreeSet::new();
+        for _ in 0..n {
+            got.insert(answer(&s.pound, "/web", None));
+        }
+        got.into_iter().collect::<Vec<_>>().join(",")
+    };
+    assert_eq!(seen(60), "A,B");
+
+    // A disabled backend takes no new requests and leaves the total priority.
+    assert_eq!(ok(&s.sock, &["disable", "/1/0/0"]), "");
+    assert_eq!(seen(30), "B");
+    let web = json(&s.sock, &["list", "/1/0"]);
+    assert_eq!(
+        (
+            web["tot_pri"].as_u64(),
+            web["backends"][0]["enabled"].as_bool()
+        ),
+        (Some(7), Some(false))
+    );
+    ok(&s.sock, &["enable", "/1/0/0"]);
+    assert_eq!(seen(60), "A,B");
+
+    // A disabled service matches nothing: the global service behind it answers.
+    ok(&s.sock, &["off", "/main/plain"]);
+    assert_eq!(answer(&s.pound, "/plain", None), "301");
+    ok(&s.sock, &["on", "/main/plain"]);
+    assert_eq!(answer(&s.pound, "/plain", None), "A");
+
+    // A disabled listener closes new connections at once.
+    ok(&s.sock, &["disable", "/1"]);
+    let mut c = s.pound.connect();
+    c.send("GET /web HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(c.is_closed());
+    assert_eq!(json(&s.sock, &["list", "/1"])["enabled"], false);
+    ok(&s.sock, &["enable", "/1"]);
+    assert_ne!(answer(&s.pound, "/web", None), "503");
+
+    // The global redirect service can be switched off too.
+    ok(&s.sock, &["disable", "/-/0/0"]);
+    assert_eq!(json(&s.sock, &["list", "/-/0/0"])["enabled"], false);
+    assert_eq!(answer(&s.pound, "/elsewhere", None), "503");
+    ok(&s.sock, &["enable", "/-/0/0"]);
+    assert_eq!(answer(&s.pound, "/elsewhere", None), "301");
+}
+
+#[test]
+fn sessions_are_added_and_deleted() {
+    let s = setup("control-sessions");
+    // Pin "k1" to backend 1 (B) and "k0" to backend 0 (A).
+    let web = json(&s.sock, &["add", "/1/0/1", "k1"]);
+    assert_eq!(web["name"], "web");
+    json(&s.sock, &["add", "/main/web/0", "k0"]);
+    for _ in 0..10 {
+        assert_eq!(answer(&s.pound, "/web", Some("k1")), "B");
+        assert_eq!(answer(&s.pound, "/web", Some("k0")), "A");
+    }
+    let sessions = json(&s.sock, &["list", "/1/0"])["sessions"].clone();
+    let list = sessions.as_array().expect("sessions");
+    assert_eq!(list.len(), 2, "{sessions}");
+    for e in list {
+        assert!(is_timestamp(&e["expire"]), "{e}");
+    }
+    let k1 = list.iter().find(|e| e["key"] == "k1").expect("k1");
+    assert_eq!(k1["backend"], 1);
+
+    // Moving a session, then deleting it.
+    json(&s.sock, &["add", "/1/0/0", "k1"]);
+    assert_eq!(answer(&s.pound, "/web", Some("k1")), "A");
+    let web = json(&s.sock, &["delete", "/1/0", "k1"]);
+    assert!(!web["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["key"] == "k1"));
+    let text = ok(&s.sock, &["list", "/1/0"]);
+    assert!(text.contains("Session k0 0 "), "{text}");
+    assert!(!text.contains("Session k1"), "{text}");
+    // Deleting it again: there is no such session.
+    let r = ctl(&s.sock, &["delete", "/1/0", "k1"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (Some(1), "poundctl: Not Found\n")
+    );
+}
+
+#[test]
+fn bad_requests_get_the_documented_errors() {
+    let s = setup("control-errors");
+    let r = ctl(&s.sock, &["list", "/9"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (Some(1), "poundctl: Not Found\n")
+    );
+    let r = ctl(&s.sock, &["list", "/main/nosuch"]);
+    assert_eq!(r.stderr, "poundctl: Not Found\n");
+    // The control socket's own objects cannot be switched off.
+    let r = ctl(&s.sock, &["disable", "/0"]);
+    assert_eq!(r.stderr, "poundctl: Bad Request\n");
+    // Sessions on a service that keeps none.
+    let r = ctl(&s.sock, &["add", "/1/1/0", "k"]);
+    assert_eq!(r.stderr, "poundctl: Bad Request\n");
+
+    let sock = &s.sock;
+    assert_eq!(control::request(sock, "POST", "/listener/1").0, 405);
+    assert_eq!(control::request(sock, "GET", "/nothing").0, 404);
+    assert_eq!(control::request(sock, "GET", "/listener/1/0/x").0, 404);
+    assert_eq!(control::request(sock, "PUT", "/session/1/0/0").0, 400);
+    assert_eq!(control::request(sock, "PUT", "/session/1/0/9?key=a").0, 404);
+    let long = format!("/session/1/0/0?key={}", "k".repeat(128));
+    assert_eq!(control::request(sock, "PUT", &long).0, 400);
+    // Garbage is answered, not fatal.
+    let mut raw = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    std::io::Write::write_all(&mut raw, b"\x00\x01 nonsense\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = std::io::Read::read_to_string(&mut raw, &mut out);
+    assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
+    assert_eq!(json(sock, &["list", "/1"])["name"], "main");
+
+    // The socket has the configured mode.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660);
+}

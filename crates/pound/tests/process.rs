@@ -1,0 +1,490 @@
+//! The daemon's process model with the real binary: detaching, the PID file, the supervisor
+//! and its restarts, `User`/`Group` and `RootJail`.
+//!
+//! A daemon sends its standard streams to /dev/null, so these tests learn what happened from
+//! the exit status of the command, the PID file, /proc and the requests it serves. The test
+//! process is a child subreaper, so the detached daemons become its children and their exit
+//! statuses can be read. Every pound process a test starts carries the test's configuration
+//! file name on its command line; a guard kills all of them when the test ends, passed or
+//! failed.
+
+mod common;
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Once;
+use std::thread;
+use std::time::Instant;
+
+use common::net::{poll, Backend, Client, PATIENCE};
+use common::scratch_dir;
+
+/// Makes this test process the reaper of the daemons it starts.
+fn become_subreaper() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a plain prctl on this process.
+        let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        assert_eq!(rc, 0, "PR_SET_CHILD_SUBREAPER");
+    });
+}
+
+fn is_root() -> bool {
+    // SAFETY: a plain system call.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Sends `fd` over the connected UNIX socket `sock` (SCM_RIGHTS), for `SocketFrom`.
+fn send_fd(sock: &std::os::unix::net::UnixStream, fd: i32) {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut control = [0u64; 8];
+    // SAFETY: the message and its control buffer are valid and large enough for one fd.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(4) as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(4) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>(), fd);
+        assert!(libc::sendmsg(sock.as_raw_fd(), &msg, 0) >= 0, "sendmsg");
+    }
+}
+
+/// A loopback listening socket handed to pound with `SocketFrom`: the `Listen` lines to put
+/// in a listener, and the address.
+fn handoff(dir: &Path) -> (String, SocketAddr) {
+    let socket = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = socket.local_addr().expect("local address");
+    let path = dir.join("listen.sock");
+    let unix = UnixListener::bind(&path).expect("bind unix");
+    thread::spawn(move || {
+        let Ok((conn, _)) = unix.accept() else { return };
+        send_fd(&conn, socket.as_raw_fd());
+        // Keep our copy until pound has its own (it closes the connection).
+        let mut b = [0u8; 1];
+        let _ = (&conn).read(&mut b);
+    });
+    (format!("SocketFrom \"{}\"", path.display()), addr)
+}
+
+/// A configuration: `globals`, one listener and one service over `backend`.
+fn config(globals: &str, listen: &str, backend: &Backend) -> String {
+    format!(
+        "{globals}\nListenHTTP\n{listen}\nEnd\nService\nBackend\n{}End\nEnd\n",
+        backend.config()
+    )
+}
+
+/// The fields of the `key:` line of /proc/PID/status.
+fn status_line(pid: i32, key: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(&format!("{key}:")))?;
+    Some(
+        line[key.len() + 1..]
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// Whether `pid` runs (exists and is not a zombie).
+fn alive(pid: i32) -> bool {
+    status_line(pid, "State").is_some_and(|s| s.first().is_some_and(|st| st != "Z"))
+}
+
+/// The live children of `pid`.
+fn children(pid: i32) -> Vec<i32> {
+    let mut v: Vec<i32> = processes()
+        .into_iter()
+        .filter(|&p| status_line(p, "PPid").is_some_and(|s| s == [pid.to_string()]) && alive(p))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every process ID in /proc.
+fn processes() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The processes whose command line contains `needle`.
+fn with_argument(needle: &str) -> Vec<i32> {
+    processes()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: a plain system call.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// The exit status of `pid`, one of our children (a subreaper's orphan), once it exits.
+fn exit_status(pid: i32) -> i32 {
+    poll(&format!("process {pid} to exit"), || {
+        let mut status = 0;
+        // SAFETY: a valid pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        assert!(
+            r != -1,
+            "waitpid {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+        (r == pid).then(|| {
+            if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            }
+        })
+    })
+}
+
+/// One pound started in daemon mode, and the guard that kills whatever it left running.
+struct Daemon {
+    dir: PathBuf,
+    cfg: PathBuf,
+    pid_file: PathBuf,
+    addr: SocketAddr,
+    /// The command's exit status and standard error.
+    code: Option<i32>,
+    stderr: String,
+}
+
+impl Daemon {
+    /// Runs `pound` (no `-F`) on `globals` plus a listener over `backend`, and waits for the
+    /// command to return: a daemon returns once it serves or has failed.
+    fn start(name: &str, globals: &str, backend: &Backend) -> Daemon {
+        become_subreaper();
+        let dir = scratch_dir(name);
+        let (listen, addr) = handoff(&dir);
+        let cfg = dir.join("pound.cfg");
+        std::fs::write(&cfg, config(globals, &listen, backend)).expect("write config");
+        let pid_file = dir.join("pound.pid");
+        let mut d = Daemon {
+            dir,
+            cfg,
+            pid_file,
+            addr,
+            code: None,
+            stderr: String::new(),
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pound"))
+            .args(["-W", "no-include-dir", "-f"])
+            .arg(&d.cfg)
+            .arg("-p")
+            .arg(&d.pid_file)
+            .current_dir(&d.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run pound");
+        let status = poll("the pound command to return", || {
+            child.try_wait().expect("wait for pound")
+        });
+        if let Some(mut err) = child.stderr.take() {
+            let _ = err.read_to_string(&mut d.stderr);
+        }
+        d.code = status.code();
+        d
+    }
+
+    /// Asserts that the command succeeded.
+    fn started(self) -> Daemon {
+        assert_eq!(
+            (self.code, self.stderr.as_str()),
+            (Some(0), ""),
+            "pound did not start"
+        );
+        self
+    }
+
+    /// The PID in the PID file, which must exist.
+    fn pid(&self) -> i32 {
+        let text = std::fs::read_to_string(&self.pid_file).expect("the PID file exists");
+        text.trim().parse().expect("a PID")
+    }
+
+    /// The only worker of supervisor `pid`.
+    fn worker(&self, pid: i32) -> i32 {
+        poll("one worker", || match children(pid).as_slice() {
+            [w] => Some(*w),
+            _ => None,
+        })
+    }
+
+    /// The body of a response to `GET /`.
+    fn get(&self) -> String {
+        let r = Client::connect(self.addr).get("/");
+        assert_eq!(r.status, 200);
+        r.text()
+    }
+
+    /// Waits until the PID file is gone.
+    fn pid_file_removed(&self) {
+        poll("the PID file to be removed", || {
+            (!self.pid_file.exists()).then_some(())
+        });
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let needle = self.cfg.to_string_lossy().into_owned();
+        let start = Instant::now();
+        loop {
+            let left: Vec<i32> = with_argument(&needle)
+                .into_iter()
+                .filter(|&p| p != std::process::id() as i32)
+                .collect();
+            for &p in &left {
+                signal(p, libc::SIGKILL);
+            }
+            for &p in &left {
+                let mut status = 0;
+                // SAFETY: a valid pointer; a process that is not our child is ECHILD.
+                unsafe { libc::waitpid(p, &mut status, libc::WNOHANG) };
+            }
+            if left.iter().all(|&p| !alive(p)) || start.elapsed() > PATIENCE {
+                break;
+            }
+            thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// Daemon mode with the default supervisor: the command returns once pound serves, the PID
+/// file holds the supervisor, which stays single-threaded; a worker killed with `-9` is
+/// replaced; `TERM` stops both and removes the PID file.
+#[test]
+fn supervisor_restarts_a_killed_worker() {
+    let backend = Backend::named("one");
+    let d = Daemon::start("supervised", "", &backend).started();
+    let supervisor = d.pid();
+    assert!(alive(supervisor));
+    assert_eq!(
+        status_line(supervisor, "Threads"),
+        Some(vec!["1".to_string()])
+    );
+    let first = d.worker(supervisor);
+    assert_eq!(d.get(), "one");
+
+    signal(first, libc::SIGKILL);
+    let second = poll("a new worker", || {
+        children(supervisor).into_iter().find(|&p| p != first)
+    });
+    assert_eq!(d.get(), "one");
+    assert_eq!(d.pid(), supervisor);
+
+    signal(supervisor, libc::SIGTERM);
+    assert_eq!(exit_status(supervisor), 0);
+    assert!(!alive(second));
+    d.pid_file_removed();
+}
+
+/// `Supervisor 0`: the PID file holds the process that serves; it has no children.
+#[test]
+fn without_supervisor_the_pid_file_holds_the_server() {
+    let backend = Backend::named("solo");
+    let d = Daemon::start("unsupervised", "Supervisor 0", &backend).started();
+    let pid = d.pid();
+    assert_eq!(d.get(), "solo");
+    assert_eq!(children(pid), Vec::<i32>::new());
+    signal(pid, libc::SIGTERM);
+    assert_eq!(exit_status(pid), 0);
+    d.pid_file_removed();
+}
+
+/// `INT` is passed on too (a graceful stop), and the supervisor exits with the worker.
+#[test]
+fn supervisor_passes_int_on() {
+    let backend = Backend::named("int");
+    let d = Daemon::start("int", "Grace 1", &backend).started();
+    let supervisor = d.pid();
+    let worker = d.worker(supervisor);
+    assert_eq!(d.get(), "int");
+    signal(supervisor, libc::SIGINT);
+    assert_eq!(exit_status(supervisor), 0);
+    assert!(!alive(worker));
+    d.pid_file_removed();
+}
+
+fn uid_gid(user: &str, group: &str) -> (u32, u32) {
+    let u = std::ffi::CString::new(user).expect("name");
+    let g = std::ffi::CString::new(group).expect("name");
+    // SAFETY: valid names; the results are read at once, in a test.
+    unsafe {
+        let pw = libc::getpwnam(u.as_ptr());
+        let gr = libc::getgrnam(g.as_ptr());
+        assert!(!pw.is_null() && !gr.is_null(), "{user} and {group} exist");
+        ((*pw).pw_uid, (*gr).gr_gid)
+    }
+}
+
+/// `User`, `Group` and `RootJail` apply to the worker (real, effective, saved and file-system
+/// IDs, no root group left, the jail as its root); the supervisor stays as it was, so it
+/// can remove the PID file.
+#[test]
+fn worker_runs_as_user_and_group_in_the_jail() {
+    if !is_root() {
+        println!("note: not root, so User, Group and RootJail cannot be tested");
+        return;
+    }
+    let (uid, gid) = uid_gid("nobody", "nogroup");
+    let jail = scratch_dir("jail");
+    let backend = Backend::named("jailed");
+    let globals = format!(
+        "User \"nobody\"\nGroup \"nogroup\"\nRootJail \"{}\"",
+        jail.display()
+    );
+    let d = Daemon::start("privileges", &globals, &backend).started();
+    let supervisor = d.pid();
+    let worker = d.worker(supervisor);
+
+    let ids = |u: u32| vec![u.to_string(); 4];
+    assert_eq!(status_line(worker, "Uid"), Some(ids(uid)));
+    assert_eq!(status_line(worker, "Gid"), Some(ids(gid)));
+    let groups = status_line(worker, "Groups").expect("Groups");
+    assert!(!groups.contains(&"0".to_string()), "groups {groups:?}");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{worker}/root")).ok(),
+        Some(jail.clone())
+    );
+    assert_eq!(status_line(supervisor, "Uid"), Some(ids(0)));
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{supervisor}/root")).ok(),
+        Some(PathBuf::from("/"))
+    );
+    assert_eq!(d.get(), "jailed");
+
+    // A restarted worker is jailed and switched again.
+    signal(worker, libc::SIGKILL);
+    let next = poll("a new worker", || {
+        children(supervisor).into_iter().find(|&p| p != worker)
+    });
+    assert_eq!(d.get(), "jailed");
+    assert_eq!(status_line(next, "Uid"), Some(ids(uid)));
+
+    signal(supervisor, libc::SIGTERM);
+    assert_eq!(exit_status(supervisor), 0);
+    d.pid_file_removed();
+}
+
+/// `RootJail` without a supervisor: the server itself is jailed, still serves, and still
+/// removes the PID file, whose path means something else inside the jail.
+#[test]
+fn jailed_server_removes_its_pid_file() {
+    if !is_root() {
+        println!("note: not root, so RootJail cannot be tested");
+        return;
+    }
+    let jail = scratch_dir("jail");
+    let backend = Backend::named("inside");
+    let globals = format!("Supervisor 0\nRootJail \"{}\"", jail.display());
+    let d = Daemon::start("jailed", &globals, &backend).started();
+    let pid = d.pid();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).ok(),
+        Some(jail)
+    );
+    assert_eq!(d.get(), "inside");
+    signal(pid, libc::SIGTERM);
+    assert_eq!(exit_status(pid), 0);
+    d.pid_file_removed();
+}
+
+/// Unknown names are start-up errors at their statement, before pound detaches.
+#[test]
+fn unknown_user_or_group_stops_the_start() {
+    let backend = Backend::named("never");
+    let d = Daemon::start("nouser", "User \"no-such-user-for-pound\"", &backend);
+    assert_eq!(d.code, Some(1));
+    assert_eq!(
+        d.stderr,
+        format!(
+            "pound: {}:1.1-4: no such user no-such-user-for-pound\n",
+            d.cfg.display()
+        )
+    );
+    assert!(!d.pid_file.exists());
+
+    let d = Daemon::start(
+        "nogroup",
+        "Daemon 0\nGroup \"no-such-group-for-pound\"",
+        &backend,
+    );
+    assert_eq!(d.code, Some(1));
+    assert_eq!(
+        d.stderr,
+        format!(
+            "pound: {}:2.1-5: no such group no-such-group-for-pound\n",
+            d.cfg.display()
+        )
+    );
+}
+
+/// A failure after the detach (a jail that does not exist) still reaches the terminal, the
+/// command fails, nothing is left running and the supervisor does not restart the worker.
+#[test]
+fn failure_after_detach_is_reported() {
+    if !is_root() {
+        println!("note: not root, so RootJail cannot be tested");
+        return;
+    }
+    let backend = Backend::named("never");
+    for globals in [
+        "RootJail \"/no/such/jail\"",
+        "Supervisor 0\nRootJail \"/no/such/jail\"",
+    ] {
+        let d = Daemon::start("badjail", globals, &backend);
+        let line = globals.lines().count();
+        assert_eq!(
+            (d.code, d.stderr.as_str()),
+            (
+                Some(1),
+                format!(
+                    "pound: {}:{line}.1-8: chroot /no/such/jail: No such file or directory\n",
+                    d.cfg.display()
+                )
+                .as_str()
+            ),
+            "{globals}"
+        );
+        d.pid_file_removed();
+        let needle = d.cfg.to_string_lossy().into_owned();
+        poll("every pound process to exit", || {
+            let left: Vec<i32> = with_argument(&needle)
+                .into_iter()
+                .filter(|&p| {
+                    let mut status = 0;
+                    // SAFETY: a valid pointer; collects the orphan if it is ours.
+                    unsafe { libc::waitpid(p, &mut status, libc::WNOHANG) };
+                    alive(p)
+                })
+                .collect();
+            left.is_empty().then_some(())
+        });
+    }
+}
