@@ -56,8 +56,14 @@ pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32
             return 1;
         }
     };
+    let control = state.control.as_ref().map(|(_, p)| PathBuf::from(p));
     let code = runtime.block_on(serve(state, sockets));
     if let Some(p) = pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    // The control socket goes with a clean stop (when permissions still allow); after a
+    // failure a supervisor's next worker goes on serving on it.
+    if let Some(p) = control.filter(|_| code == 0) {
         let _ = std::fs::remove_file(p);
     }
     crate::log::flush();

@@ -320,4 +320,65 @@ fn bad_requests_get_the_documented_errors() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660);
+
+    // A clean stop removes the socket file.
+    let mut s = s;
+    s.pound.signal(libc::SIGTERM);
+    assert_eq!(s.pound.wait(), Some(0));
+    assert!(!s.sock.exists());
+}
+
+#[test]
+fn requests_past_worker_max_count_wait_in_the_queue() {
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    // A backend that holds /slow until told to answer.
+    let (release, held) = mpsc::channel::<()>();
+    let held = Arc::new(Mutex::new(held));
+    let backend = Backend::start(move |r| {
+        if r.line().contains("/slow") {
+            let _ = held.lock().unwrap().recv();
+        }
+        common::net::ok("done")
+    });
+    let dir = common::scratch_dir("control-workers");
+    let sock = dir.join("ctl.sock");
+    let config = format!(
+        "Control \"{}\"\nWorkerMinCount 1\nWorkerMaxCount 1\nWorkerIdleTimeout 7\n\
+         ListenHTTP\nLISTEN\nEnd\nService\nBackend\n{}End\nEnd\n",
+        sock.display(),
+        backend.config()
+    );
+    let pound = Pound::start(&config);
+    let workers = || control::get(&sock, "/listener")["workers"].clone();
+    let w = workers();
+    assert_eq!(
+        (
+            w["min"].as_u64(),
+            w["max"].as_u64(),
+            w["timeout"].as_u64(),
+            w["count"].as_u64()
+        ),
+        (Some(1), Some(1), Some(7), Some(1))
+    );
+    let mut slow = pound.connect();
+    slow.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+    common::net::poll("the slow request to be in progress", || {
+        (workers()["active"] == 1).then_some(())
+    });
+    let mut fast = pound.connect();
+    fast.send("GET /fast HTTP/1.1\r\nHost: h\r\n\r\n");
+    common::net::poll("the second request to queue", || {
+        (control::get(&sock, "/listener")["queue_len"] == 1).then_some(())
+    });
+    // Only one request is in progress: the backend has not seen the second.
+    assert_eq!(backend.requests().len(), 1);
+    release.send(()).unwrap();
+    assert_eq!(slow.response().text(), "done");
+    assert_eq!(fast.response().text(), "done");
+    // A slot is freed just after its response is sent.
+    common::net::poll("the slots to be free", || {
+        let top = control::get(&sock, "/listener");
+        (top["queue_len"] == 0 && top["workers"]["active"] == 0).then_some(())
+    });
 }
