@@ -115,7 +115,6 @@ impl Identity {
 
     /// Hands `path` to the identity (`ChangeOwner`): the UID and GID that are set; the owner
     /// or group that is not set stays as it is. Must run before [`Identity::switch`].
-    #[allow(dead_code)] // For the control socket.
     pub fn chown(&self, path: &Path) -> io::Result<()> {
         if !self.is_set() {
             return Ok(());

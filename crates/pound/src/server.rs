@@ -41,11 +41,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Runs the server until a signal stops it; returns the exit status.
 pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32 {
-    let (min, max, idle) = state.workers;
-    crate::workers::init(min, max, idle);
+    let (min, max, idle, threads) = state.workers;
+    crate::workers::init(min, max, idle, threads);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .worker_threads(crate::workers::threads(min))
+        .worker_threads(threads)
         .thread_keep_alive(Duration::from_secs(u64::from(idle.max(1))))
         .thread_name("pound-worker")
         .build()

@@ -35,8 +35,9 @@ pub struct State {
     /// The control socket, once opened (before privileges are dropped), with its path as
     /// the control socket's listener 0 shows it.
     pub control: Option<(std::os::unix::net::UnixListener, String)>,
-    /// `WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`.
-    pub workers: (u32, u32, u32),
+    /// `WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`, and the runtime threads
+    /// (counted at start, before a `RootJail` hides /sys and /proc).
+    pub workers: (u32, u32, u32, usize),
 }
 
 pub struct Listener {
@@ -331,6 +332,7 @@ impl State {
                 config.global.worker_min_count,
                 config.global.worker_max_count,
                 config.global.worker_idle_timeout,
+                crate::workers::threads(config.global.worker_min_count),
             ),
         })
     }

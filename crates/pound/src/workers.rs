@@ -37,14 +37,14 @@ pub fn threads(min: u32) -> usize {
 }
 
 /// Sets the bounds; called once before serving.
-pub fn init(min: u32, max: u32, idle_timeout: u32) {
+pub fn init(min: u32, max: u32, idle_timeout: u32, threads: usize) {
     let _ = WORKERS.set(Workers {
         slots: Semaphore::new((max as usize).clamp(1, Semaphore::MAX_PERMITS)),
         waiting: AtomicUsize::new(0),
         min,
         max,
         idle_timeout,
-        threads: threads(min),
+        threads,
     });
 }
 

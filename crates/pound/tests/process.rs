@@ -488,3 +488,156 @@ fn failure_after_detach_is_reported() {
         });
     }
 }
+
+/// In the foreground (`-F -e`) the process itself is jailed and switched, and says so when
+/// the new user may not remove the PID file.
+#[test]
+fn foreground_server_is_jailed_and_switched() {
+    if !is_root() {
+        println!("note: not root, so User and RootJail cannot be tested");
+        return;
+    }
+    let (uid, _) = uid_gid("nobody", "nogroup");
+    let jail = scratch_dir("jail");
+    let backend = Backend::named("fg");
+    let mut pound = common::net::Pound::start(&format!(
+        "User \"nobody\"\nRootJail \"{}\"\n{}",
+        jail.display(),
+        common::net::simple("", &[&backend])
+    ));
+    let pid = pound.child.id() as i32;
+    assert_eq!(status_line(pid, "Uid"), Some(vec![uid.to_string(); 4]));
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).ok(),
+        Some(jail)
+    );
+    assert_eq!(pound.connect().get("/").text(), "fg");
+    pound.signal(libc::SIGTERM);
+    assert_eq!(pound.wait(), Some(0));
+    // The scratch directory belongs to root: nobody may not remove the PID file.
+    let pid_file = pound.dir.join("pound.pid");
+    pound.err.wait_for(&format!(
+        "can't remove file {}: Permission denied",
+        pid_file.display()
+    ));
+    assert!(pid_file.exists());
+}
+
+/// The shell commands that give a private mount namespace a /dev with only /dev/null and a
+/// /dev/log that is the socket `log` of the test.
+fn private_dev(log: &Path) -> String {
+    format!(
+        "mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3 && touch /dev/log \
+         && mount --bind '{}' /dev/log",
+        log.display()
+    )
+}
+
+/// The supervisor's messages and the worker's request log reach syslog, from the jail too
+/// (it has no /dev/log: the socket is connected before the chroot and handed on), for the
+/// first worker and for a restarted one. pound runs in a private mount namespace whose
+/// /dev/log is a socket of this test.
+#[test]
+fn syslog_works_from_the_jail_and_the_supervisor() {
+    if !is_root() {
+        println!("note: not root, so syslog from a jail cannot be tested");
+        return;
+    }
+    become_subreaper();
+    let dir = scratch_dir("syslog");
+    let log_path = dir.join("log.sock");
+    let log = std::os::unix::net::UnixDatagram::bind(&log_path).expect("bind the log socket");
+    log.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+        .expect("timeout");
+    let probe = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(private_dev(&log_path))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        println!("note: no private mount namespace here, so syslog cannot be tested");
+        return;
+    }
+    let jail = scratch_dir("jail");
+    let backend = Backend::named("logged");
+    let (listen, addr) = handoff(&dir);
+    let cfg = dir.join("pound.cfg");
+    std::fs::write(
+        &cfg,
+        config(
+            &format!("RootJail \"{}\"\nLogFacility local3", jail.display()),
+            &listen,
+            &backend,
+        ),
+    )
+    .expect("write config");
+    let pid_file = dir.join("pound.pid");
+    // The guard of this test: nothing to run, only the clean-up.
+    let d = Daemon {
+        dir: dir.clone(),
+        cfg: cfg.clone(),
+        pid_file: pid_file.clone(),
+        addr,
+        code: None,
+        stderr: String::new(),
+    };
+    let status = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "{} && exec '{}' -W no-include-dir -f '{}' -p '{}'",
+            private_dev(&log_path),
+            env!("CARGO_BIN_EXE_pound"),
+            cfg.display(),
+            pid_file.display()
+        ))
+        .stdin(Stdio::null())
+        .status()
+        .expect("run unshare");
+    assert!(status.success(), "pound did not start: {status}");
+
+    let mut lines: Vec<String> = Vec::new();
+    let mut wait_for = |needle: &str| -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(l) = lines.iter().find(|l| l.contains(needle)) {
+                return l.clone();
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "no log line with {needle:?} in {lines:?}"
+            );
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = log.recv(&mut buf) {
+                lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    };
+
+    let supervisor = d.pid();
+    // local3 (19) * 8 + notice (5).
+    let started = wait_for("starting...");
+    assert!(
+        started.starts_with("<157>") && started.contains(&format!(" pound[{supervisor}]: ")),
+        "{started}"
+    );
+    let worker = d.worker(supervisor);
+    assert_eq!(d.get(), "logged");
+    wait_for(&format!("pound[{worker}]: 127.0.0.1 GET / HTTP/1.1"));
+
+    signal(worker, libc::SIGKILL);
+    wait_for(&format!(
+        "pound[{supervisor}]: child terminated on signal 9"
+    ));
+    let next = poll("a new worker", || {
+        children(supervisor).into_iter().find(|&p| p != worker)
+    });
+    assert_eq!(d.get(), "logged");
+    wait_for(&format!("pound[{next}]: 127.0.0.1 GET / HTTP/1.1"));
+
+    signal(supervisor, libc::SIGTERM);
+    wait_for(&format!("pound[{supervisor}]: got signal 15"));
+    wait_for(&format!("pound[{next}]: shutting down..."));
+    assert_eq!(exit_status(supervisor), 0);
+    d.pid_file_removed();
+}

@@ -120,11 +120,23 @@ impl Htpasswd {
             .and_then(|m| m.modified())
             .ok();
         if modified != known {
+            // A file that cannot be read (gone, unreadable, or outside a `RootJail`) keeps
+            // the users last read, with a warning once: a passing problem must not lock
+            // everyone out. Emptying the file is how access is revoked.
             let table = read_table(&self.path).unwrap_or_else(|e| {
-                logmsg!(Warning, "{}: {e}", self.path.display());
+                logmsg!(
+                    Warning,
+                    "{}: {e}; keeping the users read before",
+                    self.path.display()
+                );
+                let users = match self.table.read() {
+                    Ok(t) => t.users.clone(),
+                    Err(p) => p.into_inner().users.clone(),
+                };
                 Table {
                     modified,
-                    ..Table::default()
+                    users,
+                    memo: Mutex::default(),
                 }
             });
             if let Ok(mut t) = self.table.write() {
@@ -237,6 +249,14 @@ mod tests {
         h.checked.store(0, Ordering::Relaxed);
         assert!(h.check(b"alice", b"two"));
         assert!(!h.check(b"alice", b"one"));
+        // A file that can no longer be read (as after a chroot) keeps the users; an
+        // emptied one revokes them.
+        std::fs::remove_file(&path).unwrap();
+        h.checked.store(0, Ordering::Relaxed);
+        assert!(h.check(b"alice", b"two"));
+        std::fs::write(&path, "").unwrap();
+        h.checked.store(0, Ordering::Relaxed);
+        assert!(!h.check(b"alice", b"two"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
