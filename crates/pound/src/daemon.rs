@@ -218,6 +218,12 @@ impl PidFile {
         }
     }
 
+    /// The directory handle, for a forked worker to close: an open directory outside a
+    /// `RootJail` would let code running in the jail leave it (`fchdir`).
+    pub fn dir_fd(&self) -> std::os::fd::RawFd {
+        self.dir.as_raw_fd()
+    }
+
     /// Removes the file; a failure (after a switch to a user who may not write to the
     /// directory, for one) is logged.
     pub fn remove(self) {

@@ -177,16 +177,28 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     // From here on, lines go to the log target; still no thread, so the supervisor can fork.
     log::init_direct(target.clone());
     logmsg!(Notice, "starting...");
-    let pid_file = daemon::PidFile::create(&pid_path);
+    let mut pid_file = daemon::PidFile::create(&pid_path);
+    let supervised = !foreground && config.global.supervisor;
+    let jail = privileges::Jail::new(config);
+    // The handle that removes the PID file is a directory outside the jail, a way out of it
+    // for code running inside: a jailed worker without a supervisor gives it up once in
+    // the jail, and the file then stays behind at exit (as pound.8 allows).
+    let jailed_pid_file = if jail.is_some() && !supervised {
+        pid_file.take()
+    } else {
+        None
+    };
     let worker = Worker {
         state,
         sockets,
         identity,
-        jail: privileges::Jail::new(config),
+        jail,
         target,
+        pid_dir: pid_file.as_ref().filter(|_| supervised).map(|p| p.dir_fd()),
+        pid_file: jailed_pid_file,
     };
 
-    let code = if !foreground && config.global.supervisor {
+    let code = if supervised {
         // Each worker is a new child holding a copy of `worker`: taking it in one child
         // leaves it in the supervisor for the next.
         let mut worker = Some(worker);
@@ -209,17 +221,32 @@ struct Worker {
     identity: privileges::Identity,
     jail: Option<privileges::Jail>,
     target: log::Target,
+    /// The supervisor's handle on the PID file's directory, which a worker closes.
+    pid_dir: Option<std::os::fd::RawFd>,
+    /// The PID file of a jailed server without a supervisor: removed if the jail cannot be
+    /// entered, else given up inside it.
+    pid_file: Option<daemon::PidFile>,
 }
 
 impl Worker {
     /// Enters the jail, drops privileges and serves until a signal stops pound; returns the
     /// exit status.
     fn run(self, mut startup: daemon::Startup) -> i32 {
+        if let Some(fd) = self.pid_dir {
+            // SAFETY: this process's copy of the supervisor's descriptor, used by nothing
+            // here; the supervisor keeps its own.
+            unsafe { libc::close(fd) };
+        }
         if let Some(jail) = &self.jail {
+            let pid_file = self.pid_file;
             if let Err(e) = jail.enter() {
                 startup.failed(&e);
+                if let Some(p) = pid_file {
+                    p.remove();
+                }
                 return 1;
             }
+            drop(pid_file);
         }
         if let Err(e) = self.identity.switch() {
             startup.failed(&e);

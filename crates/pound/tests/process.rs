@@ -372,6 +372,7 @@ fn worker_runs_as_user_and_group_in_the_jail() {
         std::fs::read_link(format!("/proc/{worker}/root")).ok(),
         Some(jail.clone())
     );
+    no_directory_outside(worker, &jail);
     assert_eq!(status_line(supervisor, "Uid"), Some(ids(0)));
     assert_eq!(
         std::fs::read_link(format!("/proc/{supervisor}/root")).ok(),
@@ -395,7 +396,7 @@ fn worker_runs_as_user_and_group_in_the_jail() {
 /// `RootJail` without a supervisor: the server itself is jailed, still serves, and still
 /// removes the PID file, whose path means something else inside the jail.
 #[test]
-fn jailed_server_removes_its_pid_file() {
+fn a_jailed_server_holds_no_directory_outside_the_jail() {
     if !is_root() {
         println!("note: not root, so RootJail cannot be tested");
         return;
@@ -407,12 +408,14 @@ fn jailed_server_removes_its_pid_file() {
     let pid = d.pid();
     assert_eq!(
         std::fs::read_link(format!("/proc/{pid}/root")).ok(),
-        Some(jail)
+        Some(jail.clone())
     );
     assert_eq!(d.get(), "inside");
+    no_directory_outside(pid, &jail);
     signal(pid, libc::SIGTERM);
     assert_eq!(exit_status(pid), 0);
-    d.pid_file_removed();
+    // So the PID file cannot be removed without a supervisor.
+    assert!(d.pid_file.exists());
 }
 
 /// Unknown names are start-up errors at their statement, before pound detaches.
@@ -509,17 +512,15 @@ fn foreground_server_is_jailed_and_switched() {
     assert_eq!(status_line(pid, "Uid"), Some(vec![uid.to_string(); 4]));
     assert_eq!(
         std::fs::read_link(format!("/proc/{pid}/root")).ok(),
-        Some(jail)
+        Some(jail.clone())
     );
     assert_eq!(pound.connect().get("/").text(), "fg");
+    no_directory_outside(pid, &jail);
     pound.signal(libc::SIGTERM);
     assert_eq!(pound.wait(), Some(0));
-    // The scratch directory belongs to root: nobody may not remove the PID file.
+    // A jailed server without a supervisor gives up its handle on the PID file's
+    // directory (a way out of the jail), so the file stays.
     let pid_file = pound.dir.join("pound.pid");
-    pound.err.wait_for(&format!(
-        "can't remove file {}: Permission denied",
-        pid_file.display()
-    ));
     assert!(pid_file.exists());
 }
 
@@ -640,4 +641,13 @@ fn syslog_works_from_the_jail_and_the_supervisor() {
     wait_for(&format!("pound[{next}]: shutting down..."));
     assert_eq!(exit_status(supervisor), 0);
     d.pid_file_removed();
+}
+
+/// An open directory outside the jail would be a way out of it (`fchdir`).
+fn no_directory_outside(pid: i32, jail: &std::path::Path) {
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+        let target = std::fs::read_link(fd.unwrap().path()).unwrap_or_default();
+        let is_dir = std::fs::metadata(&target).is_ok_and(|m| m.is_dir());
+        assert!(!is_dir || target.starts_with(jail), "{}", target.display());
+    }
 }
