@@ -143,7 +143,7 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     let mut state = state;
     if let Some(c) = &config.global.control {
         match control::open(c, |p| identity.chown(p)) {
-            Ok(l) => state.control = Some((l, c.socket.display().to_string())),
+            Ok(socket) => state.control = Some(socket),
             Err(e) => {
                 eprintln!("pound: {e}");
                 return ExitCode::FAILURE;

@@ -256,7 +256,7 @@ pub fn render(state: &State, control: bool) -> String {
             cumulative += l.stats.buckets[i].load(Ordering::Relaxed);
             out.sample(
                 "pound_request_duration_seconds_bucket",
-                &with(ll, &format!("le=\"{b}\"")),
+                &with(ll, &format!("le=\"{b:?}\"")),
                 cumulative,
             );
         }

@@ -124,8 +124,9 @@ impl Identity {
         // -1 leaves the owner or group unchanged.
         let uid = self.uid().unwrap_or(libc::uid_t::MAX);
         let gid = self.gid().unwrap_or(libc::gid_t::MAX);
+        // Never through a symbolic link: the path may be in a directory others can write.
         // SAFETY: a valid NUL-terminated path.
-        if unsafe { libc::chown(c.as_ptr(), uid, gid) } == -1 {
+        if unsafe { libc::lchown(c.as_ptr(), uid, gid) } == -1 {
             return Err(io::Error::last_os_error());
         }
         Ok(())

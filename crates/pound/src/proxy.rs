@@ -121,6 +121,8 @@ enum Exchanged {
 }
 
 struct Connection {
+    /// The request's place among `WorkerMaxCount` (see `workers`).
+    slot: Option<crate::workers::Slot>,
     client: Stream,
     cin: InBuf,
     out: Vec<u8>,
@@ -183,6 +185,7 @@ pub async fn serve(
         matches: Matches::default(),
         h2c,
         preface: false,
+        slot: None,
     };
     c.run().await;
     c.preface.then(|| Handoff {
@@ -203,10 +206,11 @@ impl Connection {
             let start = SystemTime::now();
             let t0 = Instant::now();
             self.cin.consume(n);
-            // A slot among the `WorkerMaxCount` requests in progress; waits when all are taken.
-            let slot = crate::workers::admit().await;
+            // A slot among the `WorkerMaxCount` requests in progress; waits when all are
+            // taken. An upgraded connection gives it back when its tunnel starts.
+            self.slot = Some(crate::workers::admit().await);
             let outcome = self.handle().await;
-            drop(slot);
+            self.slot = None;
             self.count(&outcome, t0.elapsed());
             self.log_request(&outcome, start, t0);
             // While stopping, requests that already arrived are still answered.
@@ -982,6 +986,7 @@ impl Connection {
     }
 
     async fn tunnel(&mut self, backend: &Backend, conn: &mut Conn, bin: &mut InBuf) {
+        self.slot = None;
         let idle = backend.ws_timeout;
         // Bytes that arrived behind the heads belong to the tunnel.
         if !self.cin.is_empty() {

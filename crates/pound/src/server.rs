@@ -27,10 +27,13 @@ struct Tracker {
     idle: Notify,
 }
 
-struct Guard(Arc<Tracker>);
+/// One open connection: counted by the tracker and its listener's metrics until dropped
+/// (also when its task panics).
+struct Guard(Arc<Tracker>, Arc<Listener>);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        self.1.stats.active.fetch_sub(1, Ordering::Relaxed);
         if self.0.active.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.idle.notify_waiters();
         }
@@ -56,15 +59,15 @@ pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32
             return 1;
         }
     };
-    let control = state.control.as_ref().map(|(_, p)| PathBuf::from(p));
+    let control = state.control.as_ref().map(|c| (c.path.clone(), c.id()));
     let code = runtime.block_on(serve(state, sockets));
     if let Some(p) = pid_file {
         let _ = std::fs::remove_file(p);
     }
     // The control socket goes with a clean stop (when permissions still allow); after a
     // failure a supervisor's next worker goes on serving on it.
-    if let Some(p) = control.filter(|_| code == 0) {
-        let _ = std::fs::remove_file(p);
+    if let Some((path, id)) = control.filter(|_| code == 0) {
+        crate::control::Socket::remove_file(&path, id);
     }
     crate::log::flush();
     // Connections still open after the grace period are abandoned, not awaited.
@@ -79,10 +82,10 @@ async fn serve(mut state: State, sockets: Vec<Socket>) -> i32 {
     let state = Arc::new(state);
     crate::metrics::start();
     crate::metrics::publish(state.clone(), control.is_some());
-    if let Some((socket, path)) = control {
-        match UnixListener::from_std(socket) {
+    if let Some(c) = control {
+        match UnixListener::from_std(c.listener) {
             Ok(l) => {
-                tokio::spawn(crate::control::serve(l, state.clone(), path.into()));
+                tokio::spawn(crate::control::serve(l, state.clone(), c.path.into()));
             }
             Err(e) => {
                 logmsg!(Crit, "can't listen on the control socket: {e}");
@@ -203,13 +206,12 @@ fn spawn_connection(
     listener.stats.connections.fetch_add(1, Ordering::Relaxed);
     listener.stats.active.fetch_add(1, Ordering::Relaxed);
     tracker.active.fetch_add(1, Ordering::AcqRel);
-    let guard = Guard(tracker.clone());
+    let guard = Guard(tracker.clone(), listener.clone());
     let listener = listener.clone();
     let stop = stop.clone();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
-        connection(stream, peer, listener.clone(), stop, id).await;
-        listener.stats.active.fetch_sub(1, Ordering::Relaxed);
+        connection(stream, peer, listener, stop, id).await;
         drop(guard);
     });
 }

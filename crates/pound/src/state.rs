@@ -34,7 +34,7 @@ pub struct State {
     pub grace: Duration,
     /// The control socket, once opened (before privileges are dropped), with its path as
     /// the control socket's listener 0 shows it.
-    pub control: Option<(std::os::unix::net::UnixListener, String)>,
+    pub control: Option<crate::control::Socket>,
     /// `WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`, and the runtime threads
     /// (counted at start, before a `RootJail` hides /sys and /proc).
     pub workers: (u32, u32, u32, usize),
@@ -409,12 +409,10 @@ fn new_listener(
     Ok(Listener {
         named: named(l.name.as_deref(), &l.span),
         address: match &l.addr {
-            ListenAddr::Inet { host, port } if host.contains(':') => {
-                std::sync::OnceLock::from(format!("[{host}]:{port}"))
-            }
-            ListenAddr::Inet { host, port } => std::sync::OnceLock::from(format!("{host}:{port}")),
             ListenAddr::Unix(p) => std::sync::OnceLock::from(p.display().to_string()),
-            ListenAddr::SocketFrom(_) => std::sync::OnceLock::new(),
+            // The bound address, known once the socket is open (a host name resolved, a
+            // socket received).
+            ListenAddr::Inet { .. } | ListenAddr::SocketFrom(_) => std::sync::OnceLock::new(),
         },
         enabled: AtomicBool::new(true),
         own_services: 0,

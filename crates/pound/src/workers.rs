@@ -6,7 +6,8 @@
 //!
 //! - `WorkerMaxCount` (or `Threads`) bounds the requests in progress at once. A request
 //!   past the bound waits in a first-come, first-served queue (`queue_len`) until one ends;
-//!   idle keep-alive connections hold nothing.
+//!   idle keep-alive connections and upgraded (WebSocket) connections hold nothing. Taking
+//!   and freeing a slot is one atomic operation each; no lock is taken unless requests wait.
 //! - `WorkerMinCount` sets the runtime's worker threads, at most one per CPU (more threads
 //!   than CPUs only add switching to an engine that never blocks).
 //! - `WorkerIdleTimeout` is how long a thread of the runtime's blocking pool may stay idle.
@@ -17,11 +18,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Notify;
 
 pub struct Workers {
-    slots: Semaphore,
+    /// Requests in progress. Taken and given back with one atomic operation each; the
+    /// queue below is touched only when every slot is taken.
+    active: AtomicUsize,
     waiting: AtomicUsize,
+    /// Wakes waiters in the order they came, one per freed slot.
+    freed: Notify,
+    limit: usize,
     pub min: u32,
     pub max: u32,
     pub idle_timeout: u32,
@@ -39,8 +45,10 @@ pub fn threads(min: u32) -> usize {
 /// Sets the bounds; called once before serving.
 pub fn init(min: u32, max: u32, idle_timeout: u32, threads: usize) {
     let _ = WORKERS.set(Workers {
-        slots: Semaphore::new((max as usize).clamp(1, Semaphore::MAX_PERMITS)),
+        active: AtomicUsize::new(0),
         waiting: AtomicUsize::new(0),
+        freed: Notify::new(),
+        limit: (max as usize).max(1),
         min,
         max,
         idle_timeout,
@@ -48,21 +56,59 @@ pub fn init(min: u32, max: u32, idle_timeout: u32, threads: usize) {
     });
 }
 
+impl Workers {
+    fn try_take(&self) -> bool {
+        self.active
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+}
+
 /// A request in progress; its slot is freed when this is dropped.
-pub struct Slot(#[allow(dead_code)] Option<SemaphorePermit<'static>>);
+pub struct Slot(Option<&'static Workers>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(w) = self.0 {
+            // Sequentially consistent with the waiter's increment and second look, so that
+            // either the waiter takes this slot or this sees the waiter and wakes it.
+            w.active.fetch_sub(1, Ordering::SeqCst);
+            if w.waiting.load(Ordering::SeqCst) > 0 {
+                w.freed.notify_one();
+            }
+        }
+    }
+}
 
 /// Waits for a free slot (at once unless `WorkerMaxCount` requests are in progress).
 pub async fn admit() -> Slot {
     let Some(w) = WORKERS.get() else {
         return Slot(None);
     };
-    if let Ok(p) = w.slots.try_acquire() {
-        return Slot(Some(p));
+    if w.try_take() {
+        return Slot(Some(w));
     }
-    w.waiting.fetch_add(1, Ordering::Relaxed);
-    let p = w.slots.acquire().await.ok();
-    w.waiting.fetch_sub(1, Ordering::Relaxed);
-    Slot(p)
+    // Counted while waiting, also when the request is abandoned (the future dropped).
+    struct Waiting(&'static Workers);
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    w.waiting.fetch_add(1, Ordering::SeqCst);
+    let _waiting = Waiting(w);
+    loop {
+        let freed = w.freed.notified();
+        tokio::pin!(freed);
+        // Registered before the second look, so a slot freed in between still wakes us.
+        freed.as_mut().enable();
+        if w.try_take() {
+            return Slot(Some(w));
+        }
+        freed.await;
+    }
 }
 
 /// What the control socket and metrics report.
@@ -78,7 +124,7 @@ pub struct Snapshot {
 pub fn snapshot() -> Snapshot {
     match WORKERS.get() {
         Some(w) => Snapshot {
-            active: (w.max as usize).saturating_sub(w.slots.available_permits()),
+            active: w.active.load(Ordering::Relaxed),
             waiting: w.waiting.load(Ordering::Relaxed),
             threads: w.threads,
             min: w.min,

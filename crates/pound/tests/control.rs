@@ -28,7 +28,7 @@ fn setup(name: &str) -> Setup {
         "Control\nSocket \"{}\"\nMode 660\nEnd\nListenHTTP \"main\"\nLISTEN\n\
          Service \"web\"\nURL \"^/web\"\nSession\nType COOKIE\nID \"sid\"\nTTL 300\nEnd\n\
          Backend\n{}Priority 5\nEnd\nBackend\n{}Priority 7\nEnd\nEnd\n\
-         Service \"plain\"\nURL \"^/plain\"\nBackend\n{}End\nEnd\nEnd\n\
+         Service \"plain one\"\nURL \"^/plain\"\nBackend\n{}End\nEnd\nEnd\n\
          Service \"global\"\nRedirect 301 \"http://example.org\"\nEnd\n",
         sock.display(),
         a.config(),
@@ -221,9 +221,10 @@ fn enabling_and_disabling_acts_on_live_traffic() {
     assert_eq!(seen(60), "A,B");
 
     // A disabled service matches nothing: the global service behind it answers.
-    ok(&s.sock, &["off", "/main/plain"]);
+    // (A name with a space: poundctl encodes it, pound decodes it.)
+    ok(&s.sock, &["off", "/main/plain one"]);
     assert_eq!(answer(&s.pound, "/plain", None), "301");
-    ok(&s.sock, &["on", "/main/plain"]);
+    ok(&s.sock, &["on", "/main/plain one"]);
     assert_eq!(answer(&s.pound, "/plain", None), "A");
 
     // A disabled listener closes new connections at once.
@@ -275,6 +276,18 @@ fn sessions_are_added_and_deleted() {
     let text = ok(&s.sock, &["list", "/1/0"]);
     assert!(text.contains("Session k0 0 "), "{text}");
     assert!(!text.contains("Session k1"), "{text}");
+    // Keys with bytes that need encoding on the way.
+    let odd = "two words&x%y+z#";
+    let web = json(&s.sock, &["add", "/1/0/1", odd]);
+    assert!(
+        web["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["key"] == odd),
+        "{web}"
+    );
+    json(&s.sock, &["delete", "/1/0", odd]);
     // Deleting it again: there is no such session.
     let r = ctl(&s.sock, &["delete", "/1/0", "k1"]);
     assert_eq!(
@@ -306,8 +319,11 @@ fn bad_requests_get_the_documented_errors() {
     assert_eq!(control::request(sock, "GET", "/listener/1/0/x").0, 404);
     assert_eq!(control::request(sock, "PUT", "/session/1/0/0").0, 400);
     assert_eq!(control::request(sock, "PUT", "/session/1/0/9?key=a").0, 404);
-    let long = format!("/session/1/0/0?key={}", "k".repeat(128));
-    assert_eq!(control::request(sock, "PUT", &long).0, 400);
+    // Keys are cut as requests cut them (256 bytes), so long cookies can be managed.
+    let long = "k".repeat(300);
+    json(sock, &["add", "/1/0/0", &long]);
+    let web = json(sock, &["delete", "/1/0", &long]);
+    assert_eq!(web["sessions"], serde_json::json!([]));
     // Garbage is answered, not fatal.
     let mut raw = std::os::unix::net::UnixStream::connect(sock).unwrap();
     std::io::Write::write_all(&mut raw, b"\x00\x01 nonsense\r\n\r\n").unwrap();
@@ -381,4 +397,32 @@ fn requests_past_worker_max_count_wait_in_the_queue() {
         let top = control::get(&sock, "/listener");
         (top["queue_len"] == 0 && top["workers"]["active"] == 0).then_some(())
     });
+}
+
+#[test]
+fn an_open_websocket_holds_no_worker_slot() {
+    let backend = Backend::start(|r| {
+        if r.line().contains("/ws") {
+            common::net::Reply::Tunnel(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                    .to_vec(),
+            )
+        } else {
+            common::net::ok("plain")
+        }
+    });
+    let dir = common::scratch_dir("control-ws");
+    let sock = dir.join("ctl.sock");
+    let config = format!(
+        "Control \"{}\"\nThreads 1\nListenHTTP\nLISTEN\nEnd\nService\nBackend\n{}End\nEnd\n",
+        sock.display(),
+        backend.config()
+    );
+    let pound = Pound::start(&config);
+    let mut ws = pound.connect();
+    ws.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert_eq!(ws.response_to("GET").status, 101);
+    // With one slot, a tunnel that kept it would leave this request queued for good.
+    assert_eq!(pound.connect().get("/next").text(), "plain");
+    assert_eq!(control::get(&sock, "/listener")["workers"]["max"], 1);
 }

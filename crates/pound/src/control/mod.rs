@@ -6,7 +6,7 @@
 
 pub mod json;
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,50 +21,100 @@ use crate::state::{Service, State};
 const MAX_HEAD: usize = 16 * 1024;
 /// How long a control client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest session key accepted, as in pound.
-const MAX_KEY: usize = 127;
+/// Control connections served at once; more wait to be accepted.
+const MAX_CLIENTS: usize = 16;
+/// How long a control client may take to read its reply.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The control socket once created.
+pub struct Socket {
+    pub listener: std::os::unix::net::UnixListener,
+    /// The path as written in the configuration (listener 0's address).
+    pub path: String,
+    /// Device and inode of the socket file, so that only this file is removed at exit.
+    id: (u64, u64),
+}
+
+impl Socket {
+    /// Removes the socket file if it is still the one created at start (not a file of the
+    /// same name inside a `RootJail`, nor a newer pound's socket).
+    pub fn remove_file(path: &str, id: (u64, u64)) {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::symlink_metadata(path) {
+            if (m.dev(), m.ino()) == id && m.file_type().is_socket() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    pub fn id(&self) -> (u64, u64) {
+        self.id
+    }
+}
 
 /// Creates the socket file: a stale socket left by an earlier run is replaced, anything
-/// else at the path is refused. `chown` hands the file to `User`/`Group` (`ChangeOwner`).
+/// else at the path is refused. The file is created with its `Mode` (through the umask, so
+/// it is never more open, not even for a moment), and `chown` hands it to `User`/`Group`
+/// (`ChangeOwner`) without following symbolic links. Must run while the process has one
+/// thread (the umask is process-wide).
 pub fn open(
     cfg: &pound_config::model::Control,
     chown: impl FnOnce(&std::path::Path) -> std::io::Result<()>,
-) -> Result<std::os::unix::net::UnixListener, String> {
+) -> Result<Socket, String> {
+    use std::os::unix::fs::MetadataExt;
     let path = &cfg.socket;
     let fail =
         |what: &str, e: std::io::Error| format!("{}: {what} {}: {e}", cfg.span, path.display());
+    let not_socket = || {
+        format!(
+            "{}: {} exists and is not a socket",
+            cfg.span,
+            path.display()
+        )
+    };
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
-            return Err(format!(
-                "{}: {} exists and is not a socket",
-                cfg.span,
-                path.display()
-            ));
+            return Err(not_socket());
         }
         std::fs::remove_file(path).map_err(|e| fail("cannot remove", e))?;
     }
-    let listener =
-        std::os::unix::net::UnixListener::bind(path).map_err(|e| fail("cannot bind", e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(cfg.mode))
-        .map_err(|e| fail("cannot set the mode of", e))?;
+    // SAFETY: umask has no preconditions; the previous mask is restored at once.
+    let old = unsafe { libc::umask(!(cfg.mode as libc::mode_t) & 0o777) };
+    let bound = std::os::unix::net::UnixListener::bind(path);
+    // SAFETY: as above.
+    unsafe { libc::umask(old) };
+    let listener = bound.map_err(|e| fail("cannot bind", e))?;
     if cfg.change_owner {
         chown(path).map_err(|e| fail("cannot change the owner of", e))?;
+    }
+    let meta = std::fs::symlink_metadata(path).map_err(|e| fail("cannot use", e))?;
+    if !meta.file_type().is_socket() {
+        return Err(not_socket());
     }
     listener
         .set_nonblocking(true)
         .map_err(|e| fail("cannot use", e))?;
-    Ok(listener)
+    Ok(Socket {
+        listener,
+        path: path.display().to_string(),
+        id: (meta.dev(), meta.ino()),
+    })
 }
 
 /// Serves control requests until pound stops.
 pub async fn serve(listener: UnixListener, state: Arc<State>, path: Arc<str>) {
+    let clients = Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
     loop {
+        let Ok(permit) = clients.clone().acquire_owned().await else {
+            return;
+        };
         match listener.accept().await {
             Ok((stream, _)) => {
                 let state = state.clone();
                 let path = path.clone();
                 tokio::spawn(async move {
                     let _ = connection(stream, &state, &path).await;
+                    drop(permit);
                 });
             }
             Err(e) => {
@@ -111,8 +161,13 @@ async fn connection(mut stream: UnixStream, state: &State, path: &str) -> std::i
             )
         }
     };
-    stream.write_all(out.as_bytes()).await?;
-    stream.shutdown().await
+    let write = async {
+        stream.write_all(out.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or(Ok(()))
 }
 
 /// Reads up to the end of the head; the length of the head, or `None` when the client
@@ -158,7 +213,11 @@ fn handle(state: &State, control: &str, method: &str, target: &str) -> Reply {
     let path = path.trim_end_matches('/');
     let mut parts = path.split('/').skip(1);
     let kind = parts.next().unwrap_or("");
-    let rest: Vec<&str> = parts.collect();
+    // Names may hold any byte, percent-encoded.
+    let decoded: Vec<String> = parts
+        .map(|p| String::from_utf8_lossy(&percent_decode(p.as_bytes())).into_owned())
+        .collect();
+    let rest: Vec<&str> = decoded.iter().map(String::as_str).collect();
     if rest.iter().any(|p| p.is_empty()) {
         return Err(404);
     }
@@ -311,15 +370,17 @@ fn session_request(
     let key = query
         .split('&')
         .find_map(|p| p.strip_prefix("key="))
-        .map(|k| k.as_bytes().to_vec())
+        .map(|k| percent_decode(k.as_bytes()))
         .ok_or(400u16)?;
-    if key.is_empty() || key.len() > MAX_KEY {
+    if key.is_empty() {
         return Err(400);
     }
+    // Requests cut longer keys to this length, so the same cut finds their sessions.
+    let key = &key[..key.len().min(crate::session::MAX_KEY)];
     let sessions = service.sessions.as_ref().ok_or(400u16)?;
     match (method, b) {
         ("DELETE", None) => {
-            if !sessions.table.remove(&key) {
+            if !sessions.table.remove(key) {
                 return Err(404);
             }
         }
@@ -328,10 +389,41 @@ fn session_request(
             if i >= service.members.len() {
                 return Err(404);
             }
-            sessions.table.put(&key, i, Instant::now());
+            sessions.table.put(key, i, Instant::now());
         }
         ("DELETE" | "PUT", _) => return Err(400),
         _ => return Err(405),
     }
     Ok(json::service(service))
+}
+
+/// `%XX` escapes decoded; anything else, a `%` without two hex digits included, is kept as
+/// it is (`+` is not a space: the original poundctl sends keys raw).
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode(b"a%20b+c%2"), b"a b+c%2");
+        assert_eq!(percent_decode(b"%zz%41%"), b"%zzA%");
+    }
 }
