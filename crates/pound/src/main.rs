@@ -253,7 +253,6 @@ impl Worker {
             return 1;
         }
         log::init(self.target);
-        startup.ready();
-        server::run(self.state, self.sockets, None)
+        server::run(self.state, self.sockets, None, startup)
     }
 }

@@ -43,7 +43,14 @@ impl Drop for Guard {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Runs the server until a signal stops it; returns the exit status.
-pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32 {
+/// `startup` hears that the server is ready once the listeners accept and the stop signals
+/// are handled, or why it could not start.
+pub fn run(
+    state: State,
+    sockets: Vec<Socket>,
+    pid_file: Option<PathBuf>,
+    mut startup: crate::daemon::Startup,
+) -> i32 {
     let (min, max, idle, threads) = state.workers;
     crate::workers::init(min, max, idle, threads);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -55,12 +62,12 @@ pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32
     {
         Ok(r) => r,
         Err(e) => {
-            logmsg!(Crit, "cannot start the runtime: {e}");
+            startup.failed(&format!("cannot start the runtime: {e}"));
             return 1;
         }
     };
     let control = state.control.as_ref().map(|c| (c.path.clone(), c.id()));
-    let code = runtime.block_on(serve(state, sockets));
+    let code = runtime.block_on(serve(state, sockets, &mut startup));
     if let Some(p) = pid_file {
         let _ = std::fs::remove_file(p);
     }
@@ -75,7 +82,11 @@ pub fn run(state: State, sockets: Vec<Socket>, pid_file: Option<PathBuf>) -> i32
     code
 }
 
-async fn serve(mut state: State, sockets: Vec<Socket>) -> i32 {
+async fn serve(
+    mut state: State,
+    sockets: Vec<Socket>,
+    startup: &mut crate::daemon::Startup,
+) -> i32 {
     let (stop_tx, stop_rx) = watch::channel(false);
     let tracker = Arc::new(Tracker::default());
     let control = state.control.take();
@@ -88,7 +99,7 @@ async fn serve(mut state: State, sockets: Vec<Socket>) -> i32 {
                 tokio::spawn(crate::control::serve(l, state.clone(), c.path.into()));
             }
             Err(e) => {
-                logmsg!(Crit, "can't listen on the control socket: {e}");
+                startup.failed(&format!("can't listen on the control socket: {e}"));
                 return 1;
             }
         }
@@ -106,7 +117,7 @@ async fn serve(mut state: State, sockets: Vec<Socket>) -> i32 {
                     tokio::spawn(accept_tcp(l, listener, rx, tracker));
                 }
                 Err(e) => {
-                    logmsg!(Crit, "can't listen: {e}");
+                    startup.failed(&format!("can't listen: {e}"));
                     return 1;
                 }
             },
@@ -118,7 +129,7 @@ async fn serve(mut state: State, sockets: Vec<Socket>) -> i32 {
                     tokio::spawn(accept_unix(l, listener, rx, tracker));
                 }
                 Err(e) => {
-                    logmsg!(Crit, "can't listen: {e}");
+                    startup.failed(&format!("can't listen: {e}"));
                     return 1;
                 }
             },
@@ -133,10 +144,11 @@ async fn serve(mut state: State, sockets: Vec<Socket>) -> i32 {
     let mut signals = match Signals::new() {
         Ok(s) => s,
         Err(e) => {
-            logmsg!(Crit, "cannot install signal handlers: {e}");
+            startup.failed(&format!("cannot install signal handlers: {e}"));
             return 1;
         }
     };
+    startup.ready();
     let graceful = signals.next().await;
     logmsg!(Notice, "shutting down...");
     let _ = stop_tx.send(true);

@@ -113,7 +113,7 @@ pub async fn serve(listener: UnixListener, state: Arc<State>, path: Arc<str>) {
                 let state = state.clone();
                 let path = path.clone();
                 tokio::spawn(async move {
-                    let _ = connection(stream, &state, &path).await;
+                    let _ = connection(stream, state, path).await;
                     drop(permit);
                 });
             }
@@ -128,12 +128,22 @@ pub async fn serve(listener: UnixListener, state: Arc<State>, path: Arc<str>) {
 /// A control reply: status and JSON body.
 type Reply = Result<Value, u16>;
 
-async fn connection(mut stream: UnixStream, state: &State, path: &str) -> std::io::Result<()> {
+async fn connection(
+    mut stream: UnixStream,
+    state: Arc<State>,
+    path: Arc<str>,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream, &mut buf)).await;
     let reply = match head {
         Ok(Ok(Some(n))) => match parse(&buf[..n]) {
-            Some((method, target)) => handle(state, path, &method, &target),
+            // A listing copies session tables and can be megabytes of JSON: it is built off
+            // the runtime's threads, which keep serving traffic meanwhile.
+            Some((method, target)) => tokio::task::spawn_blocking(move || {
+                handle(&state, &path, &method, &target).map(|v| v.to_string())
+            })
+            .await
+            .unwrap_or(Err(500)),
             None => Err(400),
         },
         Ok(Ok(None)) => Err(400),
@@ -141,8 +151,7 @@ async fn connection(mut stream: UnixStream, state: &State, path: &str) -> std::i
         Err(_) => return Ok(()),
     };
     let out = match reply {
-        Ok(v) => {
-            let body = v.to_string();
+        Ok(body) => {
             format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
                  Connection: close\r\n\r\n{body}",
