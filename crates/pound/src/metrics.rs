@@ -144,6 +144,25 @@ fn by_class(out: &mut Out, name: &str, labels: &str, c: &Counters) {
     }
 }
 
+/// A family with one sample per object, named `sample` (the family name, or it with
+/// `_total` for counters), its value read by `value`.
+fn each<T: ?Sized, V: std::fmt::Display>(
+    out: &mut Out,
+    (name, kind, help): (&str, &str, &str),
+    objects: &[(String, &T)],
+    value: impl Fn(&T) -> V,
+) {
+    out.family(name, kind, help);
+    let sample = if kind == "counter" {
+        format!("{name}_total")
+    } else {
+        name.to_string()
+    };
+    for (labels, o) in objects {
+        out.sample(&sample, labels, value(o));
+    }
+}
+
 /// The exposition for the current state. `control` says whether the control socket is
 /// listener 0.
 pub fn render(state: &State, control: bool) -> String {
@@ -182,18 +201,16 @@ pub fn render(state: &State, control: bool) -> String {
         .enumerate()
         .map(|(i, l)| (named("listener", i + first, &l.named.name), &**l))
         .collect();
-    out.family(
-        "pound_listener_enabled",
-        "gauge",
-        "State of a listener: 1 enabled, 0 disabled.",
-    );
-    for (ll, l) in &listeners {
-        out.sample(
+    each(
+        &mut out,
+        (
             "pound_listener_enabled",
-            ll,
-            u8::from(l.enabled.load(Ordering::Relaxed)),
-        );
-    }
+            "gauge",
+            "State of a listener: 1 enabled, 0 disabled.",
+        ),
+        &listeners,
+        |l| u8::from(l.enabled.load(Ordering::Relaxed)),
+    );
     out.family("pound_listener", "info", "Description of a listener.");
     for (ll, l) in &listeners {
         let address = l.address.get().map(String::as_str).unwrap_or("");
@@ -201,30 +218,26 @@ pub fn render(state: &State, control: bool) -> String {
         let labels = format!("{ll},address=\"{}\",protocol=\"{proto}\"", escape(address));
         out.sample("pound_listener_info", &labels, 1);
     }
-    out.family(
-        "pound_connections",
-        "counter",
-        "Client connections accepted by a listener.",
+    each(
+        &mut out,
+        (
+            "pound_connections",
+            "counter",
+            "Client connections accepted by a listener.",
+        ),
+        &listeners,
+        |l| l.stats.connections.load(Ordering::Relaxed),
     );
-    for (ll, l) in &listeners {
-        out.sample(
-            "pound_connections_total",
-            ll,
-            l.stats.connections.load(Ordering::Relaxed),
-        );
-    }
-    out.family(
-        "pound_connections_active",
-        "gauge",
-        "Client connections open on a listener.",
-    );
-    for (ll, l) in &listeners {
-        out.sample(
+    each(
+        &mut out,
+        (
             "pound_connections_active",
-            ll,
-            l.stats.active.load(Ordering::Relaxed),
-        );
-    }
+            "gauge",
+            "Client connections open on a listener.",
+        ),
+        &listeners,
+        |l| l.stats.active.load(Ordering::Relaxed),
+    );
     out.family(
         "pound_requests",
         "counter",
@@ -233,18 +246,16 @@ pub fn render(state: &State, control: bool) -> String {
     for (ll, l) in &listeners {
         by_class(&mut out, "pound_requests_total", ll, &l.stats.requests);
     }
-    out.family(
-        "pound_response_body_bytes",
-        "counter",
-        "Response body bytes sent to clients by a listener.",
+    each(
+        &mut out,
+        (
+            "pound_response_body_bytes",
+            "counter",
+            "Response body bytes sent to clients by a listener.",
+        ),
+        &listeners,
+        |l| l.stats.requests.bytes.load(Ordering::Relaxed),
     );
-    for (ll, l) in &listeners {
-        out.sample(
-            "pound_response_body_bytes_total",
-            ll,
-            l.stats.requests.bytes.load(Ordering::Relaxed),
-        );
-    }
     out.family(
         "pound_request_duration_seconds",
         "histogram",
@@ -280,18 +291,16 @@ pub fn render(state: &State, control: bool) -> String {
     }
 
     let services = services(state, first);
-    out.family(
-        "pound_service_enabled",
-        "gauge",
-        "State of a service: 1 enabled, 0 disabled.",
-    );
-    for (sl, s) in &services {
-        out.sample(
+    each(
+        &mut out,
+        (
             "pound_service_enabled",
-            sl,
-            u8::from(!s.disabled.load(Ordering::Relaxed)),
-        );
-    }
+            "gauge",
+            "State of a service: 1 enabled, 0 disabled.",
+        ),
+        &services,
+        |s| u8::from(!s.disabled.load(Ordering::Relaxed)),
+    );
     out.family(
         "pound_service_requests",
         "counter",
@@ -372,38 +381,36 @@ pub fn render(state: &State, control: bool) -> String {
             &m.backend.stats.requests,
         );
     }
-    out.family(
-        "pound_backend_connections",
-        "counter",
-        "Connections opened to a backend.",
+    each(
+        &mut out,
+        (
+            "pound_backend_connections",
+            "counter",
+            "Connections opened to a backend.",
+        ),
+        &backends,
+        |m| m.backend.stats.connects.load(Ordering::Relaxed),
     );
-    for (bl, m) in &backends {
-        out.sample(
-            "pound_backend_connections_total",
-            bl,
-            m.backend.stats.connects.load(Ordering::Relaxed),
-        );
-    }
-    out.family(
-        "pound_backend_connections_reused",
-        "counter",
-        "Requests sent over a pooled keep-alive connection.",
+    each(
+        &mut out,
+        (
+            "pound_backend_connections_reused",
+            "counter",
+            "Requests sent over a pooled keep-alive connection.",
+        ),
+        &backends,
+        |m| m.backend.stats.reused.load(Ordering::Relaxed),
     );
-    for (bl, m) in &backends {
-        out.sample(
-            "pound_backend_connections_reused_total",
-            bl,
-            m.backend.stats.reused.load(Ordering::Relaxed),
-        );
-    }
-    out.family(
-        "pound_backend_pool_idle",
-        "gauge",
-        "Idle keep-alive connections pooled for a backend.",
+    each(
+        &mut out,
+        (
+            "pound_backend_pool_idle",
+            "gauge",
+            "Idle keep-alive connections pooled for a backend.",
+        ),
+        &backends,
+        |m| m.backend.idle_connections(),
     );
-    for (bl, m) in &backends {
-        out.sample("pound_backend_pool_idle", bl, m.backend.idle_connections());
-    }
     out.text.push_str("# EOF\n");
     out.text
 }

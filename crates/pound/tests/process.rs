@@ -20,7 +20,7 @@ use std::sync::Once;
 use std::thread;
 use std::time::Instant;
 
-use common::net::{poll, Backend, Client, PATIENCE};
+use common::net::{poll, send_fd, Backend, Client, PATIENCE};
 use common::scratch_dir;
 
 /// Makes this test process the reaper of the daemons it starts.
@@ -36,30 +36,6 @@ fn become_subreaper() {
 fn is_root() -> bool {
     // SAFETY: a plain system call.
     unsafe { libc::geteuid() == 0 }
-}
-
-/// Sends `fd` over the connected UNIX socket `sock` (SCM_RIGHTS), for `SocketFrom`.
-fn send_fd(sock: &std::os::unix::net::UnixStream, fd: i32) {
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    let mut control = [0u64; 8];
-    // SAFETY: the message and its control buffer are valid and large enough for one fd.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(4) as _;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(4) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>(), fd);
-        assert!(libc::sendmsg(sock.as_raw_fd(), &msg, 0) >= 0, "sendmsg");
-    }
 }
 
 /// A loopback listening socket handed to pound with `SocketFrom`: the `Listen` lines to put

@@ -31,8 +31,8 @@ pub fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Sends `fd` over the connected UNIX socket `sock` with SCM_RIGHTS.
-fn send_fd(sock: &std::os::unix::net::UnixStream, fd: i32) {
+/// Sends `fd` over the connected UNIX socket `sock` with SCM_RIGHTS (for `SocketFrom`).
+pub fn send_fd(sock: &std::os::unix::net::UnixStream, fd: i32) {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
