@@ -196,6 +196,15 @@ fn metrics_are_protected_by_acl_and_silenced_by_log_suppress() {
     assert_eq!(c.get("/metrics").text(), "app");
     let r = c.get("/local-metrics");
     assert!(r.text().ends_with("# EOF\n"));
+    // HEAD describes the exposition without sending it, and the connection goes on.
+    c.send("HEAD /local-metrics HTTP/1.1\r\nHost: h\r\n\r\n");
+    let r = c.response_to("HEAD");
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert!(
+        r.header("content-length").is_some_and(|l| l != "0"),
+        "{}",
+        r.head
+    );
     c.get("/marker");
     pound.out.wait_for("/marker 200");
     let lines = pound.out.all();

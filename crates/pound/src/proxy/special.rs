@@ -74,16 +74,26 @@ impl Connection {
 
     /// Sends `head` (a complete response head) and `body`; the connection closes after it.
     async fn send_generated(&mut self, status: u16, body: &[u8]) -> Outcome {
+        let sent = self.write_generated(body).await;
+        let mut o = Outcome::generated(status);
+        o.bytes = sent.unwrap_or(0);
+        o
+    }
+
+    /// Writes the head in `self.out` and `body` (none for HEAD requests, whose answer
+    /// only describes it); the body bytes sent, or `None` when the client failed.
+    async fn write_generated(&mut self, body: &[u8]) -> Option<u64> {
+        let body = if self.req.method() == b"HEAD" {
+            &[][..]
+        } else {
+            body
+        };
         let write = async {
             self.client.write_all(&self.out).await?;
             crate::io::write_flush(&mut self.client, body).await
         };
         let sent = timed(self.listener.client_timeout, write).await.is_ok();
-        let mut o = Outcome::generated(status);
-        if sent {
-            o.bytes = body.len() as u64;
-        }
-        o
+        sent.then_some(body.len() as u64)
     }
 
     /// `Metrics`: the OpenMetrics exposition of the moment. Scrapers poll, so the
@@ -105,8 +115,10 @@ impl Connection {
             body.len(),
             if keep { "" } else { "Connection: close\r\n" }
         );
-        let mut o = self.send_generated(200, body.as_bytes()).await;
-        if keep && o.bytes == body.len() as u64 {
+        let sent = self.write_generated(body.as_bytes()).await;
+        let mut o = Outcome::generated(200);
+        o.bytes = sent.unwrap_or(0);
+        if keep && sent.is_some() {
             o.keep = true;
             o.linger = false;
         }
