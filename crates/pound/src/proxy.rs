@@ -211,8 +211,9 @@ impl Connection {
             self.slot = Some(crate::workers::admit().await);
             let outcome = self.handle().await;
             self.slot = None;
-            self.count(&outcome, t0.elapsed());
-            self.log_request(&outcome, start, t0);
+            let elapsed = t0.elapsed();
+            self.count(&outcome, elapsed);
+            self.log_request(&outcome, start, elapsed);
             // While stopping, requests that already arrived are still answered.
             if !outcome.keep || (*self.shutdown.borrow() && self.cin.is_empty()) {
                 if outcome.abort {
@@ -1023,7 +1024,7 @@ impl Connection {
         }
     }
 
-    fn log_request(&self, o: &Outcome, start: SystemTime, t0: Instant) {
+    fn log_request(&self, o: &Outcome, start: SystemTime, elapsed: std::time::Duration) {
         let format = &self.listener.log;
         if format.is_null() {
             return;
@@ -1062,7 +1063,7 @@ impl Connection {
             bytes: o.bytes,
             start,
             end: SystemTime::now(),
-            elapsed: t0.elapsed(),
+            elapsed,
             listener: &self.listener.named,
             service: o.service.as_ref().map(|s| &s.named),
             backend: o

@@ -507,6 +507,13 @@ impl Service {
         cx.all(&self.conds)
     }
 
+    /// Whether special backend `i` (a redirect of the list, else 0) is enabled.
+    pub fn special_enabled(&self, i: usize) -> bool {
+        self.special_off
+            .get(i)
+            .is_some_and(|f| !f.load(Ordering::Relaxed))
+    }
+
     /// Whether member `i` may take requests: enabled and alive.
     fn usable(&self, i: usize) -> bool {
         self.members

@@ -183,12 +183,12 @@ impl Parser<'_> {
                 l.http2.window = self.number_arg(65_535, (1 << 31) / 4 - 1)? as u32
             }
             "Service" => {
-                let defaults = ServiceDefaults::listener(&self.global, l);
+                let defaults = ServiceDefaults::global(&self.global);
                 let service = self.service(t, &defaults)?;
                 super::service::add_service(&mut l.services, service)?;
             }
             "ACME" => {
-                let service = self.acme_service(&t, l)?;
+                let service = self.acme_service(&t)?;
                 l.services.push(service);
             }
             _ if kw.starts_with("Err") => {
@@ -266,11 +266,11 @@ impl Parser<'_> {
 
     /// `ACME "directory"` in a listener: a service answering HTTP-01 challenges under
     /// `/.well-known/acme-challenge/`, placed among the listener's services where written.
-    fn acme_service(&mut self, kw: &Token, l: &Listener) -> PResult<Service> {
+    fn acme_service(&mut self, kw: &Token) -> PResult<Service> {
         let dir = self.string_arg()?;
         let span = kw.span.to(&dir.span);
         let regex = self.compile_regex(ACME_CHALLENGE_PATH, false, &span)?;
-        let defaults = ServiceDefaults::listener(&self.global, l);
+        let defaults = ServiceDefaults::global(&self.global);
         let mut service = defaults.empty_service(span.clone());
         service.conditions.push(crate::model::Condition {
             span: span.clone(),

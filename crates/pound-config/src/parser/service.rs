@@ -10,7 +10,7 @@ use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
 use crate::model::{
-    Backend, BackendKind, Balancer, ErrorPage, Global, Listener, LogSuppress, NamedRef, Service,
+    Backend, BackendKind, Balancer, ErrorPage, Global, LogSuppress, NamedRef, Service,
 };
 
 const SERVICE: &[&str] = &[
@@ -46,6 +46,9 @@ pub(super) struct ServiceDefaults {
 }
 
 impl ServiceDefaults {
+    /// Listeners' services inherit the same: `ForwardedHeader` and `TrustedIP` are left
+    /// unset, because the most specific definition wins at run time and a global service
+    /// may serve several listeners.
     pub fn global(g: &Global) -> Self {
         ServiceDefaults {
             balancer: g.balancer,
@@ -54,13 +57,6 @@ impl ServiceDefaults {
             conn_to: g.conn_to.unwrap_or(g.timeout),
             ws_timeout: g.ws_timeout,
         }
-    }
-
-    /// A listener's services inherit what the global ones do; `ForwardedHeader` and
-    /// `TrustedIP` are left unset, because the most specific definition wins at run time
-    /// and a global service may serve several listeners.
-    pub fn listener(g: &Global, _l: &Listener) -> Self {
-        Self::global(g)
     }
 
     pub fn empty_service(&self, span: Span) -> Service {

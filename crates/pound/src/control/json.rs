@@ -101,10 +101,8 @@ pub fn service(s: &Service) -> Value {
     let max = s.members.iter().map(|m| m.priority).max().unwrap_or(0);
     let (tot, abs, max) = if s.special.is_some() {
         let n = backends.len() as u32;
-        let on = s
-            .special_off
-            .iter()
-            .filter(|f| !f.load(Ordering::Relaxed))
+        let on = (0..backends.len())
+            .filter(|&i| s.special_enabled(i))
             .count() as u32;
         (on, n, u8::from(n > 0))
     } else {
@@ -162,11 +160,7 @@ pub fn member(m: &Member) -> Value {
 }
 
 fn special_backends(s: &Service, sp: &Special) -> Vec<Value> {
-    let enabled = |i: usize| {
-        s.special_off
-            .get(i)
-            .is_some_and(|f| !f.load(Ordering::Relaxed))
-    };
+    let enabled = |i: usize| s.special_enabled(i);
     let mut out = Vec::new();
     match sp {
         Special::Redirect(list) => {

@@ -29,12 +29,7 @@ impl Connection {
         if let Err(e) = self.modify_request(service) {
             return self.eval_failed(&e).await;
         }
-        let on = |i: usize| {
-            service
-                .special_off
-                .get(i)
-                .is_some_and(|f| !f.load(std::sync::atomic::Ordering::Relaxed))
-        };
+        let on = |i: usize| service.special_enabled(i);
         let usable = match special {
             Special::Redirect(list) => (0..list.len()).filter(|&i| on(i)).count(),
             _ => usize::from(on(0)),
