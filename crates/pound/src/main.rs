@@ -3,32 +3,11 @@
 //! Start-up: read the command line, load and check the configuration (printing pound-style
 //! diagnostics), then either stop (`-c`) or start serving.
 
-mod auth;
-mod backend;
-mod balance;
-mod cli;
-mod control;
-mod daemon;
-mod h2;
-mod http;
-mod io;
-mod listen;
-mod log;
-mod metrics;
-mod privileges;
-mod proxy;
-mod relay;
-mod reply;
-mod rules;
-mod server;
-mod session;
-mod state;
-mod supervisor;
-mod support;
-mod tls;
-mod workers;
-
 use std::process::ExitCode;
+
+use pound::{
+    cli, control, daemon, listen, log, logmsg, privileges, server, state, supervisor, support, tls,
+};
 
 use pound_config::{env::System, load, Options};
 

@@ -187,6 +187,10 @@ impl Table {
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).map.len()).sum()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|s| lock(s).map.is_empty())
+    }
 }
 
 fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {

@@ -1,0 +1,27 @@
+//! The pound proxy engine as a library: the `pound` binary is start-up around it, and the
+//! fuzz targets and property tests reach the parsers through it.
+
+pub mod auth;
+pub mod backend;
+pub mod balance;
+pub mod cli;
+pub mod control;
+pub mod daemon;
+pub mod h2;
+pub mod http;
+pub mod io;
+pub mod listen;
+pub mod log;
+pub mod metrics;
+pub mod privileges;
+pub mod proxy;
+pub mod relay;
+pub mod reply;
+pub mod rules;
+pub mod server;
+pub mod session;
+pub mod state;
+pub mod supervisor;
+pub mod support;
+pub mod tls;
+pub mod workers;
