@@ -89,6 +89,7 @@ pub async fn serve<T>(
     };
     let mut peer = peer;
     peer.h2 = true;
+    peer.slow = Some(crate::pace::SlowStreams::new(limits.slow_streams));
     // One permit per stream being served. h2 stops counting a stream as soon as the client
     // resets it, so a client resetting streams to open new ones (a "rapid reset" flood)
     // would otherwise start unbounded work. A new stream may wait for a place while another

@@ -18,6 +18,7 @@ use crate::io::{timed, write_flush, InBuf, Stream};
 use crate::log::format::{Entry, Named};
 use crate::log::{self, Priority};
 use crate::logmsg;
+use crate::pace::Pace;
 use crate::relay::{self, RelayError};
 use crate::reply;
 use crate::rules::{self, Cx, EvalError, Matches};
@@ -30,8 +31,10 @@ mod special;
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 const CLIENT_BUF: usize = 8 * 1024;
 const BACKEND_BUF: usize = 64 * 1024;
-/// A request head must arrive within this long (or `Client`, if longer) of its first byte.
-const HEAD_DEADLINE: Duration = Duration::from_secs(30);
+/// How much of a request body must have arrived (or all of it, if less) before the request
+/// takes a worker slot and a backend connection: a client that announces a body and then
+/// trickles it holds neither.
+const BODY_READY: usize = 8 * 1024;
 /// How long, and how much, to read and discard after an error before closing.
 const LINGER_TIME: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 1 << 20;
@@ -62,6 +65,8 @@ pub struct Peer {
     pub tls: Option<Arc<ClientTls>>,
     /// The request came as an HTTP/2 stream (see `h2`), which logs show as such.
     pub h2: bool,
+    /// For HTTP/2 streams: the connection's places for streams waiting on the client.
+    pub slow: Option<std::sync::Arc<crate::pace::SlowStreams>>,
 }
 
 impl Peer {
@@ -121,8 +126,11 @@ enum Exchanged {
 }
 
 struct Connection {
-    /// The request's place among `WorkerMaxCount` (see `workers`).
-    slot: Option<crate::workers::Slot>,
+    /// The current request's waits on the client, and its place among `WorkerMaxCount`
+    /// (see `pace` and `workers`).
+    pace: Pace,
+    /// `100 Continue` was sent for the current request.
+    continued: bool,
     client: Stream,
     cin: InBuf,
     out: Vec<u8>,
@@ -171,6 +179,8 @@ pub async fn serve(
     id: u64,
 ) -> Option<Handoff> {
     let max = listener.limits.max_head + 1024;
+    let listener_rate = listener.client_rate;
+    let slow = peer.slow.clone();
     let h2c = listener.http2.is_some() && listener.tls.is_none() && !peer.h2;
     let mut c = Connection {
         client,
@@ -185,7 +195,8 @@ pub async fn serve(
         matches: Matches::default(),
         h2c,
         preface: false,
-        slot: None,
+        pace: Pace::new(listener_rate, slow),
+        continued: false,
     };
     c.run().await;
     c.preface.then(|| Handoff {
@@ -206,11 +217,17 @@ impl Connection {
             let start = SystemTime::now();
             let t0 = Instant::now();
             self.cin.consume(n);
-            // A slot among the `WorkerMaxCount` requests in progress; waits when all are
-            // taken. An upgraded connection gives it back when its tunnel starts.
-            self.slot = Some(crate::workers::admit().await);
-            let outcome = self.handle().await;
-            self.slot = None;
+            self.pace.begin();
+            self.continued = false;
+            let outcome = match self.admit().await {
+                Ok(held) => {
+                    let o = Box::pin(self.handle()).await;
+                    drop(held);
+                    o
+                }
+                Err(o) => o,
+            };
+            self.pace.release();
             let elapsed = t0.elapsed();
             self.count(&outcome, elapsed);
             self.log_request(&outcome, start, elapsed);
@@ -227,12 +244,93 @@ impl Connection {
         }
     }
 
+    /// Takes the request in: within the client's `ClientMaxRequests`, once its body is ready
+    /// to flow, and with a slot among the `WorkerMaxCount` requests in progress (waiting when
+    /// all are taken; an upgraded connection gives it back when its tunnel starts). `Err` is
+    /// the answer already given instead.
+    async fn admit(&mut self) -> Result<Option<crate::clients::Held>, Outcome> {
+        let held = match crate::clients::request(self.peer.addr, self.listener.max_requests) {
+            Ok(h) => h,
+            Err(()) => {
+                logmsg!(
+                    Notice,
+                    "{}e429 too many requests from {}",
+                    self.tag,
+                    self.peer.ip
+                );
+                return Err(self.error(429).await);
+            }
+        };
+        self.body_ready().await?;
+        self.pace.hold(crate::workers::admit().await);
+        Ok(held)
+    }
+
+    /// Waits until [`BODY_READY`] bytes of the body (or all of it) are buffered, at the
+    /// client's pace. A client that expects `100 Continue` gets it first.
+    async fn body_ready(&mut self) -> Result<(), Outcome> {
+        let want = match self.req.body {
+            BodyKind::Length(n) => usize::try_from(n).unwrap_or(usize::MAX).min(BODY_READY),
+            BodyKind::Chunked => BODY_READY,
+            BodyKind::Empty | BodyKind::UntilClose => return Ok(()),
+        };
+        let chunked = self.req.body == BodyKind::Chunked;
+        let ready = |data: &[u8]| {
+            data.len() >= want || (chunked && crate::http::chunked::ends_within(data))
+        };
+        if ready(self.cin.data()) {
+            return Ok(());
+        }
+        if self.req.expect_continue {
+            self.continued = true;
+            let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+            let sent = timed(
+                self.listener.client_timeout,
+                write_flush(&mut self.client, cont),
+            )
+            .await;
+            if sent.is_err() {
+                return Err(Outcome {
+                    linger: false,
+                    ..Outcome::generated(499)
+                });
+            }
+        }
+        while !ready(self.cin.data()) {
+            let timeout = self.listener.client_timeout;
+            match self
+                .pace
+                .wait(timeout, self.cin.fill(&mut self.client))
+                .await
+            {
+                Ok(0) => {
+                    logmsg!(
+                        Notice,
+                        "{}error read from {}: connection closed in the request body",
+                        self.tag,
+                        self.peer.ip
+                    );
+                    return Err(Outcome {
+                        linger: false,
+                        ..Outcome::generated(499)
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    logmsg!(Notice, "{}e408 {e} from {}", self.tag, self.peer.ip);
+                    return Err(self.error(408).await);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads until a whole request head is buffered; `None` ends the connection (after
     /// answering a malformed request).
     ///
     /// The head is parsed only once its end (or a size limit) has arrived, so a head sent a
-    /// byte at a time costs linear work; and it must arrive within [`HEAD_DEADLINE`] (or
-    /// `Client`, if longer) of its first byte.
+    /// byte at a time costs linear work; and it must arrive within `Client` of its first
+    /// byte.
     async fn read_head(&mut self) -> Option<usize> {
         let limits = self.listener.limits;
         let timeout = self.listener.client_timeout;
@@ -275,9 +373,8 @@ impl Connection {
                     _ = self.shutdown.changed() => return None,
                 }
             } else {
-                let end =
-                    *deadline.get_or_insert_with(|| Instant::now() + timeout.max(HEAD_DEADLINE));
-                let limit = end.saturating_duration_since(Instant::now()).min(timeout);
+                let end = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+                let limit = end.saturating_duration_since(Instant::now());
                 timed(limit, self.cin.fill(&mut self.client)).await
             };
             match read {
@@ -568,7 +665,6 @@ impl Connection {
             return self.eval_failed(&e).await;
         }
         let mut tried = Vec::new();
-        let mut continued = false;
         loop {
             let Some((index, backend, mut conn)) = self.connect(service, &mut tried).await else {
                 return self.unavailable("back-end").await;
@@ -577,8 +673,8 @@ impl Connection {
                 self.rewrite_destination(&backend);
             }
             self.backend_head();
-            if self.req.expect_continue && !continued {
-                continued = true;
+            if self.req.expect_continue && !self.continued {
+                self.continued = true;
                 let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
                 if timed(
                     self.listener.client_timeout,
@@ -630,10 +726,7 @@ impl Connection {
         conn: &mut Conn,
         bin: &mut InBuf,
     ) -> Exchanged {
-        let to_backend = relay::Limits {
-            read: self.listener.client_timeout,
-            write: backend.timeout,
-        };
+        let client_timeout = self.listener.client_timeout;
         let mut retried = false;
         loop {
             // Only an idempotent request may be sent a second time (RFC 9110, 9.2.2): the
@@ -655,6 +748,11 @@ impl Connection {
                     kind: self.req.body,
                     decode: false,
                     max: self.listener.limits.max_body,
+                };
+                let to_backend = relay::Limits {
+                    read: client_timeout,
+                    write: backend.timeout,
+                    client: relay::Client::Source(&mut self.pace),
                 };
                 relay::body(
                     &mut self.cin,
@@ -895,6 +993,7 @@ impl Connection {
         let to_client = relay::Limits {
             read: backend.timeout,
             write: self.listener.client_timeout,
+            client: relay::Client::Destination(&mut self.pace),
         };
         let mut head: &[u8] = &self.out;
         let body = relay::Body {
@@ -987,7 +1086,7 @@ impl Connection {
     }
 
     async fn tunnel(&mut self, backend: &Backend, conn: &mut Conn, bin: &mut InBuf) {
-        self.slot = None;
+        self.pace.release();
         let idle = backend.ws_timeout;
         // Bytes that arrived behind the heads belong to the tunnel.
         if !self.cin.is_empty() {

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::http::chunked::{ChunkError, Decoder, Segment};
 use crate::http::BodyKind;
 use crate::io::{timed, write_flush, write_two, InBuf};
+use crate::pace::Pace;
 
 /// Why relaying stopped early.
 #[derive(Debug)]
@@ -28,19 +29,29 @@ pub enum RelayError {
 }
 
 /// Time limits for one relay: for each read from the source and each write to the
-/// destination.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
+/// destination, and which of the two is the client, whose waits are paced (see `pace`).
+pub struct Limits<'p> {
     pub read: Duration,
     pub write: Duration,
+    pub client: Client<'p>,
+}
+
+/// Which end of a relay is the client.
+pub enum Client<'p> {
+    Source(&'p mut Pace),
+    Destination(&'p mut Pace),
 }
 
 async fn fill<R: AsyncRead + Unpin>(
     buf: &mut InBuf,
     src: &mut R,
-    t: Duration,
+    lim: &mut Limits<'_>,
 ) -> Result<(), RelayError> {
-    match timed(t, buf.fill(src)).await {
+    let read = match &mut lim.client {
+        Client::Source(pace) => pace.wait(lim.read, buf.fill(src)).await,
+        Client::Destination(_) => timed(lim.read, buf.fill(src)).await,
+    };
+    match read {
         Ok(0) => Err(RelayError::Read(io::ErrorKind::UnexpectedEof.into())),
         Ok(_) => Ok(()),
         Err(e) => Err(RelayError::Read(e)),
@@ -51,14 +62,20 @@ async fn send<W: AsyncWrite + Unpin>(
     dst: &mut W,
     prefix: &mut &[u8],
     data: &[u8],
-    t: Duration,
+    lim: &mut Limits<'_>,
 ) -> Result<(), RelayError> {
-    let write = async {
-        write_two(dst, prefix, data).await?;
-        // TLS keeps what it accepted until flushed (see `write_flush`).
-        dst.flush().await
-    };
-    timed(t, write).await.map_err(RelayError::Write)?;
+    match &mut lim.client {
+        Client::Destination(pace) => pace.write(dst, lim.write, prefix, data).await,
+        Client::Source(_) => {
+            let write = async {
+                write_two(dst, prefix, data).await?;
+                // TLS keeps what it accepted until flushed (see `write_flush`).
+                dst.flush().await
+            };
+            timed(lim.write, write).await
+        }
+    }
+    .map_err(RelayError::Write)?;
     *prefix = &[];
     Ok(())
 }
@@ -80,7 +97,7 @@ pub async fn body<R, W>(
     dst: &mut W,
     prefix: &mut &[u8],
     body: Body,
-    lim: Limits,
+    mut lim: Limits<'_>,
 ) -> Result<u64, RelayError>
 where
     R: AsyncRead + Unpin,
@@ -88,7 +105,7 @@ where
 {
     match body.kind {
         BodyKind::Empty => {
-            send(dst, prefix, &[], lim.write).await?;
+            send(dst, prefix, &[], &mut lim).await?;
             Ok(0)
         }
         BodyKind::Length(n) => exact(buf, src, dst, prefix, n, lim).await,
@@ -104,7 +121,7 @@ async fn exact<R, W>(
     dst: &mut W,
     prefix: &mut &[u8],
     n: u64,
-    lim: Limits,
+    mut lim: Limits<'_>,
 ) -> Result<u64, RelayError>
 where
     R: AsyncRead + Unpin,
@@ -114,26 +131,27 @@ where
     while left > 0 {
         if buf.is_empty() {
             if !prefix.is_empty() {
-                send(dst, prefix, &[], lim.write).await?;
+                send(dst, prefix, &[], &mut lim).await?;
             }
-            fill(buf, src, lim.read).await?;
+            fill(buf, src, &mut lim).await?;
         }
         let take = usize::try_from(left)
             .unwrap_or(usize::MAX)
             .min(buf.data().len());
-        send(dst, prefix, &buf.data()[..take], lim.write).await?;
+        send(dst, prefix, &buf.data()[..take], &mut lim).await?;
         buf.consume(take);
         left -= take as u64;
     }
     if !prefix.is_empty() {
-        send(dst, prefix, &[], lim.write).await?;
+        send(dst, prefix, &[], &mut lim).await?;
     }
     Ok(n)
 }
 
-/// Relays a chunked body, checked but not re-framed, trailers included; with `decode`,
-/// only the data is written (for HTTP/1.0 peers). Stops with [`RelayError::TooLarge`] once
-/// the data exceeds `max`. Returns the number of bytes written.
+/// Relays a chunked body, checked but not re-framed, trailers included (less the fields
+/// that must not be trailers); with `decode`, only the data is written (for HTTP/1.0 peers).
+/// Stops with [`RelayError::TooLarge`] as soon as a chunk size would take the data beyond
+/// `max`, before that size line is passed on. Returns the number of bytes written.
 async fn chunked<R, W>(
     buf: &mut InBuf,
     src: &mut R,
@@ -141,7 +159,7 @@ async fn chunked<R, W>(
     prefix: &mut &[u8],
     decode: bool,
     max: Option<u64>,
-    lim: Limits,
+    mut lim: Limits<'_>,
 ) -> Result<u64, RelayError>
 where
     R: AsyncRead + Unpin,
@@ -150,37 +168,59 @@ where
     let mut dec = Decoder::new();
     let mut data_total: u64 = 0;
     let mut written: u64 = 0;
+    // The trailer section, held until it is complete so that it can be filtered.
+    let mut trailers: Vec<u8> = Vec::new();
     while !dec.is_done() {
         if buf.is_empty() {
             if !prefix.is_empty() {
-                send(dst, prefix, &[], lim.write).await?;
+                send(dst, prefix, &[], &mut lim).await?;
             }
-            fill(buf, src, lim.read).await?;
+            fill(buf, src, &mut lim).await?;
         }
         let data = buf.data();
         let mut used = 0;
+        // Bytes from here to `used` go out as they are.
+        let mut pass = 0;
         while used < data.len() && !dec.is_done() {
             let (k, seg) = dec.advance(&data[used..]).map_err(RelayError::Framing)?;
-            if seg == Segment::Data {
-                data_total += k as u64;
-                if max.is_some_and(|m| data_total > m) {
-                    return Err(RelayError::TooLarge);
+            match seg {
+                Segment::Data => {
+                    data_total += k as u64;
+                    if decode {
+                        send(dst, prefix, &data[used..used + k], &mut lim).await?;
+                        written += k as u64;
+                    }
                 }
-                if decode {
-                    send(dst, prefix, &data[used..used + k], lim.write).await?;
-                    written += k as u64;
+                Segment::Framing => {
+                    if max.is_some_and(|m| data_total.saturating_add(dec.remaining()) > m) {
+                        return Err(RelayError::TooLarge);
+                    }
+                }
+                Segment::Trailer => {
+                    if !decode {
+                        send(dst, prefix, &data[pass..used], &mut lim).await?;
+                        written += (used - pass) as u64;
+                        trailers.extend_from_slice(&data[used..used + k]);
+                    }
+                    pass = used + k;
                 }
             }
             used += k;
         }
-        if !decode {
-            send(dst, prefix, &data[..used], lim.write).await?;
-            written += used as u64;
+        if !decode && used > pass {
+            send(dst, prefix, &data[pass..used], &mut lim).await?;
+            written += (used - pass) as u64;
         }
         buf.consume(used);
     }
+    if !trailers.is_empty() {
+        let mut kept = Vec::with_capacity(trailers.len());
+        crate::http::chunked::filter_trailers(&trailers, &mut kept);
+        send(dst, prefix, &kept, &mut lim).await?;
+        written += kept.len() as u64;
+    }
     if !prefix.is_empty() {
-        send(dst, prefix, &[], lim.write).await?;
+        send(dst, prefix, &[], &mut lim).await?;
     }
     Ok(written)
 }
@@ -191,7 +231,7 @@ async fn until_eof<R, W>(
     src: &mut R,
     dst: &mut W,
     prefix: &mut &[u8],
-    lim: Limits,
+    mut lim: Limits<'_>,
 ) -> Result<u64, RelayError>
 where
     R: AsyncRead + Unpin,
@@ -201,12 +241,12 @@ where
     loop {
         if !buf.is_empty() {
             let n = buf.data().len();
-            send(dst, prefix, buf.data(), lim.write).await?;
+            send(dst, prefix, buf.data(), &mut lim).await?;
             buf.consume(n);
             written += n as u64;
         }
         if !prefix.is_empty() {
-            send(dst, prefix, &[], lim.write).await?;
+            send(dst, prefix, &[], &mut lim).await?;
         }
         match timed(lim.read, buf.fill(src)).await {
             Ok(0) => return Ok(written),

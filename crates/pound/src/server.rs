@@ -215,6 +215,11 @@ fn spawn_connection(
     if !listener.enabled.load(Ordering::Relaxed) {
         return;
     }
+    // `ClientMaxConnections`: the connection is closed at once, before any work is done.
+    let Ok(held) = crate::clients::connection(peer.addr, listener.max_connections) else {
+        logmsg!(Notice, "{}: too many connections", peer.ip);
+        return;
+    };
     listener.stats.connections.fetch_add(1, Ordering::Relaxed);
     listener.stats.active.fetch_add(1, Ordering::Relaxed);
     tracker.active.fetch_add(1, Ordering::AcqRel);
@@ -224,6 +229,7 @@ fn spawn_connection(
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
         connection(stream, peer, listener, stop, id).await;
+        drop(held);
         drop(guard);
     });
 }
@@ -311,6 +317,7 @@ async fn accept_tcp(
                     unix: false,
                     tls: None,
                     h2: false,
+                    slow: None,
                 };
                 spawn_connection(Stream::Tcp(s), peer, &listener, &stop, &tracker);
             }
@@ -341,6 +348,7 @@ async fn accept_unix(
                     unix: true,
                     tls: None,
                     h2: false,
+                    slow: None,
                 };
                 spawn_connection(Stream::Unix(s), peer, &listener, &stop, &tracker);
             }

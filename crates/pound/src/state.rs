@@ -52,6 +52,11 @@ pub struct Listener {
     pub stats: crate::metrics::ListenerStats,
     pub limits: Limits,
     pub client_timeout: Duration,
+    /// `ClientMinRate` and `ClientRateGrace` (see `pace`).
+    pub client_rate: crate::pace::Rate,
+    /// `ClientMaxConnections` and `ClientMaxRequests` (see `clients`); 0 means no limit.
+    pub max_connections: u32,
+    pub max_requests: u32,
     pub check_url: Option<Matcher>,
     pub error_pages: BTreeMap<u16, Arc<[u8]>>,
     pub log: Format,
@@ -95,6 +100,8 @@ pub struct ListenerTls {
 pub struct Http2 {
     pub max_streams: u32,
     pub window: u32,
+    /// `HTTP2MaxSlowStreams`.
+    pub slow_streams: u32,
 }
 
 pub struct Service {
@@ -423,6 +430,14 @@ fn new_listener(
             ..Limits::default()
         },
         client_timeout: secs(l.client.max(1)),
+        client_rate: crate::pace::Rate {
+            min: l.client_limits.min_rate,
+            // Unless set, the grace is `Client`: a client may stall as long as pound's own
+            // time-out allows, and must keep up on average.
+            grace: secs(l.client_limits.rate_grace.unwrap_or(l.client).max(1)),
+        },
+        max_connections: l.client_limits.max_connections,
+        max_requests: l.client_limits.max_requests,
         check_url: l.check_url.clone(),
         error_pages: l
             .error_pages
@@ -444,6 +459,7 @@ fn new_listener(
         http2: http2_on.then_some(Http2 {
             max_streams: l.http2.max_streams,
             window: l.http2.window,
+            slow_streams: l.http2.slow_streams,
         }),
     })
 }

@@ -16,6 +16,11 @@ const IMPLEMENTED: &[&str] = &[
     // Global settings of the HTTP engine.
     "Alive",
     "Client",
+    "ClientMinRate",
+    "ClientRateGrace",
+    "ClientMaxConnections",
+    "ClientMaxRequests",
+    "HTTP2MaxSlowStreams",
     "ConnTO",
     "Daemon",
     "Grace",

@@ -16,6 +16,8 @@ pub struct Listener {
     pub xhttp: u8,
     /// `Client` time-out in seconds.
     pub client: u32,
+    /// `ClientMinRate`, `ClientRateGrace`, `ClientMaxConnections`, `ClientMaxRequests`.
+    pub client_limits: ClientLimits,
     /// `CheckURL`: a request whose URL does not match is refused.
     pub check_url: Option<Matcher>,
     /// `ErrNNN` pages by status code.
@@ -58,6 +60,9 @@ pub struct Http2 {
     /// `HTTP2WindowSize`: the flow-control window of each stream, in bytes. The
     /// connection's window is four times as large.
     pub window: u32,
+    /// `HTTP2MaxSlowStreams`: streams of one connection that may wait on their slow client
+    /// at once; a stream beyond it is ended.
+    pub slow_streams: u32,
 }
 
 impl Default for Http2 {
@@ -66,6 +71,34 @@ impl Default for Http2 {
             enabled: None,
             max_streams: 100,
             window: 256 * 1024,
+            slow_streams: 8,
+        }
+    }
+}
+
+/// Defences against slow and greedy clients (extensions of pound's language, global and per
+/// listener; docs/SECURITY.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// `ClientMinRate`: the average rate, in bytes per second, below which a client that
+    /// sends a request body or reads a response is cut off; 0 turns the check off.
+    pub min_rate: u32,
+    /// `ClientRateGrace`: how many seconds a client may fall behind `ClientMinRate` in all;
+    /// `None` means the `Client` time-out.
+    pub rate_grace: Option<u32>,
+    /// `ClientMaxConnections`: open connections per client address; 0 means no limit.
+    pub max_connections: u32,
+    /// `ClientMaxRequests`: requests in progress per client address; 0 means no limit.
+    pub max_requests: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            min_rate: 512,
+            rate_grace: None,
+            max_connections: 0,
+            max_requests: 0,
         }
     }
 }

@@ -21,7 +21,7 @@ pub use backend::{
     SessionType, TlsProtocol,
 };
 pub use listener::{
-    ClientCert, ErrorPage, HeaderOptions, Http2, ListenAddr, Listener, TlsListener,
+    ClientCert, ClientLimits, ErrorPage, HeaderOptions, Http2, ListenAddr, Listener, TlsListener,
 };
 pub use matching::{MatchMode, Matcher, Pattern};
 pub use service::{
@@ -74,6 +74,7 @@ pub struct Global {
     pub log_level: LogLevel,
     pub alive: u32,
     pub client: u32,
+    pub client_limits: ClientLimits,
     pub timeout: u32,
     /// `ConnTO`; `None` means "the `TimeOut` value".
     pub conn_to: Option<u32>,
@@ -106,6 +107,7 @@ impl Default for Global {
             log_level: LogLevel::Builtin(1),
             alive: 30,
             client: 10,
+            client_limits: ClientLimits::default(),
             timeout: 15,
             conn_to: None,
             ws_timeout: 600,

@@ -33,6 +33,10 @@ const GLOBAL: &[&str] = &[
     "IgnoreCase",
     "Alive",
     "Client",
+    "ClientMinRate",
+    "ClientRateGrace",
+    "ClientMaxConnections",
+    "ClientMaxRequests",
     "TimeOut",
     "ConnTO",
     "WSTimeOut",
@@ -111,6 +115,11 @@ impl Parser<'_> {
             }
             "Alive" => self.global.alive = self.u32_arg()?,
             "Client" => self.global.client = self.u32_arg()?,
+            "ClientMinRate" | "ClientRateGrace" | "ClientMaxConnections" | "ClientMaxRequests" => {
+                let mut limits = self.global.client_limits;
+                self.client_limit(&mut limits, kw)?;
+                self.global.client_limits = limits;
+            }
             "TimeOut" => self.global.timeout = self.u32_arg()?,
             "ConnTO" => self.global.conn_to = Some(self.u32_arg()?),
             "WSTimeOut" => self.global.ws_timeout = self.u32_arg()?,

@@ -21,6 +21,10 @@ const LISTENER: &[&str] = &[
     "SocketFrom",
     "xHTTP",
     "Client",
+    "ClientMinRate",
+    "ClientRateGrace",
+    "ClientMaxConnections",
+    "ClientMaxRequests",
     "CheckURL",
     "Err400",
     "Err401",
@@ -43,6 +47,7 @@ const LISTENER: &[&str] = &[
     "HTTP2",
     "HTTP2MaxStreams",
     "HTTP2WindowSize",
+    "HTTP2MaxSlowStreams",
 ];
 
 /// Statements only `ListenHTTPS` accepts.
@@ -81,6 +86,7 @@ impl Parser<'_> {
             addr: ListenAddr::SocketFrom(Default::default()),
             xhttp: 0,
             client: g.client,
+            client_limits: g.client_limits,
             check_url: None,
             error_pages: BTreeMap::new(),
             max_request: None,
@@ -152,6 +158,9 @@ impl Parser<'_> {
             "SocketFrom" => *socket_from = Some(self.file_arg()?.value),
             "xHTTP" => l.xhttp = self.level_arg(3)?,
             "Client" => l.client = self.u32_arg()?,
+            "ClientMinRate" | "ClientRateGrace" | "ClientMaxConnections" | "ClientMaxRequests" => {
+                self.client_limit(&mut l.client_limits, kw)?
+            }
             "CheckURL" => {
                 let s = self.string_arg()?;
                 let icase = self.global.ignore_case;
@@ -178,6 +187,7 @@ impl Parser<'_> {
             "HeaderOption" => l.header_options = self.header_options(l.header_options)?,
             "HTTP2" => l.http2.enabled = Some(self.bool_arg()?),
             "HTTP2MaxStreams" => l.http2.max_streams = self.number_arg(1, 1 << 16)? as u32,
+            "HTTP2MaxSlowStreams" => l.http2.slow_streams = self.number_arg(1, 1 << 16)? as u32,
             "HTTP2WindowSize" => {
                 // RFC 9113, 6.9.1: a window may not exceed 2^31-1 octets.
                 l.http2.window = self.number_arg(65_535, (1 << 31) / 4 - 1)? as u32

@@ -77,6 +77,22 @@ impl Parser<'_> {
         Ok(self.number_arg(0, u64::from(u32::MAX))? as u32)
     }
 
+    /// One of the `Client*` limits (global or per listener).
+    pub(super) fn client_limit(
+        &mut self,
+        limits: &mut crate::model::ClientLimits,
+        kw: &str,
+    ) -> PResult<()> {
+        let value = self.u32_arg()?;
+        match kw {
+            "ClientMinRate" => limits.min_rate = value,
+            "ClientRateGrace" => limits.rate_grace = Some(value),
+            "ClientMaxConnections" => limits.max_connections = value,
+            _ => limits.max_requests = value,
+        }
+        Ok(())
+    }
+
     /// A small enumerated level such as `xHTTP 0..3`.
     pub(super) fn level_arg(&mut self, max: u8) -> PResult<u8> {
         Ok(self.number_arg(0, u64::from(max))? as u8)

@@ -7,6 +7,9 @@
 
 /// Hexadecimal digits a chunk size may have: 16 fill a `u64`.
 const MAX_SIZE_DIGITS: u8 = 16;
+/// The largest chunk size: many implementations read sizes as signed 64-bit numbers, and a
+/// size they would see as negative must not pass through pound to them.
+const MAX_SIZE: u64 = i64::MAX as u64;
 /// Bound on the extensions of one chunk, and on all trailer fields together.
 const MAX_EXTENSION: u32 = 4096;
 const MAX_TRAILERS: u32 = 16 * 1024;
@@ -37,10 +40,13 @@ impl ChunkError {
 /// What a run of bytes returned by [`Decoder::advance`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment {
-    /// Chunk sizes, extensions, CRLFs or trailers.
+    /// Chunk sizes, extensions and CRLFs.
     Framing,
     /// Payload data.
     Data,
+    /// The trailer section after the last chunk, up to and including the empty line that
+    /// ends the body (see [`filter_trailers`]).
+    Trailer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,12 +125,38 @@ impl Decoder {
             }
             return Ok((n, Segment::Data));
         }
+        let trailer = self.in_trailers();
         let mut used = 0;
         while used < input.len() && !matches!(self.state, State::Data | State::Done) {
             self.step(input[used])?;
             used += 1;
+            if !trailer && self.in_trailers() {
+                break;
+            }
         }
-        Ok((used, Segment::Framing))
+        let segment = if trailer {
+            Segment::Trailer
+        } else {
+            Segment::Framing
+        };
+        Ok((used, segment))
+    }
+
+    fn in_trailers(&self) -> bool {
+        use State::*;
+        matches!(
+            self.state,
+            TrailerStart | TrailerName | TrailerValue | TrailerLf | EndLf
+        )
+    }
+
+    /// The data bytes still to come in the current chunk, once its size line is read.
+    pub fn remaining(&self) -> u64 {
+        if self.state == State::Data {
+            self.size
+        } else {
+            0
+        }
     }
 
     fn step(&mut self, b: u8) -> Result<(), ChunkError> {
@@ -148,6 +180,9 @@ impl Decoder {
                         return Err(ChunkError::BadSize);
                     }
                     self.size = (self.size << 4) | d;
+                    if self.size > MAX_SIZE {
+                        return Err(ChunkError::BadSize);
+                    }
                     Size
                 }
             },
@@ -236,6 +271,89 @@ impl Decoder {
     }
 }
 
+/// Whether `data` holds a whole chunked body (or one found malformed, which the relay will
+/// refuse): nothing more needs to arrive before it can be forwarded.
+pub fn ends_within(data: &[u8]) -> bool {
+    let mut d = Decoder::new();
+    let mut at = 0;
+    while at < data.len() {
+        match d.advance(&data[at..]) {
+            Ok((n, _)) if n > 0 => at += n,
+            Ok(_) => break,
+            Err(_) => return true,
+        }
+    }
+    d.is_done()
+}
+
+/// Fields that must not be sent in a trailer section (RFC 9110, 6.5.1): framing, routing,
+/// request modifiers, authentication, response control data, the content's own description,
+/// and the fields pound sets itself. A recipient that merged them into the head would act on
+/// what it never saw checked.
+const NOT_IN_TRAILERS: &[&str] = &[
+    "age",
+    "authentication-info",
+    "authorization",
+    "cache-control",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-location",
+    "content-range",
+    "content-type",
+    "cookie",
+    "date",
+    "expect",
+    "expires",
+    "forwarded",
+    "host",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "if-unmodified-since",
+    "keep-alive",
+    "location",
+    "max-forwards",
+    "pragma",
+    "proxy-authenticate",
+    "proxy-authentication-info",
+    "proxy-authorization",
+    "proxy-connection",
+    "range",
+    "retry-after",
+    "set-cookie",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "vary",
+    "www-authenticate",
+    "x-forwarded-for",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+];
+
+fn allowed_in_trailers(name: &[u8]) -> bool {
+    let ssl = name.len() >= 6
+        && name[..5].eq_ignore_ascii_case(b"x-ssl")
+        && matches!(name[5], b'-' | b'_');
+    !ssl && !NOT_IN_TRAILERS
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// Appends to `out` the trailer section `section` (as the decoder checked it: fields, each
+/// ending in CRLF, then the empty line) without the fields that must not be trailers.
+pub fn filter_trailers(section: &[u8], out: &mut Vec<u8>) {
+    for line in section.split_inclusive(|&b| b == b'\n') {
+        let name = line.split(|&b| b == b':').next().unwrap_or(line);
+        if line == b"\r\n" || allowed_in_trailers(name) {
+            out.extend_from_slice(line);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +404,36 @@ mod tests {
     }
 
     #[test]
+    fn largest_chunk_size_and_trailer_segments() {
+        let mut d = Decoder::new();
+        assert_eq!(
+            d.advance(b"7fffffffffffffff\r\n").unwrap(),
+            (18, Segment::Framing)
+        );
+        assert_eq!(d.remaining(), i64::MAX as u64);
+        let mut d = Decoder::new();
+        let body = b"1\r\na\r\n0\r\nA: 1\r\n\r\nNEXT";
+        assert_eq!(d.advance(body).unwrap(), (3, Segment::Framing));
+        assert_eq!(d.advance(&body[3..]).unwrap(), (1, Segment::Data));
+        assert_eq!(d.advance(&body[4..]).unwrap(), (5, Segment::Framing));
+        assert_eq!(d.advance(&body[9..]).unwrap(), (8, Segment::Trailer));
+        assert!(d.is_done());
+        let mut d = Decoder::new();
+        assert_eq!(d.advance(b"0\r\n\r\n").unwrap(), (3, Segment::Framing));
+        assert_eq!(d.advance(b"\r\n").unwrap(), (2, Segment::Trailer));
+    }
+
+    #[test]
+    fn forbidden_trailer_fields_are_dropped() {
+        let mut out = Vec::new();
+        filter_trailers(
+            b"X-Checksum: 1\r\nContent-Length: 5\r\nhost: evil\r\nX-SSL-cipher: x\r\nTransfer-Encoding: chunked\r\nServer-Timing: a\r\n\r\n",
+            &mut out,
+        );
+        assert_eq!(out, b"X-Checksum: 1\r\nServer-Timing: a\r\n\r\n");
+    }
+
+    #[test]
     fn incomplete_body_is_not_done() {
         let (_, used, done) = decode(b"5\r\nhel").unwrap();
         assert_eq!(used, 6);
@@ -301,6 +449,8 @@ mod tests {
             (b"\r\n", ChunkError::BadSize),
             (b"g\r\n", ChunkError::BadSize),
             (b"10000000000000000\r\n", ChunkError::BadSize),
+            (b"8000000000000000\r\n", ChunkError::BadSize),
+            (b"ffffffffffffffff\r\n", ChunkError::BadSize),
             (b"5\r\nhelloXX0\r\n\r\n", ChunkError::MissingCrlf),
             (b"5\r\nhello\n0\r\n\r\n", ChunkError::MissingCrlf),
             (b"5\nhello\r\n", ChunkError::BadSize),

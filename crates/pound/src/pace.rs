@@ -1,0 +1,309 @@
+//! Slow clients: how long a request may wait on its client, and what it holds meanwhile.
+//!
+//! `Client` bounds each wait for a client (pound's meaning), but a client that sends or reads
+//! a byte just before each wait expires would keep a request, its worker slot and its backend
+//! connection forever. Every wait on a client during an exchange therefore also draws on a
+//! budget of seconds (`ClientRateGrace`, by default `Client`): the time spent waiting is
+//! taken from it and every byte moved gives back `1 / ClientMinRate` of a second, up to the
+//! grace again. A client that keeps, on average, at least `ClientMinRate` bytes per second
+//! never runs out; one that falls behind by more than the grace in all is cut off. A burst
+//! cannot buy a long silence later, since the budget never exceeds the grace.
+//!
+//! A request that has to wait on its client for longer than [`SLOW_WAIT`] gives its worker
+//! slot back for good (see `workers`): `WorkerMaxCount` bounds the requests pound is working
+//! on, and slow clients cannot take the slots that others need. On an HTTP/2 connection such
+//! a stream also takes one of the connection's `HTTP2MaxSlowStreams` places while it waits;
+//! a stream that finds none is ended.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::io::timed;
+use crate::workers::Slot;
+
+/// How long a request may wait on its client before it counts as slow and gives back its
+/// worker slot.
+pub const SLOW_WAIT: Duration = Duration::from_secs(1);
+
+/// A listener's `ClientMinRate` and `ClientRateGrace`.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    /// Bytes per second; 0 turns the budget off (only `Client` applies).
+    pub min: u32,
+    pub grace: Duration,
+}
+
+/// The places of one HTTP/2 connection's streams that wait on the client.
+#[derive(Debug)]
+pub struct SlowStreams {
+    waiting: AtomicUsize,
+    limit: usize,
+}
+
+impl SlowStreams {
+    pub fn new(limit: u32) -> Arc<SlowStreams> {
+        Arc::new(SlowStreams {
+            waiting: AtomicUsize::new(0),
+            limit: (limit as usize).max(1),
+        })
+    }
+
+    fn enter(self: &Arc<Self>) -> Option<SlowPlace> {
+        self.waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SlowPlace(self.clone()))
+    }
+}
+
+struct SlowPlace(Arc<SlowStreams>);
+
+impl Drop for SlowPlace {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The waits of one request on its client.
+pub struct Pace {
+    rate: Rate,
+    budget: Duration,
+    /// The request's worker slot, until it is done or turns out to wait on a slow client.
+    slot: Option<Slot>,
+    slow: Option<Arc<SlowStreams>>,
+}
+
+fn too_slow() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "client too slow")
+}
+
+impl Pace {
+    pub fn new(rate: Rate, slow: Option<Arc<SlowStreams>>) -> Pace {
+        Pace {
+            rate,
+            budget: rate.grace,
+            slot: None,
+            slow,
+        }
+    }
+
+    /// Starts a new request: a full budget, no slot yet.
+    pub fn begin(&mut self) {
+        self.budget = self.rate.grace;
+        self.slot = None;
+    }
+
+    /// The request got its worker slot.
+    pub fn hold(&mut self, slot: Slot) {
+        self.slot = Some(slot);
+    }
+
+    /// Gives the worker slot back (the request ended, or became a tunnel).
+    pub fn release(&mut self) {
+        self.slot = None;
+    }
+
+    /// Waits for `op`, a read or write on the client that moves the bytes it returns,
+    /// within `per_op` (`Client`) and the budget.
+    pub async fn wait<F>(&mut self, per_op: Duration, op: F) -> io::Result<usize>
+    where
+        F: Future<Output = io::Result<usize>>,
+    {
+        let paced = self.rate.min > 0;
+        let limit = if paced {
+            per_op.min(self.budget)
+        } else {
+            per_op
+        };
+        let started = Instant::now();
+        tokio::pin!(op);
+        let result = if self.slot.is_none() && self.slow.is_none() {
+            timed(limit, op).await
+        } else {
+            // The timer is armed only when the operation cannot complete at once.
+            match tokio::time::timeout(limit.min(SLOW_WAIT), &mut op).await {
+                Ok(r) => r,
+                Err(_) if limit <= SLOW_WAIT => Err(timed_out()),
+                Err(_) => {
+                    self.slot = None;
+                    let place = match &self.slow {
+                        Some(s) => Some(s.enter().ok_or_else(too_many_slow)?),
+                        None => None,
+                    };
+                    let r = timed(limit - SLOW_WAIT, op).await;
+                    drop(place);
+                    r
+                }
+            }
+        };
+        if !paced {
+            return result;
+        }
+        let waited = started.elapsed();
+        match result {
+            Ok(n) => {
+                let credit = Duration::from_nanos(
+                    u64::try_from(n as u128 * 1_000_000_000 / u128::from(self.rate.min))
+                        .unwrap_or(u64::MAX),
+                );
+                self.budget = (self.budget.saturating_sub(waited) + credit).min(self.rate.grace);
+                Ok(n)
+            }
+            // The budget, not `Client`, ran out.
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && limit < per_op => Err(too_slow()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `a` then `b` to the client and flushes, each partial write paced on its own,
+    /// so that a client reading steadily but slowly is credited for what it took.
+    pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
+        &mut self,
+        w: &mut W,
+        per_op: Duration,
+        mut a: &[u8],
+        mut b: &[u8],
+    ) -> io::Result<()> {
+        while !a.is_empty() || !b.is_empty() {
+            let n = if a.is_empty() {
+                self.wait(per_op, w.write(b)).await?
+            } else if b.is_empty() {
+                self.wait(per_op, w.write(a)).await?
+            } else {
+                let bufs = [IoSlice::new(a), IoSlice::new(b)];
+                self.wait(per_op, w.write_vectored(&bufs)).await?
+            };
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            if n >= a.len() {
+                b = &b[n - a.len()..];
+                a = &[];
+            } else {
+                a = &a[n..];
+            }
+        }
+        self.wait(per_op, async { w.flush().await.map(|()| 0) })
+            .await
+            .map(|_| ())
+    }
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "Connection timed out")
+}
+
+fn too_many_slow() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "too many slow streams on the connection",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pace(min: u32, grace: u64) -> Pace {
+        Pace::new(
+            Rate {
+                min,
+                grace: Duration::from_secs(grace),
+            },
+            None,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_is_spent_waiting_and_earned_by_bytes() {
+        let mut p = pace(100, 2);
+        // 1.5 s of waiting that brings 50 bytes (0.5 s of credit): 1 s left.
+        let r = p
+            .wait(Duration::from_secs(10), async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                Ok(50)
+            })
+            .await;
+        assert_eq!(r.expect("within budget"), 50);
+        assert_eq!(p.budget, Duration::from_secs(1));
+        // A wait longer than what is left is cut off as too slow.
+        let r = p
+            .wait(Duration::from_secs(10), async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(1)
+            })
+            .await;
+        let e = r.expect_err("out of budget");
+        assert_eq!(e.to_string(), "client too slow");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_does_not_buy_a_long_silence() {
+        let mut p = pace(100, 2);
+        let r = p
+            .wait(Duration::from_secs(10), async { Ok(1_000_000) })
+            .await;
+        assert!(r.is_ok());
+        assert_eq!(p.budget, Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_rate_only_the_per_wait_limit_applies() {
+        let mut p = pace(0, 1);
+        let r = p
+            .wait(Duration::from_secs(10), async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(1)
+            })
+            .await;
+        assert!(r.is_ok());
+        let r = p
+            .wait(
+                Duration::from_secs(2),
+                std::future::pending::<io::Result<usize>>(),
+            )
+            .await;
+        assert_eq!(
+            r.expect_err("timed out").to_string(),
+            "Connection timed out"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_streams_of_a_connection_are_bounded() {
+        let slow = SlowStreams::new(1);
+        let held = slow.enter().expect("first place");
+        let mut p = Pace::new(
+            Rate {
+                min: 0,
+                grace: Duration::from_secs(5),
+            },
+            Some(slow.clone()),
+        );
+        let r = p
+            .wait(Duration::from_secs(10), async {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                Ok(1)
+            })
+            .await;
+        assert!(r.is_err(), "no place left for a second slow stream");
+        drop(held);
+        let r = p
+            .wait(Duration::from_secs(10), async {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                Ok(1)
+            })
+            .await;
+        assert!(r.is_ok());
+        assert_eq!(slow.waiting.load(Ordering::Relaxed), 0);
+    }
+}
