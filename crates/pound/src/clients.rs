@@ -8,7 +8,7 @@
 //! connection and request end, so the table holds only addresses with something open.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -46,9 +46,7 @@ fn canonical(addr: IpAddr) -> IpAddr {
 
 fn part(addr: &IpAddr) -> MutexGuard<'static, HashMap<IpAddr, Counts>> {
     let t = table();
-    let mut h = t.hasher.build_hasher();
-    addr.hash(&mut h);
-    let p = &t.parts[(h.finish() as usize) % PARTS];
+    let p = &t.parts[(t.hasher.hash_one(addr) as usize) % PARTS];
     // No operation can panic half-way through an update.
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -58,6 +56,10 @@ enum Kind {
     Connection,
     Request,
 }
+
+/// The client address already has as many as its limit allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverLimit;
 
 /// An open connection or a request in progress, counted against its address until dropped.
 pub struct Held {
@@ -100,17 +102,17 @@ impl Drop for Held {
 
 /// Counts a new connection from `addr`; `Err` when `limit` (non-zero) are already open.
 /// Nothing is counted without a limit or an address (UNIX-socket clients).
-pub fn connection(addr: Option<IpAddr>, limit: u32) -> Result<Option<Held>, ()> {
+pub fn connection(addr: Option<IpAddr>, limit: u32) -> Result<Option<Held>, OverLimit> {
     match addr {
-        Some(a) if limit > 0 => take(a, limit, Kind::Connection).map(Some).ok_or(()),
+        Some(a) if limit > 0 => take(a, limit, Kind::Connection).map(Some).ok_or(OverLimit),
         _ => Ok(None),
     }
 }
 
 /// Counts a new request from `addr`; `Err` when `limit` (non-zero) are already in progress.
-pub fn request(addr: Option<IpAddr>, limit: u32) -> Result<Option<Held>, ()> {
+pub fn request(addr: Option<IpAddr>, limit: u32) -> Result<Option<Held>, OverLimit> {
     match addr {
-        Some(a) if limit > 0 => take(a, limit, Kind::Request).map(Some).ok_or(()),
+        Some(a) if limit > 0 => take(a, limit, Kind::Request).map(Some).ok_or(OverLimit),
         _ => Ok(None),
     }
 }

@@ -228,10 +228,10 @@ fn well_formed(parts: &http::request::Parts) -> bool {
         None => false,
     };
     path_ok
-        && !parts
+        && parts
             .uri
             .authority()
-            .is_some_and(|a| a.as_str().contains('@'))
+            .is_none_or(|a| crate::http::valid_authority(a.as_str().as_bytes()))
 }
 
 /// How relaying a response ended.

@@ -29,6 +29,9 @@ mod special;
 
 /// Largest backend response head.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// Interim (1xx) responses a backend may send before its final one; beyond, the exchange
+/// fails rather than relaying an endless stream of them.
+const MAX_INTERIM: usize = 32;
 const CLIENT_BUF: usize = 8 * 1024;
 const BACKEND_BUF: usize = 64 * 1024;
 /// How much of a request body must have arrived (or all of it, if less) before the request
@@ -251,7 +254,7 @@ impl Connection {
     async fn admit(&mut self) -> Result<Option<crate::clients::Held>, Outcome> {
         let held = match crate::clients::request(self.peer.addr, self.listener.max_requests) {
             Ok(h) => h,
-            Err(()) => {
+            Err(crate::clients::OverLimit) => {
                 logmsg!(
                     Notice,
                     "{}e429 too many requests from {}",
@@ -275,9 +278,9 @@ impl Connection {
             BodyKind::Empty | BodyKind::UntilClose => return Ok(()),
         };
         let chunked = self.req.body == BodyKind::Chunked;
-        let ready = |data: &[u8]| {
-            data.len() >= want || (chunked && crate::http::chunked::ends_within(data))
-        };
+        let max = self.listener.limits.max_body;
+        let mut settle = crate::http::chunked::Settle::default();
+        let mut ready = |data: &[u8]| data.len() >= want || (chunked && settle.settled(data, max));
         if ready(self.cin.data()) {
             return Ok(());
         }
@@ -832,7 +835,9 @@ impl Connection {
     }
 
     /// Reads the final response head into `self.resp`, passing interim responses on.
-    /// `Err(None)`: the backend closed before sending a byte.
+    /// `Err(None)`: the backend closed before sending a byte. The backend's `TimeOut` runs
+    /// from the moment pound waits for the response to the final head: interim responses do
+    /// not restart it.
     async fn read_response_head(
         &mut self,
         backend: &Backend,
@@ -840,6 +845,8 @@ impl Connection {
         bin: &mut InBuf,
     ) -> Result<(), Option<String>> {
         let mut received = false;
+        let mut interim = 0;
+        let deadline = Instant::now() + backend.timeout;
         loop {
             match response::parse(
                 bin.data(),
@@ -851,6 +858,10 @@ impl Connection {
                     bin.consume(n);
                     if !self.resp.is_interim() {
                         return Ok(());
+                    }
+                    interim += 1;
+                    if interim > MAX_INTERIM {
+                        return Err(Some("too many interim responses".into()));
                     }
                     // 100 Continue was answered by pound itself; other interim responses
                     // (103 Early Hints, ...) go to HTTP/1.1 clients.
@@ -874,7 +885,8 @@ impl Connection {
                 Ok(None) => {}
                 Err(e) => return Err(Some(e.to_string())),
             }
-            match timed(backend.timeout, bin.fill(&mut conn.stream)).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match timed(left, bin.fill(&mut conn.stream)).await {
                 Ok(0) if !received && bin.is_empty() => return Err(None),
                 Ok(0) => return Err(Some("incomplete response".into())),
                 Ok(_) => received = true,

@@ -71,7 +71,7 @@ impl Default for Http2 {
             enabled: None,
             max_streams: 100,
             window: 256 * 1024,
-            slow_streams: 8,
+            slow_streams: 16,
         }
     }
 }

@@ -271,19 +271,37 @@ impl Decoder {
     }
 }
 
-/// Whether `data` holds a whole chunked body (or one found malformed, which the relay will
-/// refuse): nothing more needs to arrive before it can be forwarded.
-pub fn ends_within(data: &[u8]) -> bool {
-    let mut d = Decoder::new();
-    let mut at = 0;
-    while at < data.len() {
-        match d.advance(&data[at..]) {
-            Ok((n, _)) if n > 0 => at += n,
-            Ok(_) => break,
-            Err(_) => return true,
+/// Watches the start of a chunked body as it arrives, to tell when its fate is settled: it
+/// is whole, or found malformed, or already larger than allowed. Nothing more needs to
+/// arrive before the request is taken in (and forwarded or refused). Each byte is looked at
+/// once, however the body arrives.
+#[derive(Debug, Default)]
+pub struct Settle {
+    dec: Decoder,
+    at: usize,
+    total: u64,
+}
+
+impl Settle {
+    /// `data` is the body received so far (what an earlier call saw, and more).
+    pub fn settled(&mut self, data: &[u8], max: Option<u64>) -> bool {
+        while self.at < data.len() {
+            match self.dec.advance(&data[self.at..]) {
+                Ok((n, seg)) if n > 0 => {
+                    self.at += n;
+                    if seg == Segment::Data {
+                        self.total += n as u64;
+                    }
+                    if max.is_some_and(|m| self.total.saturating_add(self.dec.remaining()) > m) {
+                        return true;
+                    }
+                }
+                Ok(_) => break,
+                Err(_) => return true,
+            }
         }
+        self.dec.is_done()
     }
-    d.is_done()
 }
 
 /// Fields that must not be sent in a trailer section (RFC 9110, 6.5.1): framing, routing,

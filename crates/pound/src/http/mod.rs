@@ -12,6 +12,56 @@ pub mod request;
 pub mod response;
 pub mod status;
 
+/// Whether `a` is a valid `uri-host [ ":" port ]` (RFC 9112, 3.2; RFC 3986, 3.2.2): a
+/// bracketed IP literal, or a name of unreserved, sub-delimiter and percent-encoded
+/// characters, with an optional numeric port. User information (`user@host`), paths, white
+/// space and control characters are refused: a backend or a log reading such a value could
+/// take a different host from the one pound routed by. Empty is valid (RFC 9112, 3.2). The
+/// same rule serves `Host`, absolute-form targets and HTTP/2's `:authority`.
+pub fn valid_authority(a: &[u8]) -> bool {
+    let (host, rest) = if a.first() == Some(&b'[') {
+        let Some(end) = a.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let inner = &a[1..end];
+        if inner.is_empty()
+            || !inner
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+        {
+            return false;
+        }
+        (&a[..0], &a[end + 1..])
+    } else {
+        match a.iter().position(|&b| b == b':') {
+            Some(i) => (&a[..i], &a[i..]),
+            None => (a, &a[a.len()..]),
+        }
+    };
+    let port_ok = match rest.split_first() {
+        None => true,
+        Some((b':', port)) => port.len() <= 5 && port.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    };
+    let mut i = 0;
+    while i < host.len() {
+        let b = host[i];
+        if b == b'%' {
+            let hex = |j: usize| host.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    port_ok
+}
+
 /// The HTTP/1 minor version of a message (`HTTP/1.0` or `HTTP/1.1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {

@@ -237,7 +237,12 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
         req.head.fields.push(Field { name, value });
         let v = f.value;
         match f.name.len() {
-            4 if f.name.eq_ignore_ascii_case("host") => hosts += 1,
+            4 if f.name.eq_ignore_ascii_case("host") => {
+                hosts += 1;
+                if !super::valid_authority(trim(v)) {
+                    return reject(400, "invalid Host");
+                }
+            }
             6 if f.name.eq_ignore_ascii_case("expect") => {
                 expect_continue |= trim(v).eq_ignore_ascii_case(b"100-continue")
             }
@@ -327,17 +332,27 @@ fn check_transfer_coding(v: &[u8]) -> Result<(), Reject> {
     Ok(())
 }
 
-/// The four request-target forms of RFC 9112, section 3.2.
+/// The four request-target forms of RFC 9112, section 3.2. The authority of the absolute
+/// and authority forms follows the rule `Host` follows, and must name a host.
 fn valid_target(method: &[u8], target: &[u8]) -> bool {
+    let authority = |a: &[u8]| !a.is_empty() && super::valid_authority(a);
     match target.first() {
         Some(b'/') => true,
         Some(b'*') => target.len() == 1 && method == b"OPTIONS",
-        _ if method == b"CONNECT" => !target.is_empty(),
+        _ if method == b"CONNECT" => authority(target),
         _ => {
-            let lower = |p: &str| {
-                target.len() > p.len() && target[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+            let scheme = [&b"http://"[..], b"https://"]
+                .into_iter()
+                .find(|p| target.len() > p.len() && target[..p.len()].eq_ignore_ascii_case(p));
+            let Some(scheme) = scheme else {
+                return false;
             };
-            lower("http://") || lower("https://")
+            let rest = &target[scheme.len()..];
+            let end = rest
+                .iter()
+                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .unwrap_or(rest.len());
+            authority(&rest[..end])
         }
     }
 }

@@ -331,6 +331,21 @@ impl Client {
         self.buf.is_empty() && self.fill() == 0
     }
 
+    /// Whether the server closes the connection within `d` (false if it stays open, quiet).
+    pub fn is_closed_within(&mut self, d: Duration) -> bool {
+        self.s.set_read_timeout(Some(d)).unwrap();
+        let mut b = [0u8; 1024];
+        let closed = match self.s.peek(&mut b) {
+            Ok(n) => n == 0,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
+        self.s.set_read_timeout(Some(PATIENCE)).unwrap();
+        closed
+    }
+
     pub fn get(&mut self, path: &str) -> Response {
         self.send(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n"));
         self.response()

@@ -155,3 +155,69 @@ fn size_bounds() {
     );
     assert_eq!(status(&big), 400);
 }
+
+#[test]
+fn host_and_absolute_form_authorities() {
+    for host in [
+        "x",
+        "",
+        "example.org:8080",
+        "[::1]:80",
+        "[2001:db8::1]",
+        "192.0.2.1:1",
+        "a_b.example",
+        "ex%41mple.org",
+    ] {
+        assert_eq!(
+            status(&format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n")),
+            0,
+            "{host:?}"
+        );
+    }
+    for host in [
+        "a b",
+        "evil@good",
+        "good/../evil",
+        "good\\evil",
+        "x:80:80",
+        "x:8o",
+        "[::1",
+        "[::1]x",
+        "[zz]",
+        "ex%4",
+        "x:123456",
+    ] {
+        assert_eq!(
+            status(&format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n")),
+            400,
+            "{host:?}"
+        );
+    }
+    assert_eq!(
+        status("GET http://h.example/x HTTP/1.1\r\nHost: x\r\n\r\n"),
+        0
+    );
+    assert_eq!(
+        status("GET http://h.example HTTP/1.1\r\nHost: x\r\n\r\n"),
+        0
+    );
+    assert_eq!(
+        status("GET https://h.example:8443?q HTTP/1.1\r\nHost: x\r\n\r\n"),
+        0
+    );
+    for target in [
+        "http://user@evil.example/x",
+        "http://user:pw@evil.example/",
+        "http:///x",
+        "http://a b/",
+        "https://evil.example\\@good/",
+    ] {
+        assert_eq!(
+            status(&format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n")),
+            400,
+            "{target:?}"
+        );
+    }
+    assert!(valid_target(b"CONNECT", b"h.example:443"));
+    assert!(!valid_target(b"CONNECT", b"u@h.example:443"));
+}
