@@ -46,7 +46,7 @@ pub const PREFACE_LINE: &[u8] = b"PRI * HTTP/2.0\r\n";
 /// Serves one HTTP/2 connection to the end.
 pub async fn serve<T>(
     io: T,
-    peer: Peer,
+    peer: Arc<Peer>,
     listener: Arc<Listener>,
     mut shutdown: watch::Receiver<bool>,
     id: u64,
@@ -87,9 +87,10 @@ pub async fn serve<T>(
             return;
         }
     };
-    let mut peer = peer;
+    let mut peer = Arc::unwrap_or_clone(peer);
     peer.h2 = true;
     peer.slow = Some(crate::pace::SlowStreams::new(limits.slow_streams));
+    let peer = Arc::new(peer);
     // One permit per stream being served. h2 stops counting a stream as soon as the client
     // resets it, so a client resetting streams to open new ones (a "rapid reset" flood)
     // would otherwise start unbounded work. A new stream may wait for a place while another
@@ -252,7 +253,7 @@ enum Relayed {
 async fn stream(
     req: http::Request<RecvStream>,
     mut respond: SendResponse<Bytes>,
-    peer: Peer,
+    peer: Arc<Peer>,
     listener: Arc<Listener>,
     shutdown: watch::Receiver<bool>,
     id: u64,

@@ -30,6 +30,25 @@ impl InBuf {
         }
     }
 
+    /// Takes the buffer's memory, leaving it empty with none (it allocates again when
+    /// filled). Only an empty buffer gives its memory away.
+    pub fn take_storage(&mut self) -> Vec<u8> {
+        debug_assert!(self.is_empty());
+        self.start = 0;
+        let mut v = std::mem::take(&mut self.buf);
+        v.clear();
+        v
+    }
+
+    /// Gives an empty buffer memory to read into (from [`InBuf::take_storage`]).
+    pub fn give_storage(&mut self, mut v: Vec<u8>) {
+        if self.is_empty() && v.capacity() > self.buf.capacity() {
+            v.clear();
+            self.buf = v;
+            self.start = 0;
+        }
+    }
+
     pub fn data(&self) -> &[u8] {
         &self.buf[self.start..]
     }
@@ -215,6 +234,31 @@ fn noop_waker() -> &'static std::task::Waker {
 }
 
 impl Stream {
+    /// Waits until reading would find something (data, an end, an error), without a
+    /// buffer: an idle connection waits here holding no memory of its own. May return
+    /// early; the read that follows then simply waits.
+    pub async fn ready_to_read(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.readable().await,
+            Stream::Unix(s) => s.readable().await,
+            Stream::TlsServer(s) => {
+                let (inner, conn) = s.get_mut();
+                // Records already received and decrypted are there to read at once.
+                match conn.process_new_packets() {
+                    Ok(state)
+                        if state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed() => {}
+                    _ => return Ok(()),
+                }
+                match inner {
+                    Stream::Tcp(t) => t.readable().await,
+                    Stream::Unix(u) => u.readable().await,
+                    _ => Ok(()),
+                }
+            }
+            Stream::TlsClient(_) | Stream::Pipe(_) => Ok(()),
+        }
+    }
+
     /// Makes closing send a reset (SO_LINGER with zero time), so that a peer whose response
     /// was cut short sees an error rather than an ordinary end of stream.
     pub fn reset_on_close(&self) {

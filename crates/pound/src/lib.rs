@@ -13,6 +13,7 @@ pub mod http;
 pub mod io;
 pub mod listen;
 pub mod log;
+pub mod memory;
 pub mod metrics;
 pub mod pace;
 pub mod privileges;

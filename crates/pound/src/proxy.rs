@@ -118,6 +118,37 @@ impl Outcome {
     }
 }
 
+/// The memory a request works in: the client read buffer, the request and response heads,
+/// the output buffer and the match history. A connection takes a warm set when a request
+/// starts arriving and gives it back to its thread when it goes idle, so that an idle
+/// keep-alive connection holds none of it, and a busy one allocates nothing.
+struct Warm {
+    cin: Vec<u8>,
+    req: Request,
+    resp: Response,
+    out: Vec<u8>,
+    matches: Matches,
+}
+
+/// Warm sets kept per thread.
+const WARM_KEPT: usize = 64;
+
+thread_local! {
+    static WARM: std::cell::RefCell<Vec<Warm>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Warm {
+    fn new() -> Warm {
+        Warm {
+            cin: Vec::with_capacity(CLIENT_BUF),
+            req: Request::default(),
+            resp: Response::default(),
+            out: Vec::with_capacity(1024),
+            matches: Matches::default(),
+        }
+    }
+}
+
 /// How an exchange with a backend ended.
 enum Exchanged {
     /// The request was answered (or failed for good); the flag says whether the backend
@@ -134,12 +165,14 @@ struct Connection {
     pace: Pace,
     /// `100 Continue` was sent for the current request.
     continued: bool,
+    /// The buffers are cold (see [`Warm`]): the connection is idle, or new.
+    parked: bool,
     client: Stream,
     cin: InBuf,
     out: Vec<u8>,
     req: Request,
     resp: Response,
-    peer: Peer,
+    peer: Arc<Peer>,
     listener: Arc<Listener>,
     shutdown: watch::Receiver<bool>,
     tag: Tag,
@@ -157,7 +190,7 @@ struct Connection {
 pub struct Handoff {
     pub stream: Stream,
     pub buffered: Vec<u8>,
-    pub peer: Peer,
+    pub peer: Arc<Peer>,
     pub listener: Arc<Listener>,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -176,7 +209,7 @@ impl std::fmt::Display for Tag {
 /// Serves one client connection to the end.
 pub async fn serve(
     client: Stream,
-    peer: Peer,
+    peer: Arc<Peer>,
     listener: Arc<Listener>,
     shutdown: watch::Receiver<bool>,
     id: u64,
@@ -187,10 +220,11 @@ pub async fn serve(
     let h2c = listener.http2.is_some() && listener.tls.is_none() && !peer.h2;
     let mut c = Connection {
         client,
-        cin: InBuf::new(CLIENT_BUF, max),
-        out: Vec::with_capacity(1024),
-        req: Request::default(),
-        resp: Response::default(),
+        cin: InBuf::new(0, max),
+        out: Vec::new(),
+        req: Request::cold(),
+        resp: Response::cold(),
+        parked: true,
         peer,
         listener,
         shutdown,
@@ -212,11 +246,46 @@ pub async fn serve(
 }
 
 impl Connection {
+    /// Reads and answers requests until the connection ends. Only the wait of an idle
+    /// connection is inline; reading and answering a request is boxed, so that the task of
+    /// an idle connection stays small.
     async fn run(&mut self) {
         loop {
-            let Some(n) = self.read_head().await else {
+            if self.cin.is_empty() && !self.wait_idle().await {
                 return;
-            };
+            }
+            if !Box::pin(self.next_request()).await {
+                return;
+            }
+        }
+    }
+
+    /// Waits, holding no buffers, until the client sends something; false when the
+    /// connection is to end instead (`Client` passed, or pound is stopping).
+    async fn wait_idle(&mut self) -> bool {
+        if *self.shutdown.borrow() {
+            return false;
+        }
+        self.park();
+        let ready = tokio::select! {
+            r = timed(self.listener.client_timeout, self.client.ready_to_read()) => r,
+            _ = self.shutdown.changed() => return false,
+        };
+        self.unpark();
+        ready.is_ok()
+    }
+
+    async fn next_request(&mut self) -> bool {
+        match self.read_head().await {
+            Some(n) => self.request(n).await,
+            None => false,
+        }
+    }
+
+    /// Answers the request whose head is the first `n` buffered bytes; whether the
+    /// connection goes on.
+    async fn request(&mut self, n: usize) -> bool {
+        {
             let start = SystemTime::now();
             let t0 = Instant::now();
             self.cin.consume(n);
@@ -242,9 +311,50 @@ impl Connection {
                     self.linger().await;
                 }
                 // Otherwise dropping the stream closes it, which sends the FIN.
-                return;
+                return false;
             }
+            true
         }
+    }
+
+    /// Gives the connection's buffers back to the thread (it is about to wait idle).
+    fn park(&mut self) {
+        if self.parked {
+            return;
+        }
+        self.parked = true;
+        let mut w = Warm {
+            cin: self.cin.take_storage(),
+            req: std::mem::replace(&mut self.req, Request::cold()),
+            resp: std::mem::replace(&mut self.resp, Response::cold()),
+            out: std::mem::take(&mut self.out),
+            matches: std::mem::take(&mut self.matches),
+        };
+        // A head that made a buffer grow does not keep it large.
+        w.cin.shrink_to(CLIENT_BUF);
+        w.out.shrink_to(4096);
+        WARM.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() < WARM_KEPT {
+                c.push(w);
+            }
+        });
+    }
+
+    /// Takes a warm set of buffers (a request is arriving).
+    fn unpark(&mut self) {
+        if !self.parked {
+            return;
+        }
+        self.parked = false;
+        let w = WARM
+            .with(|c| c.borrow_mut().pop())
+            .unwrap_or_else(Warm::new);
+        self.cin.give_storage(w.cin);
+        self.req = w.req;
+        self.resp = w.resp;
+        self.out = w.out;
+        self.matches = w.matches;
     }
 
     /// Takes the request in: within the client's `ClientMaxRequests`, once its body is ready
@@ -351,30 +461,16 @@ impl Connection {
                     Ok(Some(n)) => return Some(n),
                     Ok(None) => {}
                     Err(rej) => {
-                        logmsg!(
-                            Notice,
-                            "{}e{} {} from {}",
-                            self.tag,
-                            rej.status,
-                            rej.reason,
-                            self.peer.ip
-                        );
-                        self.send_error(Version::Http11, rej.status).await;
-                        self.linger().await;
+                        Box::pin(self.refuse(rej)).await;
                         return None;
                     }
                 }
             }
             scanned = data.len();
             let idle = self.cin.is_empty();
+            // Nothing buffered: the client has just shown it is sending (see `wait_idle`).
             let read = if idle {
-                if *self.shutdown.borrow() {
-                    return None;
-                }
-                tokio::select! {
-                    r = timed(timeout, self.cin.fill(&mut self.client)) => r,
-                    _ = self.shutdown.changed() => return None,
-                }
+                timed(timeout, self.cin.fill(&mut self.client)).await
             } else {
                 let end = *deadline.get_or_insert_with(|| Instant::now() + timeout);
                 let limit = end.saturating_duration_since(Instant::now());
@@ -394,23 +490,37 @@ impl Connection {
         }
     }
 
+    /// Answers a malformed request head and closes.
+    async fn refuse(&mut self, rej: request::Reject) {
+        logmsg!(
+            Notice,
+            "{}e{} {} from {}",
+            self.tag,
+            rej.status,
+            rej.reason,
+            self.peer.ip
+        );
+        self.send_error(Version::Http11, rej.status).await;
+        self.linger().await;
+    }
+
     /// Closes after an error response: stops writing, then reads and discards what the client
     /// is still sending for a little while, so that closing with unread data does not reset
     /// the connection before the client has read the response.
     async fn linger(&mut self) {
         let _ = self.client.shutdown().await;
-        let mut sink = [0u8; 4096];
+        // What is left of the request is of no use any more: the client buffer takes what
+        // arrives, and drops it.
+        self.cin.consume(self.cin.data().len());
         let mut left = LINGER_BYTES;
         let until = Instant::now() + LINGER_TIME;
         while left > 0 {
             let limit = until.saturating_duration_since(Instant::now());
-            match timed(
-                limit,
-                tokio::io::AsyncReadExt::read(&mut self.client, &mut sink),
-            )
-            .await
-            {
-                Ok(n) if n > 0 => left = left.saturating_sub(n),
+            match timed(limit, self.cin.fill(&mut self.client)).await {
+                Ok(n) if n > 0 => {
+                    left = left.saturating_sub(n);
+                    self.cin.consume(n);
+                }
                 _ => return,
             }
         }

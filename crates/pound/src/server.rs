@@ -20,10 +20,11 @@ use crate::proxy::{self, Peer};
 use crate::state::{Listener, State};
 use crate::tls::server::{ClientTls, ALPN_H2};
 
-/// Counts open client connections so that a graceful stop can wait for them.
+/// Counts open client connections so that a graceful stop can wait for them, and memory
+/// can be given back after a peak.
 #[derive(Default)]
 struct Tracker {
-    active: AtomicUsize,
+    active: Arc<AtomicUsize>,
     idle: Notify,
 }
 
@@ -140,6 +141,7 @@ async fn serve(
         state.alive,
     ));
     tokio::spawn(crate::session::sweep(state.services.clone()));
+    tokio::spawn(crate::memory::give_back(tracker.active.clone()));
 
     let mut signals = match Signals::new() {
         Ok(s) => s,
@@ -206,7 +208,7 @@ impl Signals {
 
 fn spawn_connection(
     stream: Stream,
-    peer: Peer,
+    peer: Arc<Peer>,
     listener: &Arc<Listener>,
     stop: &watch::Receiver<bool>,
     tracker: &Arc<Tracker>,
@@ -236,20 +238,43 @@ fn spawn_connection(
 
 /// One client connection: the TLS handshake on HTTPS listeners (bounded by `Client`), then
 /// HTTP/2 when ALPN chose it, else HTTP/1.
+///
+/// Every stage but the HTTP/1 loop is boxed, and that loop is awaited in one place only:
+/// the task of an idle keep-alive connection is then only as large as the loop's own state.
 async fn connection(
     stream: Stream,
-    mut peer: Peer,
+    peer: Arc<Peer>,
     listener: Arc<Listener>,
     stop: watch::Receiver<bool>,
     id: u64,
 ) {
-    let Some(tls) = &listener.tls else {
-        if let Some(h) = proxy::serve(stream, peer, listener, stop, id).await {
-            let stream = crate::io::Prefixed::new(h.buffered, h.stream);
-            crate::h2::serve(stream, h.peer, h.listener, h.shutdown, id).await;
+    let (stream, peer) = if listener.tls.is_some() {
+        match Box::pin(handshake(stream, peer, &listener, id)).await {
+            Some((stream, peer, false)) => (stream, peer),
+            Some((stream, peer, true)) => {
+                Box::pin(crate::h2::serve(stream, peer, listener, stop, id)).await;
+                return;
+            }
+            None => return,
         }
-        return;
+    } else {
+        (stream, peer)
     };
+    if let Some(h) = proxy::serve(stream, peer, listener, stop, id).await {
+        let stream = crate::io::Prefixed::new(h.buffered, h.stream);
+        Box::pin(crate::h2::serve(stream, h.peer, h.listener, h.shutdown, id)).await;
+    }
+}
+
+/// The TLS handshake of an HTTPS connection, within `Client`: the stream, the peer with its
+/// TLS facts, and whether ALPN chose HTTP/2.
+async fn handshake(
+    stream: Stream,
+    peer: Arc<Peer>,
+    listener: &Listener,
+    id: u64,
+) -> Option<(Stream, Arc<Peer>, bool)> {
+    let tls = listener.tls.as_ref()?;
     let accepted = crate::io::timed(listener.client_timeout, tls.acceptor.accept(stream)).await;
     let stream = match accepted {
         Ok(s) => s,
@@ -260,18 +285,14 @@ async fn connection(
                 proxy::Tag(id),
                 peer.ip
             );
-            return;
+            return None;
         }
     };
     let conn = stream.get_ref().1;
+    let mut peer = Arc::unwrap_or_clone(peer);
     peer.tls = Some(Arc::new(ClientTls::new(conn, tls.client_cert > 0)));
     let h2 = conn.alpn_protocol() == Some(ALPN_H2);
-    let stream = Stream::TlsServer(Box::new(stream));
-    if h2 {
-        crate::h2::serve(stream, peer, listener, stop, id).await;
-    } else {
-        proxy::serve(stream, peer, listener, stop, id).await;
-    }
+    Some((Stream::TlsServer(Box::new(stream)), Arc::new(peer), h2))
 }
 
 /// Pauses after accept(2) fails for lack of descriptors, so the loop does not spin.
@@ -319,7 +340,7 @@ async fn accept_tcp(
                     h2: false,
                     slow: None,
                 };
-                spawn_connection(Stream::Tcp(s), peer, &listener, &stop, &tracker);
+                spawn_connection(Stream::Tcp(s), Arc::new(peer), &listener, &stop, &tracker);
             }
             Err(e) => accept_failed(e).await,
         }
@@ -350,7 +371,7 @@ async fn accept_unix(
                     h2: false,
                     slow: None,
                 };
-                spawn_connection(Stream::Unix(s), peer, &listener, &stop, &tracker);
+                spawn_connection(Stream::Unix(s), Arc::new(peer), &listener, &stop, &tracker);
             }
             Err(e) => accept_failed(e).await,
         }

@@ -69,8 +69,19 @@ pub struct Request {
 
 impl Default for Request {
     fn default() -> Self {
+        Request::with_head(Head::with_capacity(1024, 32))
+    }
+}
+
+impl Request {
+    /// A request that holds no memory yet (for an idle connection).
+    pub fn cold() -> Request {
+        Request::with_head(Head::with_capacity(0, 0))
+    }
+
+    fn with_head(head: Head) -> Request {
         Request {
-            head: Head::with_capacity(1024, 32),
+            head,
             method: Span::default(),
             target: Span::default(),
             line: Span::default(),

@@ -32,8 +32,19 @@ pub struct Response {
 
 impl Default for Response {
     fn default() -> Self {
+        Response::with_head(Head::with_capacity(1024, 32))
+    }
+}
+
+impl Response {
+    /// A response that holds no memory yet (for an idle connection).
+    pub fn cold() -> Response {
+        Response::with_head(Head::with_capacity(0, 0))
+    }
+
+    fn with_head(head: Head) -> Response {
         Response {
-            head: Head::with_capacity(1024, 32),
+            head,
             status: 0,
             line: Span::default(),
             version: None,
