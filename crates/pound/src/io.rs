@@ -238,25 +238,29 @@ impl Stream {
     /// buffer: an idle connection waits here holding no memory of its own. May return
     /// early; the read that follows then simply waits.
     pub async fn ready_to_read(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.readable().await,
-            Stream::Unix(s) => s.readable().await,
+        let socket = match self {
             Stream::TlsServer(s) => {
                 let (inner, conn) = s.get_mut();
                 // Records already received and decrypted are there to read at once.
                 match conn.process_new_packets() {
                     Ok(state)
-                        if state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed() => {}
+                        if state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed() =>
+                    {
+                        inner
+                    }
                     _ => return Ok(()),
                 }
-                match inner {
-                    Stream::Tcp(t) => t.readable().await,
-                    Stream::Unix(u) => u.readable().await,
-                    _ => Ok(()),
-                }
             }
-            Stream::TlsClient(_) | Stream::Pipe(_) => Ok(()),
-        }
+            other => other,
+        };
+        // Polled in place rather than through `readable()`, whose future is larger: this
+        // wait is what every idle connection's task holds.
+        std::future::poll_fn(|cx| match socket {
+            Stream::Tcp(s) => s.poll_read_ready(cx),
+            Stream::Unix(s) => s.poll_read_ready(cx),
+            _ => Poll::Ready(Ok(())),
+        })
+        .await
     }
 
     /// Makes closing send a reset (SO_LINGER with zero time), so that a peer whose response

@@ -58,9 +58,9 @@ pub struct Peer {
     /// The client address, for `ACL` conditions; `None` for UNIX-socket clients.
     pub addr: Option<std::net::IpAddr>,
     /// The listener address the client reached (`%A`).
-    pub local_ip: String,
+    pub local_ip: Arc<str>,
     /// The listener port as text, made once per connection for `X-Forwarded-Port`.
-    pub port_text: String,
+    pub port_text: Arc<str>,
     /// The listener address the client reached, for `RewriteLocation`.
     pub local_addr: Option<std::net::SocketAddr>,
     pub unix: bool,
@@ -165,8 +165,6 @@ struct Connection {
     pace: Pace,
     /// `100 Continue` was sent for the current request.
     continued: bool,
-    /// The buffers are cold (see [`Warm`]): the connection is idle, or new.
-    parked: bool,
     client: Stream,
     cin: InBuf,
     out: Vec<u8>,
@@ -206,6 +204,38 @@ impl std::fmt::Display for Tag {
     }
 }
 
+/// What an idle connection keeps: who it is with, and nothing to work with. While it waits
+/// for its next request, its task holds only this and the wait (see [`Warm`]).
+struct Idle {
+    client: Stream,
+    peer: Arc<Peer>,
+    listener: Arc<Listener>,
+    shutdown: watch::Receiver<bool>,
+    tag: Tag,
+    h2c: bool,
+}
+
+impl Idle {
+    /// Waits until the client sends something; false when the connection is to end
+    /// instead (`Client` passed, or pound is stopping).
+    async fn wait(&mut self) -> bool {
+        if *self.shutdown.borrow() {
+            return false;
+        }
+        let ready = tokio::select! {
+            r = timed(self.listener.client_timeout, self.client.ready_to_read()) => r,
+            _ = self.shutdown.changed() => return false,
+        };
+        ready.is_ok()
+    }
+}
+
+/// Whether a connection that answered its requests waits for more.
+enum Next {
+    Idle,
+    Done,
+}
+
 /// Serves one client connection to the end.
 pub async fn serve(
     client: Stream,
@@ -214,71 +244,121 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
     id: u64,
 ) -> Option<Handoff> {
-    let max = listener.limits.max_head + 1024;
-    let listener_rate = listener.client_rate;
-    let slow = peer.slow.clone();
     let h2c = listener.http2.is_some() && listener.tls.is_none() && !peer.h2;
-    let mut c = Connection {
+    let mut idle = Idle {
         client,
-        cin: InBuf::new(0, max),
-        out: Vec::new(),
-        req: Request::cold(),
-        resp: Response::cold(),
-        parked: true,
         peer,
         listener,
         shutdown,
         tag: Tag(id),
-        matches: Matches::default(),
         h2c,
-        preface: false,
-        pace: Pace::new(listener_rate, slow),
-        continued: false,
     };
-    c.run().await;
-    c.preface.then(|| Handoff {
-        buffered: c.cin.data().to_vec(),
-        stream: c.client,
-        peer: c.peer,
-        listener: c.listener,
-        shutdown: c.shutdown,
-    })
+    loop {
+        if !idle.wait().await {
+            return None;
+        }
+        // The working state lives in this box while requests are being answered, and
+        // goes back to the thread's cache when the connection is idle again.
+        let (c, next) = Box::pin(async move {
+            let mut c = Connection::wake(idle);
+            let next = c.run().await;
+            (c, next)
+        })
+        .await;
+        match next {
+            Next::Idle => idle = c.sleep(),
+            Next::Done => return c.handoff(),
+        }
+    }
 }
 
 impl Connection {
-    /// Reads and answers requests until the connection ends. Only the wait of an idle
-    /// connection is inline; reading and answering a request is boxed, so that the task of
-    /// an idle connection stays small.
-    async fn run(&mut self) {
-        loop {
-            if self.cin.is_empty() && !self.wait_idle().await {
-                return;
-            }
-            if !Box::pin(self.next_request()).await {
-                return;
-            }
+    /// A connection about to read a request, with a warm set of buffers.
+    fn wake(idle: Idle) -> Connection {
+        let Idle {
+            client,
+            peer,
+            listener,
+            shutdown,
+            tag,
+            h2c,
+        } = idle;
+        let w = WARM
+            .with(|c| c.borrow_mut().pop())
+            .unwrap_or_else(Warm::new);
+        let mut cin = InBuf::new(0, listener.limits.max_head + 1024);
+        cin.give_storage(w.cin);
+        let pace = Pace::new(listener.client_rate, peer.slow.clone());
+        Connection {
+            client,
+            cin,
+            out: w.out,
+            req: w.req,
+            resp: w.resp,
+            matches: w.matches,
+            peer,
+            listener,
+            shutdown,
+            tag,
+            h2c,
+            preface: false,
+            pace,
+            continued: false,
         }
     }
 
-    /// Waits, holding no buffers, until the client sends something; false when the
-    /// connection is to end instead (`Client` passed, or pound is stopping).
-    async fn wait_idle(&mut self) -> bool {
-        if *self.shutdown.borrow() {
-            return false;
-        }
-        self.park();
-        let ready = tokio::select! {
-            r = timed(self.listener.client_timeout, self.client.ready_to_read()) => r,
-            _ = self.shutdown.changed() => return false,
+    /// The connection goes idle: its buffers go back to the thread.
+    fn sleep(mut self) -> Idle {
+        let mut w = Warm {
+            cin: self.cin.take_storage(),
+            req: self.req,
+            resp: self.resp,
+            out: self.out,
+            matches: self.matches,
         };
-        self.unpark();
-        ready.is_ok()
+        // A head that made a buffer grow does not keep it large.
+        w.cin.shrink_to(CLIENT_BUF);
+        w.out.shrink_to(4096);
+        WARM.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() < WARM_KEPT {
+                c.push(w);
+            }
+        });
+        Idle {
+            client: self.client,
+            peer: self.peer,
+            listener: self.listener,
+            shutdown: self.shutdown,
+            tag: self.tag,
+            h2c: self.h2c,
+        }
     }
 
-    async fn next_request(&mut self) -> bool {
-        match self.read_head().await {
-            Some(n) => self.request(n).await,
-            None => false,
+    /// What the HTTP/2 server needs when an h2c preface arrived.
+    fn handoff(self) -> Option<Handoff> {
+        self.preface.then(|| Handoff {
+            buffered: self.cin.data().to_vec(),
+            stream: self.client,
+            peer: self.peer,
+            listener: self.listener,
+            shutdown: self.shutdown,
+        })
+    }
+
+    /// Reads and answers requests while the client has sent them (pipelining); then the
+    /// connection either waits idle for more or ends.
+    async fn run(&mut self) -> Next {
+        loop {
+            let Some(n) = self.read_head().await else {
+                return Next::Done;
+            };
+            if !self.request(n).await {
+                return Next::Done;
+            }
+            if self.cin.is_empty() {
+                return Next::Idle;
+            }
         }
     }
 
@@ -315,46 +395,6 @@ impl Connection {
             }
             true
         }
-    }
-
-    /// Gives the connection's buffers back to the thread (it is about to wait idle).
-    fn park(&mut self) {
-        if self.parked {
-            return;
-        }
-        self.parked = true;
-        let mut w = Warm {
-            cin: self.cin.take_storage(),
-            req: std::mem::replace(&mut self.req, Request::cold()),
-            resp: std::mem::replace(&mut self.resp, Response::cold()),
-            out: std::mem::take(&mut self.out),
-            matches: std::mem::take(&mut self.matches),
-        };
-        // A head that made a buffer grow does not keep it large.
-        w.cin.shrink_to(CLIENT_BUF);
-        w.out.shrink_to(4096);
-        WARM.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.len() < WARM_KEPT {
-                c.push(w);
-            }
-        });
-    }
-
-    /// Takes a warm set of buffers (a request is arriving).
-    fn unpark(&mut self) {
-        if !self.parked {
-            return;
-        }
-        self.parked = false;
-        let w = WARM
-            .with(|c| c.borrow_mut().pop())
-            .unwrap_or_else(Warm::new);
-        self.cin.give_storage(w.cin);
-        self.req = w.req;
-        self.resp = w.resp;
-        self.out = w.out;
-        self.matches = w.matches;
     }
 
     /// Takes the request in: within the client's `ClientMaxRequests`, once its body is ready

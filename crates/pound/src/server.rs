@@ -320,6 +320,14 @@ async fn accept_tcp(
     // A listener bound to one address knows the local address of every connection; only a
     // wildcard one has to ask the kernel each time.
     let bound = l.local_addr().ok().filter(|a| !a.ip().is_unspecified());
+    // Their texts are then shared by every connection rather than made for each.
+    let texts = |a: Option<SocketAddr>| -> (Arc<str>, Arc<str>) {
+        (
+            a.as_ref().map(ip_text).unwrap_or_default().into(),
+            a.map_or(0, |a| a.port()).to_string().into(),
+        )
+    };
+    let bound_texts = texts(bound);
     loop {
         let accepted = tokio::select! {
             r = l.accept() => r,
@@ -329,11 +337,15 @@ async fn accept_tcp(
             Ok((s, from)) => {
                 let _ = s.set_nodelay(true);
                 let local = bound.or_else(|| s.local_addr().ok());
+                let (local_ip, port_text) = match bound {
+                    Some(_) => bound_texts.clone(),
+                    None => texts(local),
+                };
                 let peer = Peer {
                     ip: ip_text(&from),
                     addr: Some(from.ip()),
-                    local_ip: local.as_ref().map(ip_text).unwrap_or_default(),
-                    port_text: local.map_or(0, |a| a.port()).to_string(),
+                    local_ip,
+                    port_text,
                     local_addr: local,
                     unix: false,
                     tls: None,
@@ -353,6 +365,8 @@ async fn accept_unix(
     mut stop: watch::Receiver<bool>,
     tracker: Arc<Tracker>,
 ) {
+    let socket: Arc<str> = "socket".into();
+    let no_port: Arc<str> = "".into();
     loop {
         let accepted = tokio::select! {
             r = l.accept() => r,
@@ -363,8 +377,8 @@ async fn accept_unix(
                 let peer = Peer {
                     ip: "socket".to_string(),
                     addr: None,
-                    local_ip: "socket".to_string(),
-                    port_text: String::new(),
+                    local_ip: socket.clone(),
+                    port_text: no_port.clone(),
                     local_addr: None,
                     unix: true,
                     tls: None,

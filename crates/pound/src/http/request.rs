@@ -74,11 +74,6 @@ impl Default for Request {
 }
 
 impl Request {
-    /// A request that holds no memory yet (for an idle connection).
-    pub fn cold() -> Request {
-        Request::with_head(Head::with_capacity(0, 0))
-    }
-
     fn with_head(head: Head) -> Request {
         Request {
             head,

@@ -37,11 +37,6 @@ impl Default for Response {
 }
 
 impl Response {
-    /// A response that holds no memory yet (for an idle connection).
-    pub fn cold() -> Response {
-        Response::with_head(Head::with_capacity(0, 0))
-    }
-
     fn with_head(head: Head) -> Response {
         Response {
             head,
