@@ -19,6 +19,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -119,13 +120,25 @@ impl Pace {
         F: Future<Output = io::Result<usize>>,
     {
         let paced = self.rate.min > 0;
+        tokio::pin!(op);
+        // Most operations complete at once: they cost no clock reading and no timer.
+        let first = std::future::poll_fn(|cx| match op.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await;
+        if let Some(result) = first {
+            if let (true, Ok(n)) = (paced, &result) {
+                self.credit(*n, Duration::ZERO);
+            }
+            return result;
+        }
         let limit = if paced {
             per_op.min(self.budget)
         } else {
             per_op
         };
         let started = Instant::now();
-        tokio::pin!(op);
         let result = if self.slot.is_none() && self.slow.is_none() {
             timed(limit, op).await
         } else {
@@ -148,20 +161,24 @@ impl Pace {
         if !paced {
             return result;
         }
-        let waited = started.elapsed();
         match result {
             Ok(n) => {
-                let credit = Duration::from_nanos(
-                    u64::try_from(n as u128 * 1_000_000_000 / u128::from(self.rate.min))
-                        .unwrap_or(u64::MAX),
-                );
-                self.budget = (self.budget.saturating_sub(waited) + credit).min(self.rate.grace);
+                self.credit(n, started.elapsed());
                 Ok(n)
             }
             // The budget, not `Client`, ran out.
             Err(e) if e.kind() == io::ErrorKind::TimedOut && limit < per_op => Err(too_slow()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Takes `waited` from the budget and gives back the time `n` bytes are worth.
+    fn credit(&mut self, n: usize, waited: Duration) {
+        let worth = Duration::from_nanos(
+            u64::try_from(n as u128 * 1_000_000_000 / u128::from(self.rate.min))
+                .unwrap_or(u64::MAX),
+        );
+        self.budget = (self.budget.saturating_sub(waited) + worth).min(self.rate.grace);
     }
 
     /// Writes `a` then `b` to the client and flushes, each partial write paced on its own,

@@ -414,11 +414,19 @@ fn field_line(head: &Head, i: usize, line: &mut Vec<u8>) {
 }
 
 /// A rewritten URL part may not contain white space or control characters, which would
-/// corrupt the request line sent to the backend.
+/// corrupt the request line sent to the backend, nor bytes that are not UTF-8 (from a header
+/// value, or a back-reference that split a character), which pound itself refuses in a
+/// request line from a client.
 fn check_url_part(v: &[u8], what: &str, t: &Template) -> Result<(), EvalError> {
     if v.iter().any(|&b| b <= b' ' || b == 0x7f) {
         return Err(EvalError(format!(
             "{what} \"{}\": the result contains white space or control characters",
+            t.text
+        )));
+    }
+    if std::str::from_utf8(v).is_err() {
+        return Err(EvalError(format!(
+            "{what} \"{}\": the result is not valid UTF-8",
             t.text
         )));
     }

@@ -212,6 +212,21 @@ fn unsafe_results_are_errors() {
         let e = run.apply(&actions).unwrap_err();
         assert!(e.0.contains("invalid URL"), "{body}: {e:?}");
     }
+    // Bytes that are not UTF-8, from a header or from a group that split a character.
+    let (_, actions, ..) = service("SetPath \"/%[header X]\"\n");
+    let mut run = Run::new("GET / HTTP/1.1\r\nHost: h\r\nX: \u{e9}\r\n\r\n");
+    run.req.head.buf.iter_mut().for_each(|b| {
+        if *b == 0xc3 {
+            *b = b'~';
+        }
+    });
+    let e = run.apply(&actions).unwrap_err();
+    assert!(e.0.contains("not valid UTF-8"), "{e:?}");
+    let (conds, actions, ..) = service("URL \"^/(.)\"\nSetPath \"/x$1\"\n");
+    let mut run = Run::new("GET /\u{e9} HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(run.matches(&conds), Ok(true));
+    let e = run.apply(&actions).unwrap_err();
+    assert!(e.0.contains("not valid UTF-8"), "{e:?}");
     let (_, actions, ..) = service("SetHeader \"Content-Length: 5\"\n");
     let mut run = Run::new(GET);
     assert!(run.apply(&actions).is_err());
