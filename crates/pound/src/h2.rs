@@ -27,6 +27,7 @@ use crate::http::response::{self, Response};
 use crate::http::BodyKind;
 use crate::io::Stream;
 use crate::logmsg;
+use crate::pace::{SlowStreams, SLOW_WAIT};
 use crate::proxy::{self, Peer, Tag};
 use crate::state::Listener;
 
@@ -278,6 +279,7 @@ async fn stream(
     let method = parts.method;
     let (ours, engine_end) = tokio::io::duplex(PIPE);
     let patience = listener.client_timeout;
+    let slow = peer.slow.clone();
     let engine = proxy::serve(Stream::Pipe(engine_end), peer, listener, shutdown, id);
     // The bridge owns this end of the pipe: when it is done, the pipe closes and the engine
     // sees the end of its "connection".
@@ -285,7 +287,7 @@ async fn stream(
         let (mut from_engine, to_engine) = tokio::io::split(ours);
         let relayed = {
             let upload = send_request(head, needs_framing, expects, body, to_engine);
-            let download = relay_response(&mut from_engine, &mut respond, &method, patience);
+            let download = relay_response(&mut from_engine, &mut respond, &method, patience, slow);
             tokio::pin!(upload);
             tokio::pin!(download);
             let mut uploading = true;
@@ -395,6 +397,7 @@ async fn relay_response(
     respond: &mut SendResponse<Bytes>,
     method: &Method,
     patience: Duration,
+    slow: Option<Arc<SlowStreams>>,
 ) -> Relayed {
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut resp = Response::default();
@@ -449,6 +452,7 @@ async fn relay_response(
         buf,
         send,
         patience,
+        slow,
     };
     let copied = match resp.body {
         BodyKind::Length(n) => out.copy_length(n).await,
@@ -493,6 +497,9 @@ struct Out<'a> {
     /// How long the client may keep its window closed (`Client`): one that stops reading
     /// loses the stream, as one that stops reading an HTTP/1 response loses its connection.
     patience: Duration,
+    /// The connection's places for streams waiting on their client (`HTTP2MaxSlowStreams`):
+    /// a stream whose window stays shut for over a second takes one while it waits.
+    slow: Option<Arc<SlowStreams>>,
 }
 
 impl Out<'_> {
@@ -513,9 +520,25 @@ impl Out<'_> {
     async fn data(&mut self, mut data: Bytes) -> Result<(), Relayed> {
         while !data.is_empty() {
             self.send.reserve_capacity(data.len());
-            let capacity = std::future::poll_fn(|cx| self.send.poll_capacity(cx));
-            let n = match tokio::time::timeout(self.patience, capacity).await {
-                Ok(Some(Ok(n))) => n.min(data.len()),
+            let send = &mut self.send;
+            let capacity = std::future::poll_fn(|cx| send.poll_capacity(cx));
+            tokio::pin!(capacity);
+            let first = SLOW_WAIT.min(self.patience);
+            let got = match tokio::time::timeout(first, &mut capacity).await {
+                Ok(got) => got,
+                Err(_) => {
+                    let _place = match &self.slow {
+                        Some(s) => Some(s.enter().ok_or(Relayed::Abandoned)?),
+                        None => None,
+                    };
+                    let rest = self.patience.saturating_sub(first);
+                    tokio::time::timeout(rest, capacity)
+                        .await
+                        .map_err(|_| Relayed::Abandoned)?
+                }
+            };
+            let n = match got {
+                Some(Ok(n)) => n.min(data.len()),
                 _ => return Err(Relayed::Abandoned),
             };
             if n == 0 {

@@ -56,7 +56,9 @@ impl SlowStreams {
         })
     }
 
-    fn enter(self: &Arc<Self>) -> Option<SlowPlace> {
+    /// Takes a place for a stream about to wait on its client; `None` when every place is
+    /// taken. The place is given back when dropped.
+    pub fn enter(self: &Arc<Self>) -> Option<SlowPlace> {
         self.waiting
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.limit).then_some(n + 1)
@@ -66,7 +68,7 @@ impl SlowStreams {
     }
 }
 
-struct SlowPlace(Arc<SlowStreams>);
+pub struct SlowPlace(Arc<SlowStreams>);
 
 impl Drop for SlowPlace {
     fn drop(&mut self) {
@@ -113,9 +115,19 @@ impl Pace {
         self.slot = None;
     }
 
-    /// Waits for `op`, a read or write on the client that moves the bytes it returns,
-    /// within `per_op` (`Client`) and the budget.
+    /// Waits for `op`, a read on the client that moves the bytes it returns, within
+    /// `per_op` (`Client`) and the budget.
     pub async fn wait<F>(&mut self, per_op: Duration, op: F) -> io::Result<usize>
+    where
+        F: Future<Output = io::Result<usize>>,
+    {
+        self.wait_for(per_op, op, true).await
+    }
+
+    /// [`Pace::wait`]; `place` says whether a slow wait takes one of the HTTP/2
+    /// connection's places. Writes do not: over HTTP/2 they go into the stream's pipe, and
+    /// the stream's relay takes the place when the client's window stays shut.
+    async fn wait_for<F>(&mut self, per_op: Duration, op: F, place: bool) -> io::Result<usize>
     where
         F: Future<Output = io::Result<usize>>,
     {
@@ -149,8 +161,8 @@ impl Pace {
                 Err(_) => {
                     self.slot = None;
                     let place = match &self.slow {
-                        Some(s) => Some(s.enter().ok_or_else(too_many_slow)?),
-                        None => None,
+                        Some(s) if place => Some(s.enter().ok_or_else(too_many_slow)?),
+                        _ => None,
                     };
                     let r = timed(limit - SLOW_WAIT, op).await;
                     drop(place);
@@ -192,12 +204,13 @@ impl Pace {
     ) -> io::Result<()> {
         while !a.is_empty() || !b.is_empty() {
             let n = if a.is_empty() {
-                self.wait(per_op, w.write(b)).await?
+                self.wait_for(per_op, w.write(b), false).await?
             } else if b.is_empty() {
-                self.wait(per_op, w.write(a)).await?
+                self.wait_for(per_op, w.write(a), false).await?
             } else {
                 let bufs = [IoSlice::new(a), IoSlice::new(b)];
-                self.wait(per_op, w.write_vectored(&bufs)).await?
+                self.wait_for(per_op, w.write_vectored(&bufs), false)
+                    .await?
             };
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
@@ -209,7 +222,7 @@ impl Pace {
                 a = &a[n..];
             }
         }
-        self.wait(per_op, async { w.flush().await.map(|()| 0) })
+        self.wait_for(per_op, async { w.flush().await.map(|()| 0) }, false)
             .await
             .map(|_| ())
     }

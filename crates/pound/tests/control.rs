@@ -380,7 +380,7 @@ fn requests_past_worker_max_count_wait_in_the_queue() {
     let mut slow = pound.connect();
     slow.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
     common::net::poll("the slow request to be in progress", || {
-        (workers()["active"] == 1).then_some(())
+        (workers()["active"] == 1 && backend.requests().len() == 1).then_some(())
     });
     let mut fast = pound.connect();
     fast.send("GET /fast HTTP/1.1\r\nHost: h\r\n\r\n");

@@ -303,3 +303,60 @@ fn slow_http2_uploads_do_not_starve_other_clients() {
         .iter()
         .all(|r| !r.line().starts_with("POST")));
 }
+
+#[test]
+fn slow_http2_readers_beyond_the_limit_lose_their_streams() {
+    let body = "r".repeat(100_000);
+    let backend = Backend::start(move |_| ok(&body));
+    // With `Client 60`, a stream whose client keeps its window shut would wait a minute;
+    // beyond HTTP2MaxSlowStreams, it is reset after a second.
+    let pound = Pound::start(&simple(
+        "HTTP2 on\nHTTP2MaxSlowStreams 2\nClient 60",
+        &[&backend],
+    ));
+    let rt = runtime();
+    rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(pound.addr).await.unwrap();
+        let (mut client, conn) = h2::client::Builder::new()
+            .initial_window_size(0)
+            .handshake::<_, Bytes>(tcp)
+            .await
+            .expect("h2 handshake");
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut bodies = Vec::new();
+        for _ in 0..5 {
+            client = client.ready().await.unwrap();
+            let (resp, _) = client
+                .send_request(http::Request::get("http://x/big").body(()).unwrap(), true)
+                .unwrap();
+            let resp = resp.await.expect("response head");
+            assert_eq!(resp.status(), 200);
+            bodies.push(resp.into_body());
+        }
+        // Read nothing: three of the five streams are reset well before `Client`.
+        let ends = bodies.into_iter().map(|mut b| async move {
+            match tokio::time::timeout(Duration::from_secs(5), b.data()).await {
+                Ok(Some(Err(e))) => e.reason() == Some(h2::Reason::CANCEL),
+                _ => false,
+            }
+        });
+        let reset = futures_join(ends).await.into_iter().filter(|r| *r).count();
+        assert_eq!(reset, 3);
+    });
+}
+
+/// Awaits every future (the tests have no `futures` crate).
+async fn futures_join<F>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
