@@ -883,3 +883,36 @@ fn keywords_are_case_insensitive() {
     assert_eq!(c.listeners.len(), 1);
     assert_eq!(c.statements[0].keyword, "ListenHTTP");
 }
+
+#[test]
+fn client_limits_are_global_defaults_and_per_listener() {
+    use crate::model::ClientLimits;
+    let c = ok("ClientMinRate 1000\nClientMaxConnections 50\n\
+         ListenHTTP\nAddress 127.0.0.1\nPort 80\nClientRateGrace 4\nClientMaxRequests 8\n\
+         HTTP2MaxSlowStreams 3\nEnd\n\
+         ListenHTTP\nAddress 127.0.0.1\nPort 81\nClientMinRate 0\nEnd\n");
+    assert_eq!(
+        c.listeners[0].client_limits,
+        ClientLimits {
+            min_rate: 1000,
+            rate_grace: Some(4),
+            max_connections: 50,
+            max_requests: 8,
+        }
+    );
+    assert_eq!(c.listeners[0].http2.slow_streams, 3);
+    assert_eq!(c.listeners[1].client_limits.min_rate, 0);
+    assert_eq!(c.listeners[1].client_limits.rate_grace, None);
+    assert_eq!(c.listeners[1].http2.slow_streams, 16);
+    let d = ok("ListenHTTP\nAddress 127.0.0.1\nPort 80\nEnd\n");
+    assert_eq!(d.listeners[0].client_limits, ClientLimits::default());
+    assert_eq!(d.listeners[0].client_limits.min_rate, 512);
+    fails(
+        "ListenHTTP\nAddress 127.0.0.1\nPort 80\nClientMinRate -1\nEnd\n",
+        &["p.cfg:4.15-16: expected number, but found literal"],
+    );
+    fails(
+        "ListenHTTP\nAddress 127.0.0.1\nPort 80\nHTTP2MaxSlowStreams 0\nEnd\n",
+        &["p.cfg:4.21: value out of allowed range (1..65536)"],
+    );
+}
