@@ -139,6 +139,20 @@ pub async fn write_flush<W: AsyncWrite + Unpin + ?Sized>(w: &mut W, data: &[u8])
     w.flush().await
 }
 
+/// Takes `n` written bytes off the front of `a` then `b`; a write of nothing is an error.
+pub fn wrote(a: &mut &[u8], b: &mut &[u8], n: usize) -> io::Result<()> {
+    if n == 0 {
+        return Err(io::ErrorKind::WriteZero.into());
+    }
+    if n >= a.len() {
+        *b = &b[(n - a.len()).min(b.len())..];
+        *a = &[];
+    } else {
+        *a = &a[n..];
+    }
+    Ok(())
+}
+
 /// Writes `a` then `b` with as few system calls as the stream allows.
 pub async fn write_two<W: AsyncWrite + Unpin + ?Sized>(
     w: &mut W,
@@ -152,15 +166,7 @@ pub async fn write_two<W: AsyncWrite + Unpin + ?Sized>(
             w.write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
                 .await?
         };
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        if n >= a.len() {
-            b = &b[n - a.len()..];
-            a = &[];
-        } else {
-            a = &a[n..];
-        }
+        wrote(&mut a, &mut b, n)?;
     }
     if !b.is_empty() {
         w.write_all(b).await?;

@@ -212,15 +212,7 @@ impl Pace {
                 self.wait_for(per_op, w.write_vectored(&bufs), false)
                     .await?
             };
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            if n >= a.len() {
-                b = &b[n - a.len()..];
-                a = &[];
-            } else {
-                a = &a[n..];
-            }
+            crate::io::wrote(&mut a, &mut b, n)?;
         }
         self.wait_for(per_op, async { w.flush().await.map(|()| 0) }, false)
             .await
