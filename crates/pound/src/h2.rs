@@ -27,7 +27,7 @@ use crate::http::response::{self, Response};
 use crate::http::BodyKind;
 use crate::io::Stream;
 use crate::logmsg;
-use crate::pace::{SlowStreams, SLOW_WAIT};
+use crate::pace::{Slow, SlowStreams, SLOW_WAIT};
 use crate::proxy::{self, Peer, Tag};
 use crate::state::Listener;
 
@@ -90,7 +90,10 @@ pub async fn serve<T>(
     };
     let mut peer = Arc::unwrap_or_clone(peer);
     peer.h2 = true;
-    peer.slow = Some(crate::pace::SlowStreams::new(limits.slow_streams));
+    peer.slow = Some(crate::pace::SlowStreams::new(
+        limits.slow_streams,
+        listener.client_rate.min,
+    ));
     let peer = Arc::new(peer);
     // One permit per stream being served. h2 stops counting a stream as soon as the client
     // resets it, so a client resetting streams to open new ones (a "rapid reset" flood)
@@ -280,13 +283,14 @@ async fn stream(
     let (ours, engine_end) = tokio::io::duplex(PIPE);
     let patience = listener.client_timeout;
     let slow = peer.slow.clone();
+    let slow_up = slow.clone();
     let engine = proxy::serve(Stream::Pipe(engine_end), peer, listener, shutdown, id);
     // The bridge owns this end of the pipe: when it is done, the pipe closes and the engine
     // sees the end of its "connection".
     let bridge = async move {
         let (mut from_engine, to_engine) = tokio::io::split(ours);
         let relayed = {
-            let upload = send_request(head, needs_framing, expects, body, to_engine);
+            let upload = send_request(head, needs_framing, expects, body, to_engine, &slow_up);
             let download = relay_response(&mut from_engine, &mut respond, &method, patience, slow);
             tokio::pin!(upload);
             tokio::pin!(download);
@@ -334,6 +338,7 @@ async fn send_request(
     expects: bool,
     mut body: RecvStream,
     mut pipe: tokio::io::WriteHalf<tokio::io::DuplexStream>,
+    slow: &Option<Arc<SlowStreams>>,
 ) {
     let mut first = None;
     let chunked = if body.is_end_stream() || !needs_framing {
@@ -384,6 +389,9 @@ async fn send_request(
             return;
         }
         let _ = body.flow_control().release_capacity(n);
+        if let Some(s) = slow {
+            s.moved(n);
+        }
     }
     if chunked && pipe.write_all(b"0\r\n\r\n").await.is_err() {
         return;
@@ -524,12 +532,14 @@ impl Out<'_> {
             let capacity = std::future::poll_fn(|cx| send.poll_capacity(cx));
             tokio::pin!(capacity);
             let first = SLOW_WAIT.min(self.patience);
+            let mark = self.slow.as_ref().map_or(0, |s| s.mark());
             let got = match tokio::time::timeout(first, &mut capacity).await {
                 Ok(got) => got,
                 Err(_) => {
-                    let _place = match &self.slow {
-                        Some(s) => Some(s.enter().ok_or(Relayed::Abandoned)?),
-                        None => None,
+                    let _place = match self.slow.as_ref().map(|s| s.slow_since(mark)) {
+                        Some(Slow::Full) => return Err(Relayed::Abandoned),
+                        Some(Slow::Place(p)) => Some(p),
+                        Some(Slow::Flowing) | None => None,
                     };
                     let rest = self.patience.saturating_sub(first);
                     tokio::time::timeout(rest, capacity)
@@ -546,6 +556,9 @@ impl Out<'_> {
             }
             if self.send.send_data(data.split_to(n), false).is_err() {
                 return Err(Relayed::Abandoned);
+            }
+            if let Some(s) = &self.slow {
+                s.moved(n);
             }
         }
         Ok(())

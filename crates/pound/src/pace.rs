@@ -12,12 +12,13 @@
 //! A request that has to wait on its client for longer than [`SLOW_WAIT`] gives its worker
 //! slot back for good (see `workers`): `WorkerMaxCount` bounds the requests pound is working
 //! on, and slow clients cannot take the slots that others need. On an HTTP/2 connection such
-//! a stream also takes one of the connection's `HTTP2MaxSlowStreams` places while it waits;
-//! a stream that finds none is ended.
+//! a stream also takes one of the connection's `HTTP2MaxSlowStreams` places while it waits,
+//! unless the connection as a whole is moving bytes (see [`SlowStreams`]); a stream that
+//! finds none is ended.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -42,18 +43,62 @@ pub struct Rate {
 }
 
 /// The places of one HTTP/2 connection's streams that wait on the client.
+///
+/// A stream that waits for over [`SLOW_WAIT`] is not necessarily the client's doing: many
+/// streams share one connection, and on a slow link each waits its turn. So the connection
+/// counts the bytes it moves for its streams; a stream whose connection moved at least
+/// `ClientMinRate` bytes per second meanwhile takes no place and goes on waiting (within
+/// `Client` and its budget). Only streams of a connection that is stalled as a whole count
+/// against the limit.
 #[derive(Debug)]
 pub struct SlowStreams {
     waiting: AtomicUsize,
     limit: usize,
+    /// Bytes moved for the connection's streams, both ways.
+    moved: AtomicU64,
+    /// `ClientMinRate` (at least 1).
+    rate: u64,
+}
+
+/// What a stream that waited [`SLOW_WAIT`] on its client gets.
+pub enum Slow {
+    /// The connection is moving bytes: the stream waits on, holding no place.
+    Flowing,
+    Place(SlowPlace),
+    /// Every place is taken: the stream is ended.
+    Full,
 }
 
 impl SlowStreams {
-    pub fn new(limit: u32) -> Arc<SlowStreams> {
+    pub fn new(limit: u32, rate: u32) -> Arc<SlowStreams> {
         Arc::new(SlowStreams {
             waiting: AtomicUsize::new(0),
             limit: (limit as usize).max(1),
+            moved: AtomicU64::new(0),
+            rate: u64::from(rate).max(1),
         })
+    }
+
+    /// Counts `n` bytes moved for one of the connection's streams.
+    pub fn moved(&self, n: usize) {
+        self.moved.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The count of bytes moved, to compare with after a wait.
+    pub fn mark(&self) -> u64 {
+        self.moved.load(Ordering::Relaxed)
+    }
+
+    /// For a stream that has waited [`SLOW_WAIT`] since `mark`.
+    pub fn slow_since(self: &Arc<Self>, mark: u64) -> Slow {
+        let need = self.rate.saturating_mul(SLOW_WAIT.as_secs().max(1));
+        if self.mark().wrapping_sub(mark) >= need {
+            return Slow::Flowing;
+        }
+        match self.enter() {
+            Some(p) => Slow::Place(p),
+            None => Slow::Full,
+        }
     }
 
     /// Takes a place for a stream about to wait on its client; `None` when every place is
@@ -151,6 +196,7 @@ impl Pace {
             per_op
         };
         let started = Instant::now();
+        let mark = self.slow.as_ref().map_or(0, |s| s.mark());
         let result = if self.slot.is_none() && self.slow.is_none() {
             timed(limit, op).await
         } else {
@@ -161,7 +207,11 @@ impl Pace {
                 Err(_) => {
                     self.slot = None;
                     let place = match &self.slow {
-                        Some(s) if place => Some(s.enter().ok_or_else(too_many_slow)?),
+                        Some(s) if place => match s.slow_since(mark) {
+                            Slow::Flowing => None,
+                            Slow::Place(p) => Some(p),
+                            Slow::Full => return Err(too_many_slow()),
+                        },
                         _ => None,
                     };
                     let r = timed(limit - SLOW_WAIT, op).await;
@@ -302,7 +352,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn slow_streams_of_a_connection_are_bounded() {
-        let slow = SlowStreams::new(1);
+        let slow = SlowStreams::new(1, 1_000_000);
         let held = slow.enter().expect("first place");
         let mut p = Pace::new(
             Rate {
@@ -327,5 +377,20 @@ mod tests {
             .await;
         assert!(r.is_ok());
         assert_eq!(slow.waiting.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn streams_of_a_flowing_connection_take_no_place() {
+        let slow = SlowStreams::new(1, 100);
+        let mark = slow.mark();
+        slow.moved(150);
+        assert!(matches!(slow.slow_since(mark), Slow::Flowing));
+        let mark = slow.mark();
+        slow.moved(10);
+        let held = slow.slow_since(mark);
+        assert!(matches!(held, Slow::Place(_)));
+        assert!(matches!(slow.slow_since(slow.mark()), Slow::Full));
+        drop(held);
+        assert!(matches!(slow.slow_since(slow.mark()), Slow::Place(_)));
     }
 }

@@ -319,6 +319,10 @@ impl Connection {
         // A head that made a buffer grow does not keep it large.
         w.cin.shrink_to(CLIENT_BUF);
         w.out.shrink_to(4096);
+        for head in [&mut w.req.head, &mut w.resp.head] {
+            head.buf.shrink_to(4096);
+            head.fields.shrink_to(64);
+        }
         WARM.with(|c| {
             let mut c = c.borrow_mut();
             if c.len() < WARM_KEPT {
@@ -420,7 +424,7 @@ impl Connection {
     }
 
     /// Waits until [`BODY_READY`] bytes of the body (or all of it) are buffered, at the
-    /// client's pace. A client that expects `100 Continue` gets it first.
+    /// client's pace. A client that expects `100 Continue` is taken in at once.
     async fn body_ready(&mut self) -> Result<(), Outcome> {
         let want = match self.req.body {
             BodyKind::Length(n) => usize::try_from(n).unwrap_or(usize::MAX).min(BODY_READY),
@@ -431,23 +435,11 @@ impl Connection {
         let max = self.listener.limits.max_body;
         let mut settle = crate::http::chunked::Settle::default();
         let mut ready = |data: &[u8]| data.len() >= want || (chunked && settle.settled(data, max));
-        if ready(self.cin.data()) {
+        // A client that expects `100 Continue` sends its body only once it is told to,
+        // which happens once a backend is ready (or never, when pound answers itself): it
+        // is taken in at once, and its body is paced like any other.
+        if self.req.expect_continue || ready(self.cin.data()) {
             return Ok(());
-        }
-        if self.req.expect_continue {
-            self.continued = true;
-            let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
-            let sent = timed(
-                self.listener.client_timeout,
-                write_flush(&mut self.client, cont),
-            )
-            .await;
-            if sent.is_err() {
-                return Err(Outcome {
-                    linger: false,
-                    ..Outcome::generated(499)
-                });
-            }
         }
         while !ready(self.cin.data()) {
             let timeout = self.listener.client_timeout;
@@ -508,9 +500,13 @@ impl Connection {
             }
             scanned = data.len();
             let idle = self.cin.is_empty();
-            // Nothing buffered: the client has just shown it is sending (see `wait_idle`).
+            // Nothing buffered: the client has just shown it is sending (see `Idle::wait`),
+            // though readiness may also come early; a stop still ends the wait.
             let read = if idle {
-                timed(timeout, self.cin.fill(&mut self.client)).await
+                tokio::select! {
+                    r = timed(timeout, self.cin.fill(&mut self.client)) => r,
+                    _ = self.shutdown.changed() => return None,
+                }
             } else {
                 let end = *deadline.get_or_insert_with(|| Instant::now() + timeout);
                 let limit = end.saturating_duration_since(Instant::now());

@@ -196,6 +196,8 @@ where
                         return Err(RelayError::TooLarge);
                     }
                 }
+                // The empty line that ends a body without trailers goes out with the rest.
+                Segment::Trailer if trailers.is_empty() && dec.is_done() && k == 2 => {}
                 Segment::Trailer => {
                     if !decode {
                         send(dst, prefix, &data[pass..used], &mut lim).await?;

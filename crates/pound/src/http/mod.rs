@@ -24,11 +24,10 @@ pub fn valid_authority(a: &[u8]) -> bool {
             return false;
         };
         let inner = &a[1..end];
-        if inner.is_empty()
-            || !inner
-                .iter()
-                .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
-        {
+        let ipv6 = std::str::from_utf8(inner)
+            .ok()
+            .and_then(|t| t.parse::<std::net::Ipv6Addr>().ok());
+        if ipv6.is_none() {
             return false;
         }
         (&a[..0], &a[end + 1..])
@@ -40,7 +39,11 @@ pub fn valid_authority(a: &[u8]) -> bool {
     };
     let port_ok = match rest.split_first() {
         None => true,
-        Some((b':', port)) => port.len() <= 5 && port.iter().all(u8::is_ascii_digit),
+        Some((b':', port)) => {
+            port.iter().all(u8::is_ascii_digit)
+                && (port.is_empty()
+                    || std::str::from_utf8(port).is_ok_and(|p| p.parse::<u16>().is_ok()))
+        }
         Some(_) => false,
     };
     let mut i = 0;

@@ -354,9 +354,11 @@ fn valid_target(method: &[u8], target: &[u8]) -> bool {
                 return false;
             };
             let rest = &target[scheme.len()..];
+            // The authority ends where `rules::target::split` ends it, so that what is
+            // checked here is what becomes `Host`; a `#` inside it is refused.
             let end = rest
                 .iter()
-                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .position(|&b| matches!(b, b'/' | b'?'))
                 .unwrap_or(rest.len());
             authority(&rest[..end])
         }

@@ -186,6 +186,9 @@ fn host_and_absolute_form_authorities() {
         "[zz]",
         "ex%4",
         "x:123456",
+        "x:99999",
+        "[1]",
+        "[::::]",
     ] {
         assert_eq!(
             status(&format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n")),
@@ -211,6 +214,7 @@ fn host_and_absolute_form_authorities() {
         "http:///x",
         "http://a b/",
         "https://evil.example\\@good/",
+        "http://good#@evil/x",
     ] {
         assert_eq!(
             status(&format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n")),
