@@ -163,8 +163,6 @@ struct Connection {
     /// The current request's waits on the client, and its place among `WorkerMaxCount`
     /// (see `pace` and `workers`).
     pace: Pace,
-    /// `100 Continue` was sent for the current request.
-    continued: bool,
     client: Stream,
     cin: InBuf,
     out: Vec<u8>,
@@ -303,7 +301,6 @@ impl Connection {
             h2c,
             preface: false,
             pace,
-            continued: false,
         }
     }
 
@@ -369,36 +366,33 @@ impl Connection {
     /// Answers the request whose head is the first `n` buffered bytes; whether the
     /// connection goes on.
     async fn request(&mut self, n: usize) -> bool {
-        {
-            let start = SystemTime::now();
-            let t0 = Instant::now();
-            self.cin.consume(n);
-            self.pace.begin();
-            self.continued = false;
-            let outcome = match self.admit().await {
-                Ok(held) => {
-                    let o = Box::pin(self.handle()).await;
-                    drop(held);
-                    o
-                }
-                Err(o) => o,
-            };
-            self.pace.release();
-            let elapsed = t0.elapsed();
-            self.count(&outcome, elapsed);
-            self.log_request(&outcome, start, elapsed);
-            // While stopping, requests that already arrived are still answered.
-            if !outcome.keep || (*self.shutdown.borrow() && self.cin.is_empty()) {
-                if outcome.abort {
-                    self.client.reset_on_close();
-                } else if outcome.linger {
-                    self.linger().await;
-                }
-                // Otherwise dropping the stream closes it, which sends the FIN.
-                return false;
+        let start = SystemTime::now();
+        let t0 = Instant::now();
+        self.cin.consume(n);
+        self.pace.begin();
+        let outcome = match self.admit().await {
+            Ok(held) => {
+                let o = Box::pin(self.handle()).await;
+                drop(held);
+                o
             }
-            true
+            Err(o) => o,
+        };
+        self.pace.release();
+        let elapsed = t0.elapsed();
+        self.count(&outcome, elapsed);
+        self.log_request(&outcome, start, elapsed);
+        // While stopping, requests that already arrived are still answered.
+        if !outcome.keep || (*self.shutdown.borrow() && self.cin.is_empty()) {
+            if outcome.abort {
+                self.client.reset_on_close();
+            } else if outcome.linger {
+                self.linger().await;
+            }
+            // Otherwise dropping the stream closes it, which sends the FIN.
+            return false;
         }
+        true
     }
 
     /// Takes the request in: within the client's `ClientMaxRequests`, once its body is ready
@@ -493,7 +487,7 @@ impl Connection {
                     Ok(Some(n)) => return Some(n),
                     Ok(None) => {}
                     Err(rej) => {
-                        Box::pin(self.refuse(rej)).await;
+                        self.refuse(rej).await;
                         return None;
                     }
                 }
@@ -814,6 +808,7 @@ impl Connection {
             return self.eval_failed(&e).await;
         }
         let mut tried = Vec::new();
+        let mut continued = false;
         loop {
             let Some((index, backend, mut conn)) = self.connect(service, &mut tried).await else {
                 return self.unavailable("back-end").await;
@@ -822,8 +817,8 @@ impl Connection {
                 self.rewrite_destination(&backend);
             }
             self.backend_head();
-            if self.req.expect_continue && !self.continued {
-                self.continued = true;
+            if self.req.expect_continue && !continued {
+                continued = true;
                 let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
                 if timed(
                     self.listener.client_timeout,
