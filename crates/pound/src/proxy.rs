@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::backend::{Address, Backend, Conn};
 use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
-use crate::http::{location, BodyKind, Version};
+use crate::http::{combine, location, BodyKind, Version};
 use crate::io::{timed, write_flush, InBuf, Stream};
 use crate::log::format::{Entry, Named};
 use crate::log::{self, Priority};
@@ -484,7 +484,10 @@ impl Connection {
                 }
                 self.h2c = false;
                 match request::parse(data, &limits, &mut self.req) {
-                    Ok(Some(n)) => return Some(n),
+                    Ok(Some(n)) => {
+                        combine::combine(&mut self.req.head, &self.listener.combine);
+                        return Some(n);
+                    }
                     Ok(None) => {}
                     Err(rej) => {
                         self.refuse(rej).await;
@@ -998,6 +1001,7 @@ impl Connection {
                 Ok(Some(n)) => {
                     bin.consume(n);
                     if !self.resp.is_interim() {
+                        combine::combine(&mut self.resp.head, &self.listener.combine);
                         return Ok(());
                     }
                     interim += 1;

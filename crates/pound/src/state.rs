@@ -66,6 +66,8 @@ pub struct Listener {
     /// `Anonymise`: logs show client addresses with the last byte cleared.
     pub anonymise: bool,
     pub header_options: HeaderOptions,
+    /// `CombineHeaders` (global): fields joined in requests and responses.
+    pub combine: Arc<[Box<str>]>,
     /// `RewriteLocation`: 0, 1 or 2.
     pub rewrite_location: u8,
     /// `RewriteDestination`.
@@ -449,6 +451,12 @@ fn new_listener(
         trusted_ip: l.trusted_ip.clone(),
         anonymise: config.global.anonymise,
         header_options: l.header_options,
+        combine: config
+            .global
+            .combine_headers
+            .iter()
+            .map(|h| h.as_str().into())
+            .collect(),
         rewrite_location: l.rewrite_location,
         rewrite_destination: l.rewrite_destination,
         request: Vec::new(),

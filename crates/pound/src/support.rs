@@ -25,6 +25,7 @@ const IMPLEMENTED: &[&str] = &[
     "Daemon",
     "Grace",
     "HeaderOption",
+    "CombineHeaders",
     "LogFacility",
     "LogLevel",
     "PIDFile",

@@ -89,6 +89,9 @@ pub struct Global {
     pub control: Option<Control>,
     pub anonymise: bool,
     pub pid_file: Option<PathBuf>,
+    /// `CombineHeaders`: fields whose occurrences are joined into one comma-separated field,
+    /// in file order, as written.
+    pub combine_headers: Vec<String>,
 }
 
 impl Default for Global {
@@ -121,6 +124,7 @@ impl Default for Global {
             control: None,
             anonymise: false,
             pid_file: None,
+            combine_headers: Vec::new(),
         }
     }
 }
@@ -183,4 +187,12 @@ pub struct Control {
     /// File mode of the socket; the manual's default is 0600.
     pub mode: u32,
     pub change_owner: bool,
+}
+
+/// Fields `CombineHeaders` leaves alone: the request's framing and `Host` are checked before
+/// fields are combined, and must reach the backend as checked.
+pub fn is_framing_field(name: &str) -> bool {
+    ["Content-Length", "Transfer-Encoding", "Host"]
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(name))
 }

@@ -48,6 +48,7 @@ const GLOBAL: &[&str] = &[
     "Anonymise",
     "Anonymize",
     "ACL",
+    "CombineHeaders",
     "PIDFile",
     "ListenHTTP",
     "ListenHTTPS",
@@ -134,6 +135,7 @@ impl Parser<'_> {
                 self.global.anonymise = true;
             }
             "ACL" => self.named_acl(&t)?,
+            "CombineHeaders" => self.combine_headers(&t)?,
             "ListenHTTP" => self.listener(t, false)?,
             "ListenHTTPS" => self.listener(t, true)?,
             "Service" => {
@@ -351,6 +353,50 @@ impl Parser<'_> {
                 }
                 _ => {
                     return Err(Self::unexpected(&t, "CIDR, \"Include\", or \"End\""));
+                }
+            }
+        }
+    }
+
+    /// `CombineHeaders` up to `End`: quoted header names, any number per line, and
+    /// `Include`s.
+    fn combine_headers(&mut self, kw: &Token) -> PResult<()> {
+        let t = self.next()?;
+        if !t.ends_line() {
+            return Err(Self::unexpected(&t, "newline"));
+        }
+        if t.kind == TokenKind::Eof {
+            self.peeked = Some(t);
+        }
+        loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::Newline => {}
+                TokenKind::String => {
+                    if crate::model::is_framing_field(&t.text) {
+                        self.warn(&t.span, format!("{} is never combined; ignored", t.text));
+                    } else if !self
+                        .global
+                        .combine_headers
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(&t.text))
+                    {
+                        self.global.combine_headers.push(t.text);
+                    }
+                }
+                TokenKind::Ident if t.is_keyword("Include") => self.include(&t)?,
+                TokenKind::Ident if t.is_keyword("End") => return self.end_of_line(),
+                TokenKind::Eof => {
+                    return Err(Diagnostic::error(
+                        &Self::point(&kw.span, kw.span.end),
+                        "unexpected end of file",
+                    ))
+                }
+                _ => {
+                    return Err(Self::unexpected(
+                        &t,
+                        "quoted string, \"Include\", or \"End\"",
+                    ))
                 }
             }
         }

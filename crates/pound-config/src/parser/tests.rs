@@ -916,3 +916,41 @@ fn client_limits_are_global_defaults_and_per_listener() {
         &["p.cfg:4.21: value out of allowed range (1..65536)"],
     );
 }
+
+#[test]
+fn combine_headers() {
+    let c = ok("CombineHeaders\n\"Accept\"\n\"x-foo\" \"Via\"\n\n\"accept\"\nEnd\n");
+    assert_eq!(c.global.combine_headers, ["Accept", "x-foo", "Via"]);
+    let c = load_fs(
+        &MemoryFs::new()
+            .with_file("p.cfg", "CombineHeaders\nInclude \"mvh.inc\"\nEnd\n")
+            .with_file("/inc/mvh.inc", "\"Allow\"\n\"Cache-Control\"\n"),
+    );
+    assert_eq!(c.1, Vec::<String>::new());
+    assert_eq!(
+        c.0.expect("config").global.combine_headers,
+        ["Allow", "Cache-Control"]
+    );
+    fails(
+        "CombineHeaders\nX-Foo\nEnd\n",
+        &["p.cfg:2.1-5: expected quoted string, \"Include\", or \"End\", but found literal"],
+    );
+    fails(
+        "CombineHeaders \"X\"\nEnd\n",
+        &["p.cfg:1.16-18: expected newline, but found quoted string"],
+    );
+    fails(
+        "CombineHeaders\n12\nEnd\n",
+        &["p.cfg:2.1-2: expected quoted string, \"Include\", or \"End\", but found number"],
+    );
+    fails(
+        "ListenHTTP\nCombineHeaders\nEnd\nEnd\n",
+        &["p.cfg:2.1-14: unrecognized keyword"],
+    );
+    let c = run("CombineHeaders\n\"Content-Length\"\n\"Via\"\nEnd\n");
+    assert_eq!(
+        c.1,
+        ["p.cfg:2.1-16: warning: Content-Length is never combined; ignored"]
+    );
+    assert_eq!(c.0.expect("config").global.combine_headers, ["Via"]);
+}

@@ -5,6 +5,7 @@
 //! the proxy in [`crate::proxy`] drives it over sockets.
 
 pub mod chunked;
+pub mod combine;
 pub mod head;
 pub mod location;
 pub mod methods;
