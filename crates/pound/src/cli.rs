@@ -164,7 +164,7 @@ pub fn version() -> String {
         ("PID file:", default_pid_file()),
     ];
     let mut text = format!(
-        "pound (pound-rs) {}
+        "pound (pound) {} (pound-rs {})
 License GPLv3+: GNU GPL version 3 or later <http://gnu.org/licenses/gpl.html>
 This is free software: you are free to change and redistribute it.
 There is NO WARRANTY, to the extent permitted by law.
@@ -172,7 +172,8 @@ There is NO WARRANTY, to the extent permitted by law.
 Built-in defaults:
 
 ",
-        env!("CARGO_PKG_VERSION")
+        crate::POUND_VERSION,
+        crate::VERSION
     );
     for (key, value) in rows {
         text.push_str(&format!("{key:<27}{value}\n"));

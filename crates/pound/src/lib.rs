@@ -1,6 +1,13 @@
 //! The pound proxy engine as a library: the `pound` binary is start-up around it, and the
 //! fuzz targets and property tests reach the parsers through it.
 
+/// The pound release whose behaviour this implements: reported wherever pound reports its
+/// version (`-V`, the control interface), so that operators' scripts see what they expect.
+pub const POUND_VERSION: &str = "4.23";
+
+/// pound-rs's own version, reported beside [`POUND_VERSION`].
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod auth;
 pub mod backend;
 pub mod balance;

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::backend::{Address, Backend, Conn};
 use crate::http::request::{self, Request};
 use crate::http::response::{self, Response};
-use crate::http::{combine, location, BodyKind, Version};
+use crate::http::{combine, location, methods, BodyKind, Version};
 use crate::io::{timed, write_flush, InBuf, Stream};
 use crate::log::format::{Entry, Named};
 use crate::log::{self, Priority};
@@ -533,7 +533,12 @@ impl Connection {
             rej.reason,
             self.peer.ip
         );
-        self.send_error(Version::Http11, rej.status).await;
+        let extra = match rej.status {
+            405 => methods::allow_field(self.listener.limits.xhttp),
+            _ => "",
+        };
+        self.send_error_with(Version::Http11, rej.status, extra)
+            .await;
         self.linger().await;
     }
 
@@ -560,9 +565,13 @@ impl Connection {
     }
 
     async fn send_error(&mut self, version: Version, status: u16) {
+        self.send_error_with(version, status, "").await
+    }
+
+    async fn send_error_with(&mut self, version: Version, status: u16, extra: &str) {
         self.out.clear();
         let page = self.listener.error_pages.get(&status).cloned();
-        reply::error(&mut self.out, version, status, page.as_deref());
+        reply::error_with(&mut self.out, version, status, page.as_deref(), extra);
         let _ = timed(
             self.listener.client_timeout,
             write_flush(&mut self.client, &self.out),

@@ -12,6 +12,7 @@ fn text(code: u16) -> &'static str {
         401 => "This server could not verify that you are authorized to access the document requested.  Either you supplied the wrong credentials (e.g., bad password), or your browser doesn't understand how to supply the credentials required.",
         403 => "You don't have permission to access this resource. It is either read-protected or not readable by the server.",
         404 => "The requested URL was not found on this server.",
+        405 => "The request method is not supported for the requested resource.",
         413 => "Request too large.",
         414 => "The length of the requested URL exceeds the capacity limit for this server.",
         500 => "The server encountered an internal error and was unable to complete your request.",
@@ -36,6 +37,17 @@ pub fn default_page(code: u16) -> Vec<u8> {
 /// Writes a complete error response to `out`: the listener's `ErrNNN` page when it has one,
 /// else the default page. Error responses always close the connection.
 pub fn error(out: &mut Vec<u8>, version: Version, code: u16, page: Option<&[u8]>) {
+    error_with(out, version, code, page, "");
+}
+
+/// [`error`] with `extra` header lines (each ending in CRLF) after the status line.
+pub fn error_with(
+    out: &mut Vec<u8>,
+    version: Version,
+    code: u16,
+    page: Option<&[u8]>,
+    extra: &str,
+) {
     let default;
     let body = match page {
         Some(p) => p,
@@ -46,7 +58,7 @@ pub fn error(out: &mut Vec<u8>, version: Version, code: u16, page: Option<&[u8]>
     };
     let _ = write!(
         out,
-        "{} {code} {}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\nExpires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\n",
+        "{} {code} {}\r\n{extra}Content-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\nExpires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\n",
         version.as_str(),
         reason(code),
         body.len()

@@ -157,7 +157,7 @@ async fn serve(
     if graceful {
         let n = tracker.active.load(Ordering::Acquire);
         if n > 0 {
-            logmsg!(Notice, "waiting for {n} active connections to terminate");
+            logmsg!(Notice, "waiting for {n} active threads to terminate");
         }
         let drained = async {
             loop {

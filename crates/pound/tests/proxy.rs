@@ -44,8 +44,8 @@ fn malformed_requests_are_refused_and_never_forwarded() {
         (long_url, 414),
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890".into(), 413),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n01234567890\r\n0\r\n\r\n".into(), 413),
-        ("OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n".into(), 501),
-        ("BREW / HTTP/1.1\r\nHost: x\r\n\r\n".into(), 501),
+        ("OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n".into(), 405),
+        ("BREW / HTTP/1.1\r\nHost: x\r\n\r\n".into(), 400),
     ];
     for (request, status) in &cases {
         let mut c = pound.connect();
@@ -55,6 +55,18 @@ fn malformed_requests_are_refused_and_never_forwarded() {
         assert!(c.is_closed(), "connection left open after {request:?}");
         if *status == 413 {
             assert!(r.text().contains("Request too large."), "{}", r.text());
+        }
+        if *status == 405 {
+            // pound's page, and the field RFC 9110 requires (pound sends none).
+            assert!(
+                r.text().contains("The request method is not supported for the requested resource."),
+                "{}",
+                r.text()
+            );
+            assert_eq!(
+                r.header("allow").as_deref(),
+                Some("GET, POST, HEAD, PUT, PATCH, DELETE")
+            );
         }
     }
     // Chunked 413 is detected while streaming, after the head went to the backend; the
@@ -402,6 +414,8 @@ fn graceful_shutdown_finishes_requests_in_flight() {
     });
     pound.signal(libc::SIGINT);
     pound.err.wait_for("shutting down...");
+    // pound's words, though the requests run on tasks rather than threads.
+    pound.err.wait_for("waiting for 1 active threads to terminate");
     let r = c.response();
     assert_eq!(r.text(), "finished");
     assert_eq!(r.header("connection").as_deref(), Some("close"));
@@ -649,7 +663,7 @@ fn term_during_the_grace_period_exits_at_once() {
         (!slow.requests().is_empty()).then_some(())
     });
     pound.signal(libc::SIGINT);
-    pound.err.wait_for("waiting for 1 active connections");
+    pound.err.wait_for("waiting for 1 active threads");
     pound.signal(libc::SIGTERM);
     assert_eq!(pound.wait(), Some(0));
 }

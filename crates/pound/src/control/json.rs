@@ -33,7 +33,8 @@ pub fn pound(state: &State, control_path: &str) -> Value {
         "pid": std::process::id(),
         "queue_len": w.waiting,
         "timestamp": timestamp(SystemTime::now()),
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": crate::POUND_VERSION,
+        "pound_rs_version": crate::VERSION,
         "workers": {
             "active": w.active,
             "count": w.threads,

@@ -34,13 +34,33 @@ const CLASSES: &[&[&str]] = &[
     ],
 ];
 
-/// Whether a listener with `xHTTP level` accepts `method`. Methods are case-sensitive
-/// (RFC 9110, section 9.1).
-pub fn allowed(method: &[u8], level: u8) -> bool {
+/// The lowest `xHTTP` level that accepts `method`, or `None` for a method pound does not
+/// know. Methods are case-sensitive (RFC 9110, section 9.1).
+pub fn level(method: &[u8]) -> Option<u8> {
     CLASSES
         .iter()
-        .take(usize::from(level) + 1)
-        .any(|class| class.iter().any(|m| m.as_bytes() == method))
+        .position(|class| class.iter().any(|m| m.as_bytes() == method))
+        .map(|i| i as u8)
+}
+
+/// Whether a listener with `xHTTP level` accepts `method`.
+pub fn allowed(method: &[u8], level: u8) -> bool {
+    self::level(method).is_some_and(|l| l <= level)
+}
+
+/// The `Allow` field of a 405 answer: the methods `xHTTP level` accepts (RFC 9110, section
+/// 15.5.6 requires the field; pound 4.23 sends none).
+pub fn allow_field(level: u8) -> &'static str {
+    match level {
+        0 => "Allow: GET, POST, HEAD\r\n",
+        1 => "Allow: GET, POST, HEAD, PUT, PATCH, DELETE\r\n",
+        2 => "Allow: GET, POST, HEAD, PUT, PATCH, DELETE, LOCK, UNLOCK, PROPFIND, PROPPATCH, \
+              SEARCH, MKCOL, MOVE, COPY, OPTIONS, TRACE, MKACTIVITY, CHECKOUT, MERGE, REPORT\r\n",
+        _ => "Allow: GET, POST, HEAD, PUT, PATCH, DELETE, LOCK, UNLOCK, PROPFIND, PROPPATCH, \
+              SEARCH, MKCOL, MOVE, COPY, OPTIONS, TRACE, MKACTIVITY, CHECKOUT, MERGE, REPORT, \
+              SUBSCRIBE, UNSUBSCRIBE, NOTIFY, BPROPFIND, BPROPPATCH, POLL, BMOVE, BCOPY, \
+              BDELETE, CONNECT\r\n",
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +80,18 @@ mod tests {
         assert!(!allowed(b"CONNECT", 2));
         assert!(!allowed(b"get", 3));
         assert!(!allowed(b"BREW", 3));
+        assert_eq!(level(b"BREW"), None);
+        assert_eq!(level(b"MERGE"), Some(2));
+    }
+
+    #[test]
+    fn allow_lists_exactly_the_accepted_methods() {
+        for lvl in 0..=3u8 {
+            let f = allow_field(lvl);
+            let list = f.strip_prefix("Allow: ").unwrap().strip_suffix("\r\n").unwrap();
+            let listed: Vec<&str> = list.split(", ").collect();
+            let expected: Vec<&str> = CLASSES[..=usize::from(lvl)].concat();
+            assert_eq!(listed, expected);
+        }
     }
 }

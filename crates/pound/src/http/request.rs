@@ -286,8 +286,12 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
     if hosts > 1 || (hosts == 0 && version == Version::Http11) {
         return reject(400, "missing or repeated Host");
     }
-    if !methods::allowed(method.as_bytes(), limits.xhttp) {
-        return reject(501, "method not allowed by xHTTP");
+    // pound 4.23: a method it does not know is a bad request; a known one that the
+    // listener's `xHTTP` class leaves out, 405.
+    match methods::level(method.as_bytes()) {
+        None => return reject(400, "unknown method"),
+        Some(l) if l > limits.xhttp => return reject(405, "method not allowed by xHTTP"),
+        Some(_) => {}
     }
     if !valid_target(method.as_bytes(), target.as_bytes()) {
         return reject(400, "malformed request target");

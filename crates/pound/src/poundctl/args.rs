@@ -234,7 +234,7 @@ Use -- before a KEY that starts with '-'.
 /// The `-V` text.
 pub fn version() -> String {
     let mut text = format!(
-        "poundctl (pound-rs) {}
+        "poundctl (pound) {} (pound-rs {})
 License GPLv3+: GNU GPL version 3 or later <http://gnu.org/licenses/gpl.html>
 This is free software: you are free to change and redistribute it.
 There is NO WARRANTY, to the extent permitted by law.
@@ -242,7 +242,8 @@ There is NO WARRANTY, to the extent permitted by law.
 Built-in defaults:
 
 ",
-        env!("CARGO_PKG_VERSION")
+        pound::POUND_VERSION,
+        pound::VERSION
     );
     for (key, value) in [
         ("Configuration file:", default_config_file()),
