@@ -413,7 +413,9 @@ impl Parser<'_> {
                 self.end_of_line()?;
                 Control {
                     span: kw.span.to(&t.span),
-                    socket: self.resolve(&t.text),
+                    // As in pound, the socket is where the name says, not in the include
+                    // directory.
+                    socket: t.text.into(),
                     mode: 0o600,
                     change_owner: false,
                 }
@@ -428,7 +430,7 @@ impl Parser<'_> {
                     &kw.span,
                     &mut |p, kw, _| {
                         match kw {
-                            "Socket" => socket = Some(p.file_arg()?.value),
+                            "Socket" => socket = Some(p.string_arg()?.value.into()),
                             "Mode" => mode = p.file_mode()?,
                             _ => change_owner = p.bool_arg()?,
                         }

@@ -155,7 +155,8 @@ impl Parser<'_> {
         match kw {
             "Address" => addr.address(self, &t)?,
             "Port" => addr.port(self, &t, 0)?,
-            "SocketFrom" => *socket_from = Some(self.file_arg()?.value),
+            // Passed on as written: pound does not look for it in the include directory.
+            "SocketFrom" => *socket_from = Some(self.string_arg()?.value.into()),
             "xHTTP" => l.xhttp = self.level_arg(3)?,
             "Client" => l.client = self.u32_arg()?,
             "ClientMinRate" | "ClientRateGrace" | "ClientMaxConnections" | "ClientMaxRequests" => {

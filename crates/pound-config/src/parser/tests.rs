@@ -954,3 +954,22 @@ fn combine_headers() {
     );
     assert_eq!(c.0.expect("config").global.combine_headers, ["Via"]);
 }
+
+/// Socket names are used as written: pound does not look for them in the include directory.
+#[test]
+fn socket_names_are_not_resolved_against_the_include_directory() {
+    let c = ok("Control \"ctl.sock\"\nListenHTTP\nSocketFrom \"lst0.sock\"\nEnd\n");
+    assert_eq!(
+        c.global.control.expect("control").socket,
+        std::path::PathBuf::from("ctl.sock")
+    );
+    assert_eq!(
+        c.listeners[0].addr,
+        ListenAddr::SocketFrom("lst0.sock".into())
+    );
+    let c = ok("Control\nSocket \"ctl.sock\"\nEnd\n");
+    assert_eq!(
+        c.global.control.expect("control").socket,
+        std::path::PathBuf::from("ctl.sock")
+    );
+}
