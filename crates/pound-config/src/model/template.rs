@@ -12,6 +12,10 @@ pub struct Template {
     /// The template as written, for messages.
     pub text: String,
     pub parts: Vec<Part>,
+    /// What is wrong with the template, if anything. pound accepts such a configuration and
+    /// answers 500 to each request that needs the expansion, logging this error; so does
+    /// pound-rs (with a warning at load).
+    pub error: Option<TemplateError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,13 +24,17 @@ pub enum Part {
     /// `$N`, `$N(M)`, `${N}`, `${N(M)}`, and the old `%N` (group N of match 1).
     Ref {
         group: usize,
-        /// 0 is the most recent successful match.
+        /// 0 is the most recent successful match; [`NO_MATCH`] for a match number that can
+        /// never exist (`$1(8)`, `$1(x)`).
         nth: usize,
         /// The reference as written, for messages.
         text: String,
     },
     Accessor(Accessor),
 }
+
+/// The `nth` of a reference to a match that never exists.
+pub const NO_MATCH: usize = usize::MAX;
 
 /// `%[name]` and `%[name ARG]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +48,11 @@ pub enum Accessor {
     Port,
 }
 
-/// Why a template was refused, with the byte offset of the offending construct.
+/// What is wrong with a template, with the byte offset pound reports for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
     pub offset: usize,
-    pub message: String,
+    pub message: &'static str,
 }
 
 impl fmt::Display for TemplateError {
@@ -59,20 +67,23 @@ impl Template {
         Template {
             text: text.to_string(),
             parts: vec![Part::Literal(text.to_string())],
+            error: None,
         }
     }
 
-    /// Parses `text`. `$$` and `$%` are a literal `$` and `%`; `%` followed by two hex
-    /// digits is kept as written (a percent-encoded byte); a `$` or `%` at the very end is
-    /// literal. Any other `$` or `%` must start a reference or an accessor.
-    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+    /// Parses `text` as pound does. `$$` and `$%` are a literal `$` and `%`; `%` followed by
+    /// two hex digits is kept as written (a percent-encoded byte); a `$` or `%` at the very
+    /// end is literal, and so is an accessor pound does not know (`%[nosuch]`). Any other
+    /// `$` or `%` must start a reference or an accessor; when one does not, the template
+    /// records the error, with the offset pound gives (see [`Template::error`]).
+    pub fn parse(text: &str) -> Template {
         let b = text.as_bytes();
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut i = 0;
-        let err = |offset: usize, message: &str| TemplateError {
-            offset,
-            message: message.to_string(),
+        let mut error = None;
+        let mut fail = |offset: usize, message: &'static str| {
+            error.get_or_insert(TemplateError { offset, message });
         };
         while i < b.len() {
             let c = b[i];
@@ -94,15 +105,19 @@ impl Template {
                 continue;
             }
             if c == b'%' && next == b'[' {
-                let close = b[i..]
-                    .iter()
-                    .position(|&x| x == b']')
-                    .ok_or_else(|| err(start, "unclosed %["))?;
+                let Some(close) = b[i..].iter().position(|&x| x == b']') else {
+                    fail(start, "unclosed %[");
+                    lit.push_str(&text[i..]);
+                    break;
+                };
                 let inner = &text[i + 2..i + close];
-                let accessor = parse_accessor(inner)
-                    .ok_or_else(|| err(start, &format!("unknown request accessor %[{inner}]")))?;
-                flush(&mut lit, &mut parts);
-                parts.push(Part::Accessor(accessor));
+                match parse_accessor(inner) {
+                    Some(accessor) => {
+                        flush(&mut lit, &mut parts);
+                        parts.push(Part::Accessor(accessor));
+                    }
+                    None => lit.push_str(&text[i..=i + close]),
+                }
                 i += close + 1;
                 continue;
             }
@@ -119,39 +134,36 @@ impl Template {
             let mut j = i + 1 + usize::from(braced);
             let digits = b[j..].iter().take_while(|x| x.is_ascii_digit()).count();
             if digits == 0 {
-                let what = if c == b'$' {
-                    "'$' must start a reference ($N, ${N}), $$ or $%"
-                } else {
-                    "stray '%': use %[accessor], a reference, or $% for a literal percent sign"
-                };
-                return Err(err(start, what));
+                // pound's words, for `$` as for `%`.
+                fail(start + 1, "unescaped % character");
+                lit.push(char::from(c));
+                i += 1;
+                continue;
             }
-            let group: usize = text[j..j + digits]
-                .parse()
-                .map_err(|_| err(start, "group number too large"))?;
+            let group: usize = text[j..j + digits].parse().unwrap_or(usize::MAX);
             j += digits;
             let mut nth = usize::from(c == b'%');
-            let paren_allowed = c == b'$';
-            if paren_allowed && b.get(j) == Some(&b'(') {
-                // `$N(M)` or `${N(M)}`; after `${N}` a parenthesis is ordinary text.
-                let m_digits = b[j + 1..].iter().take_while(|x| x.is_ascii_digit()).count();
-                if b.get(j + 1 + m_digits) != Some(&b')') {
-                    return Err(err(start, "missing closing parenthesis in reference"));
-                }
-                nth = if m_digits == 0 {
+            if c == b'$' && b.get(j) == Some(&b'(') {
+                // `$N(M)` or `${N(M)}`; after `${N}` a parenthesis is ordinary text. A match
+                // number that is not one of 0 to 7 names a match that never exists.
+                let Some(close) = b[j..].iter().position(|&x| x == b')') else {
+                    fail(start + 1, "missing closing parenthesis in reference started");
+                    lit.push_str(&text[i..]);
+                    break;
+                };
+                let m = &text[j + 1..j + close];
+                nth = if m.is_empty() {
                     0
                 } else {
-                    text[j + 1..j + 1 + m_digits]
-                        .parse()
-                        .ok()
-                        .filter(|&m: &usize| m < MATCH_HISTORY)
-                        .ok_or_else(|| err(start, "match number out of range (0 to 7)"))?
+                    m.parse().ok().filter(|&m: &usize| m < MATCH_HISTORY).unwrap_or(NO_MATCH)
                 };
-                j += m_digits + 2;
+                j += close + 1;
             }
             if braced {
                 if b.get(j) != Some(&b'}') {
-                    return Err(err(start, "missing closing brace in reference"));
+                    fail(start + 1, "missing closing brace in reference started");
+                    lit.push_str(&text[i..]);
+                    break;
                 }
                 j += 1;
             }
@@ -164,10 +176,11 @@ impl Template {
             i = j;
         }
         flush(&mut lit, &mut parts);
-        Ok(Template {
+        Template {
             text: text.to_string(),
             parts,
-        })
+            error,
+        }
     }
 
     /// Whether the template contains back-references.
@@ -177,7 +190,15 @@ impl Template {
 
     /// Whether the template is plain text.
     pub fn is_literal(&self) -> bool {
-        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+        self.error.is_none() && self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+    }
+
+    /// The first reference that can never be satisfied (`$1(8)`), if any.
+    pub fn impossible_ref(&self) -> Option<&str> {
+        self.parts.iter().find_map(|p| match p {
+            Part::Ref { nth, text, .. } if *nth == NO_MATCH => Some(text.as_str()),
+            _ => None,
+        })
     }
 }
 
@@ -224,7 +245,8 @@ mod tests {
 
     #[test]
     fn references_and_accessors() {
-        let t = Template::parse("http://$0(1)/$2/$1$3").unwrap();
+        let t = Template::parse("http://$0(1)/$2/$1$3");
+        assert_eq!(t.error, None);
         assert_eq!(
             t.parts,
             vec![
@@ -237,12 +259,12 @@ mod tests {
                 r(3, 0, "$3")
             ]
         );
-        let t = Template::parse("${1}(text)${12(3)}").unwrap();
+        let t = Template::parse("${1}(text)${12(3)}");
         assert_eq!(
             t.parts,
             vec![r(1, 0, "${1}"), lit("(text)"), r(12, 3, "${12(3)}")]
         );
-        let t = Template::parse("%[ header  X-Real-IP ]%[url]%[param a b]").unwrap();
+        let t = Template::parse("%[ header  X-Real-IP ]%[url]%[param a b]");
         assert_eq!(
             t.parts,
             vec![
@@ -252,7 +274,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            Template::parse("$$5 $% 100%2F %1 %{2}y x$").unwrap().parts,
+            Template::parse("$$5 $% 100%2F %1 %{2}y x$").parts,
             vec![
                 lit("$5 % 100%2F "),
                 r(1, 1, "%1"),
@@ -261,31 +283,60 @@ mod tests {
                 lit("y x$")
             ]
         );
-        assert!(Template::parse("plain é").unwrap().is_literal());
-        assert!(Template::parse("%[host]").unwrap().parts.len() == 1);
-        assert!(!Template::parse("%[host]").unwrap().has_refs());
-        assert!(Template::parse("a$1").unwrap().has_refs());
+        assert!(Template::parse("plain é").is_literal());
+        assert!(Template::parse("%[host]").parts.len() == 1);
+        assert!(!Template::parse("%[host]").has_refs());
+        assert!(Template::parse("a$1").has_refs());
     }
 
+    /// Accessors pound does not know are copied as written, as pound does.
     #[test]
-    fn errors_name_the_offset() {
-        for (text, offset, message) in [
-            ("/x%[url", 2, "unclosed %["),
-            ("%[nosuch]", 0, "unknown request accessor"),
-            ("%[header]", 0, "unknown request accessor"),
-            ("%[url x]", 0, "unknown request accessor"),
-            ("a${1", 1, "missing closing brace"),
-            ("a$1(2", 1, "missing closing parenthesis"),
-            ("a$1(x)", 1, "missing closing parenthesis"),
-            ("ab%%", 2, "stray '%'"),
-            ("100% off", 3, "stray '%'"),
-            ("$a", 0, "'$' must start"),
-            ("x$1(8)", 1, "match number out of range"),
-            ("x$0(18446744073709551615)", 1, "match number out of range"),
+    fn unknown_accessors_are_text() {
+        for text in ["%[nosuch]y", "%[header]", "%[url x]", "%[param]"] {
+            let t = Template::parse(text);
+            assert_eq!(t.error, None, "{text}");
+            assert_eq!(t.parts, vec![lit(text)]);
+        }
+    }
+
+    /// Match numbers outside 0 to 7 make references that never resolve (pound: "refers to
+    /// non-existing group $1(8)" at run time).
+    #[test]
+    fn impossible_references() {
+        for (text, r) in [("x$1(8)", "$1(8)"), ("x$1(x)", "$1(x)"), ("$0(99999999999999999999)", "$0(99999999999999999999)")] {
+            let t = Template::parse(text);
+            assert_eq!(t.error, None, "{text}");
+            assert_eq!(t.impossible_ref(), Some(r));
+        }
+        assert_eq!(Template::parse("$1(7)").impossible_ref(), None);
+    }
+
+    /// The errors and offsets pound 4.23 logs for the same templates.
+    #[test]
+    fn errors_have_pounds_offsets() {
+        for (text, expected) in [
+            ("http://x/%[host", "unclosed %[ at offset 9"),
+            ("/x%[url", "unclosed %[ at offset 2"),
+            ("http://x/$a", "unescaped % character at offset 10"),
+            ("http://x/100% off", "unescaped % character at offset 13"),
+            ("http://x/ab%%c", "unescaped % character at offset 12"),
+            ("http://x/$$%$%", "unescaped % character at offset 12"),
+            ("http://x/%A", "unescaped % character at offset 10"),
+            (
+                "http://x/${1",
+                "missing closing brace in reference started at offset 10",
+            ),
+            (
+                "http://x/$1(",
+                "missing closing parenthesis in reference started at offset 10",
+            ),
         ] {
-            let e = Template::parse(text).expect_err(text);
-            assert_eq!(e.offset, offset, "{text}");
-            assert!(e.message.starts_with(message), "{text}: {}", e.message);
+            let t = Template::parse(text);
+            assert_eq!(
+                t.error.map(|e| e.to_string()).as_deref(),
+                Some(expected),
+                "{text}"
+            );
         }
     }
 }

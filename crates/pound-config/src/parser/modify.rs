@@ -108,11 +108,29 @@ impl Parser<'_> {
         self.template(&t)
     }
 
-    /// Parses the string token `t` as a string-expansion template.
-    pub(super) fn template(&self, t: &Token) -> PResult<Template> {
-        Template::parse(&t.text).map_err(|e| {
-            Diagnostic::error(&t.span, format!("bad string expansion \"{}\": {e}", t.text))
-        })
+    /// Parses the string token `t` as a string-expansion template. A malformed one is
+    /// accepted, as pound accepts it: each request that needs it is answered 500 with
+    /// pound's message. pound-rs warns at load as well.
+    pub(super) fn template(&mut self, t: &Token) -> PResult<Template> {
+        let template = Template::parse(&t.text);
+        if let Some(e) = &template.error {
+            self.warn(
+                &t.span,
+                format!(
+                    "string expansion \"{}\": {e}; requests that need it will get 500",
+                    t.text
+                ),
+            );
+        } else if let Some(r) = template.impossible_ref() {
+            self.warn(
+                &t.span,
+                format!(
+                    "string expansion \"{}\" refers to non-existing group {r}; requests that need it will get 500",
+                    t.text
+                ),
+            );
+        }
+        Ok(template)
     }
 
     /// `Rewrite [request|response]`, its branches separated by `Else`, up to `End`.

@@ -182,6 +182,9 @@ pub fn expand(
     out: &mut Vec<u8>,
 ) -> Result<usize, EvalError> {
     out.clear();
+    if let Some(e) = &t.error {
+        return Err(EvalError(format!("{what} \"{}\": {e}", t.text)));
+    }
     let mut values = 0;
     for part in &t.parts {
         match part {

@@ -61,7 +61,7 @@ impl Run {
     }
 
     fn expand(&self, text: &str) -> Result<String, EvalError> {
-        let t = Template::parse(text).unwrap();
+        let t = Template::parse(text);
         let mut out = Vec::new();
         expand(&t, "x", &self.req, &self.matches, &mut out)?;
         Ok(String::from_utf8(out).unwrap())
@@ -136,6 +136,18 @@ fn back_references_follow_the_manual() {
             "x \"$1(3)\" refers to non-existing group $1(3)".into()
         ))
     );
+    // Malformed templates fail when used, with pound's words.
+    assert_eq!(
+        run.expand("$1(8)"),
+        Err(EvalError(
+            "x \"$1(8)\" refers to non-existing group $1(8)".into()
+        ))
+    );
+    assert_eq!(
+        run.expand("/x%[host"),
+        Err(EvalError("x \"/x%[host\": unclosed %[ at offset 2".into()))
+    );
+    assert_eq!(run.expand("%[nosuch]/").unwrap(), "%[nosuch]/");
 }
 
 #[test]
