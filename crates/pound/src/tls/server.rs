@@ -85,6 +85,20 @@ pub fn build(
             "warning: ClientCert 3 verifies nothing: VerifyList and CRLlist are not used".into(),
         ));
     }
+    if matches!(tls.client_cert.mode, 1 | 2) && tls.verify_list.is_none() {
+        warnings.push(at(
+            listener,
+            format!(
+                "warning: ClientCert {} without VerifyList: no client certificate can be verified, so {}",
+                tls.client_cert.mode,
+                if tls.client_cert.mode == 1 {
+                    "only clients that present none are served"
+                } else {
+                    "every handshake will fail"
+                }
+            ),
+        ));
+    }
     let verifier = client_verifier(tls, &s.provider)?;
     let mut config = ServerConfig::builder_with_provider(s.provider.clone())
         .with_protocol_versions(&s.versions)
@@ -205,13 +219,20 @@ fn client_verifier(
         return Ok(Arc::new(AcceptAny {
             signatures: super::Signatures(provider.clone()),
             hints,
+            accept: true,
+            mandatory: false,
         }));
     }
+    // Without `VerifyList` no certificate can be verified. pound starts all the same: mode 1
+    // serves clients that present none, and every presented certificate fails (as OpenSSL
+    // fails it with no trusted CA); mode 2 fails everyone. The caller warns.
     let Some(list) = &tls.verify_list else {
-        return Err(format!(
-            "{}: ClientCert {mode} needs VerifyList: there is nothing to verify client certificates against",
-            tls.certs[0].span
-        ));
+        return Ok(Arc::new(AcceptAny {
+            signatures: super::Signatures(provider.clone()),
+            hints,
+            accept: false,
+            mandatory: mode == 2,
+        }));
     };
     let mut roots = RootCertStore::empty();
     for c in files::load_certs(&list.value).map_err(|e| format!("{}: {e}", list.span))? {
@@ -244,10 +265,13 @@ fn client_verifier(
 }
 
 /// `ClientCert 3`: ask for a certificate and accept whatever is presented, checking only
-/// that the client holds its key.
+/// that the client holds its key. With `accept` false (modes 1 and 2 without `VerifyList`),
+/// every presented certificate is refused as of an unknown issuer.
 struct AcceptAny {
     signatures: super::Signatures,
     hints: Vec<DistinguishedName>,
+    accept: bool,
+    mandatory: bool,
 }
 
 impl fmt::Debug for AcceptAny {
@@ -258,7 +282,7 @@ impl fmt::Debug for AcceptAny {
 
 impl ClientCertVerifier for AcceptAny {
     fn client_auth_mandatory(&self) -> bool {
-        false
+        self.mandatory
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
@@ -271,7 +295,13 @@ impl ClientCertVerifier for AcceptAny {
         _intermediates: &[CertificateDer<'_>],
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
+        if self.accept {
+            Ok(ClientCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
+        }
     }
 
     fn verify_tls12_signature(
