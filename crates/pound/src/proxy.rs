@@ -1322,6 +1322,7 @@ impl Connection {
             client,
             origin,
             local: &self.peer.local_ip,
+            port: &self.peer.port_text,
             request: Some(&self.req),
             status: o.status,
             response_line: &o.response_line,

@@ -42,7 +42,7 @@ fn every_conversion_has_its_text() {
     let backend = path_backend();
     let format = "%%|%a|%A|%B|%b|%h|%H|%{X-Test}i|%{X-None}i|%{X-None}I|%{listener}L|\
                   %{service}L|%{backend}L|%m|%{listener}N|%{service}N|%{backend}N|%q|%r|%s|\
-                  %>s|%u|%U|%v";
+                  %>s|%u|%U|%v|%l";
     let config = format!(
         "LogFormat \"all\" \"{format}\"\nLogLevel \"all\"\nListenHTTP \"front\"\nLISTEN\nEnd\n\
          Service \"svc\"\nBackend\n{}End\nEnd\n",
@@ -61,7 +61,7 @@ fn every_conversion_has_its_text() {
     let want = format!(
         "pound: %|127.0.0.1|127.0.0.1|5|5|127.0.0.1|http|tv||-|{cfg}:3.1-5.3|\
          {cfg}:6.1-11.3|{cfg}:7.1-10.3|GET|front|svc|{be}|?a=1&b|GET /p/x?a=1&b HTTP/1.1|200|\
-         HTTP/1.1 200 OK|alice|/p/x|front"
+         HTTP/1.1 200 OK|alice|/p/x|h.test|-"
     );
     assert_eq!(line, want);
 
@@ -75,7 +75,7 @@ fn every_conversion_has_its_text() {
     );
     assert!(
         line.ends_with(&format!(
-            "|GET|front|svc|{be}||GET /empty HTTP/1.1|200|HTTP/1.1 200 OK|-|/empty|front"
+            "|GET|front|svc|{be}||GET /empty HTTP/1.1|200|HTTP/1.1 200 OK|-|/empty|h.test|-"
         )),
         "{line}"
     );
@@ -183,14 +183,17 @@ fn builtin_formats_by_name_and_per_listener() {
     c2.send(request.replace("/one", "/two"));
     assert_eq!(c2.response().text(), "hello");
     let line = pound.out.wait_for("/two");
-    assert!(line.starts_with("pound: v.test 127.0.0.1 - - ["), "{line}");
+    assert!(
+        line.starts_with(&format!("pound: v.test:{p2} 127.0.0.1 - - [")),
+        "{line}"
+    );
 
     let mut c3 = common::net::Client::connect(addr(p3));
     c3.send("GET /missing HTTP/1.1\r\nHost: v.test\r\nAuthorization: Basic Ym9iOng=\r\n\r\n");
     assert_eq!(c3.response().text(), "nope");
     let line = pound.out.wait_for("/missing");
     let (head, tail) = line.split_once(" [").expect("a time stamp");
-    assert_eq!(head, "pound: v.test 127.0.0.1 - bob");
+    assert_eq!(head, format!("pound: v.test:{p3} 127.0.0.1 - bob"));
     let (_, rest) = tail.split_once("] ").unwrap();
     let want = format!("\"GET /missing HTTP/1.1\" 404 4 \"\" \"\" (s -> {be}) ");
     assert!(rest.starts_with(&want), "{line}");

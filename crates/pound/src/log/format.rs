@@ -5,14 +5,15 @@ use std::time::{Duration, SystemTime};
 
 use crate::http::request::Request;
 
-/// The built-in formats by `LogLevel` number (0, `null`, logs nothing).
+/// The built-in formats by `LogLevel` number (0, `null`, logs nothing), as pound 4.18
+/// and later define them.
 pub const BUILTIN: [&str; 6] = [
     "",
     "%a %r - %>s",
     "%a %r - %>s (%{Host}i/%{service}N -> %{backend}N) %{f}T sec",
-    "%{Host}I %a - %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-Agent}i\"",
-    "%a - %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-Agent}i\"",
-    "%{Host}I %a - %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-Agent}i\" (%{service}N -> %{backend}N) %{f}T sec",
+    "%v:%p %a %l %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-Agent}i\"",
+    "%a %l %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-Agent}i\"",
+    "%v:%p %a %l %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-Agent}i\" (%{service}N -> %{backend}N) %{f}T sec",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,10 @@ enum Item {
     Elapsed(Unit),
     User,
     Path,
-    ListenerName,
+    /// `%v`: the host of `Host`, without port (else the listener address).
+    VirtualHost,
+    /// `%p`: the port of the listener.
+    ListenerPort,
 }
 
 /// A compiled log format.
@@ -75,6 +79,8 @@ pub struct Entry<'a> {
     pub client: &'a str,
     pub origin: &'a str,
     pub local: &'a str,
+    /// The listener's port (`%p`), empty for a UNIX socket.
+    pub port: &'a str,
     pub request: Option<&'a Request>,
     /// The request came over HTTP/2: `%r` shows `HTTP/2.0`.
     pub http2: bool,
@@ -174,7 +180,10 @@ impl Format {
                 }),
                 ('u', None) => Item::User,
                 ('U', None) => Item::Path,
-                ('v', None) => Item::ListenerName,
+                ('v', None) => Item::VirtualHost,
+                ('p', None) => Item::ListenerPort,
+                // `%l`: reserved by pound ("remote logname" in Apache), always `-`.
+                ('l', None) => Item::Text("-".into()),
                 (c, Some(a)) => return Err(format!("unknown conversion %{{{a}}}{c}")),
                 (c, None) => return Err(format!("unknown conversion %{c}")),
             };
@@ -298,7 +307,11 @@ fn render_item(item: &Item, e: &Entry<'_>, out: &mut String) {
             }
             None => out.push('-'),
         },
-        Item::ListenerName => out.push_str(&e.listener.name),
+        Item::VirtualHost => match req.and_then(|r| r.head.get("host")) {
+            Some(h) => lossy(out, crate::rules::target::host_port(h).0),
+            None => out.push_str(e.local),
+        },
+        Item::ListenerPort => out.push_str(e.port),
     }
 }
 

@@ -31,6 +31,7 @@ fn line_as(format: &str, req: Option<&Request>, http2: bool) -> String {
         client: "192.0.2.1",
         origin: "192.0.2.1",
         local: "127.0.0.1",
+        port: "8000",
         request: req,
         status: 200,
         response_line: "HTTP/1.1 200 OK",
@@ -66,7 +67,7 @@ fn builtin_formats() {
         "192.0.2.1 GET /a?b=1 HTTP/1.1 - HTTP/1.1 200 OK (example.org/- -> 127.0.0.1:8080) 0.012 sec"
     );
     let l3 = line(BUILTIN[3], Some(&r));
-    assert!(l3.starts_with("example.org 192.0.2.1 - user ["), "{l3}");
+    assert!(l3.starts_with("example.org:8000 192.0.2.1 - user ["), "{l3}");
     assert!(
         l3.ends_with("] \"GET /a?b=1 HTTP/1.1\" 200 1234 \"\" \"t/1\""),
         "{l3}"
@@ -87,8 +88,17 @@ fn conversions() {
     assert_eq!(line("%{X}i|%{X}I|%u", Some(&r)), "|-|-");
     assert_eq!(
         line("%v %{listener}L %{backend}L", Some(&r)),
-        "web p.cfg:1.1-5.3 p.cfg:7.1-8.3"
+        "127.0.0.1 p.cfg:1.1-5.3 p.cfg:7.1-8.3"
     );
+    // pound 4.18: `%v` is the host of `Host` without its port; `%p` the listener's port;
+    // `%l` a dash.
+    let r = request("GET / HTTP/1.1\r\nHost: Example.org:8080\r\n\r\n");
+    assert_eq!(
+        line("%v|%p|%l|%{listener}N", Some(&r)),
+        "Example.org|8000|-|web"
+    );
+    let r = request("GET / HTTP/1.1\r\nHost: [::1]:99\r\n\r\n");
+    assert_eq!(line("%v", Some(&r)), "[::1]");
     assert_eq!(
         line("%D %{ms}T %{us}T %T %{f}T", None),
         "12345 12 12345 0 0.012"
