@@ -1109,15 +1109,22 @@ impl Connection {
             && !decode
             && !*self.shutdown.borrow();
 
+        let backend_addr = match &backend.address {
+            Address::Inet(a) => Some(*a),
+            Address::Unix(_) => None,
+        };
+        let name_is_backend = match backend_addr {
+            Some(a) if self.listener.rewrite_location == 2 && self.listener.dns => {
+                location_names_backend(resp, a, backend.timeout).await
+            }
+            _ => false,
+        };
         let location_cx = location::Context {
             mode: self.listener.rewrite_location,
             host: self.req.head.get("host").unwrap_or(b""),
             proto: self.peer.scheme(),
-            backend: match &backend.address {
-                Address::Inet(a) => Some(*a),
-                Address::Unix(_) => None,
-            },
-            listener: self.peer.local_addr,
+            backend: backend_addr,
+            name_is_backend,
         };
         let out = &mut self.out;
         out.clear();
@@ -1409,4 +1416,29 @@ fn describe(e: &RelayError) -> String {
         RelayError::Framing(f) => f.message().to_string(),
         RelayError::TooLarge => "body too large".to_string(),
     }
+}
+
+/// `RewriteLocation 2`: whether a `Location` or `Content-Location` of `resp` names the
+/// backend at `addr` by a host name that resolves to it (as pound resolves it). Resolution
+/// runs off the runtime's threads and is bounded by the backend's time-out; only redirects
+/// naming a host at the backend's port pay for it.
+async fn location_names_backend(resp: &Response, addr: std::net::SocketAddr, limit: Duration) -> bool {
+    for i in 0..resp.head.fields.len() {
+        let name = resp.head.name(i);
+        if !(name.eq_ignore_ascii_case(b"location") || name.eq_ignore_ascii_case(b"content-location")) {
+            continue;
+        }
+        let Some((host, port)) = location::named_host(resp.head.value(i)) else {
+            continue;
+        };
+        if port != addr.port() {
+            continue;
+        }
+        if let Ok(Ok(mut found)) = tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await {
+            if found.any(|a| a.ip() == addr.ip()) {
+                return true;
+            }
+        }
+    }
+    false
 }

@@ -70,6 +70,9 @@ pub struct Listener {
     pub combine: Arc<[Box<str>]>,
     /// `RewriteLocation`: 0, 1 or 2.
     pub rewrite_location: u8,
+    /// Host names may be resolved (not `-W no-dns`): `RewriteLocation 2` compares a
+    /// location's host name with the backend's address.
+    pub dns: bool,
     /// `RewriteDestination`.
     pub rewrite_destination: bool,
     /// Request modifications, applied before the service's, in file order.
@@ -321,6 +324,7 @@ impl State {
             .into_iter()
             .map(|(l, services, request, response)| {
                 let mut built = new_listener(config, l, services, &mut warnings)?;
+                built.dns = dns;
                 built.own_services = own.next().unwrap_or(0);
                 built.request = request;
                 built.response = response;
@@ -458,6 +462,7 @@ fn new_listener(
             .map(|h| h.as_str().into())
             .collect(),
         rewrite_location: l.rewrite_location,
+        dns: true,
         rewrite_destination: l.rewrite_destination,
         request: Vec::new(),
         response: Vec::new(),

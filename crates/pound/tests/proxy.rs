@@ -519,35 +519,62 @@ fn silent_connections_log_nothing() {
 
 use common::scratch_dir;
 
+/// `RewriteLocation` as pound 4.23 does it: mode 1 (the default) points every absolute
+/// location at the host the client asked for; mode 2 only those naming the backend, by
+/// address or by a name resolving to it; mode 0 none.
 #[test]
-fn locations_pointing_at_the_backend_are_rewritten() {
+fn locations_are_rewritten_as_pound_does() {
     let backend = Backend::start(|r| {
         let port = r.header("x-port").unwrap();
         Reply::Send(
-            format!("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/next?a=1\r\nContent-Location: http://elsewhere/x\r\nContent-Length: 0\r\n\r\n")
+            format!("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/next?a=1\r\nContent-Location: http://elsewhere/x\r\nX-Other: http://localhost:{port}/y\r\nContent-Length: 0\r\n\r\n")
                 .into_bytes(),
         )
     });
-    let get = |pound: &Pound| {
+    let named = Backend::start(|r| {
+        let port = r.header("x-port").unwrap();
+        Reply::Send(
+            format!("HTTP/1.1 301 Moved\r\nLocation: http://localhost:{port}\r\nContent-Location: https://10.1.2.3:{port}/z\r\nContent-Length: 0\r\n\r\n")
+                .into_bytes(),
+        )
+    });
+    let get = |pound: &Pound, port: u16| {
         let mut c = pound.connect();
         c.send(format!(
-            "GET / HTTP/1.1\r\nHost: www.example.org:8080\r\nX-Port: {}\r\n\r\n",
-            backend.port()
+            "GET / HTTP/1.1\r\nHost: www.example.org:8080\r\nX-Port: {port}\r\n\r\n",
         ));
         c.response()
     };
     let pound = Pound::start(&simple("", &[&backend]));
-    let r = get(&pound);
+    let r = get(&pound, backend.port());
     assert_eq!(
         r.header("location").as_deref(),
         Some("http://www.example.org:8080/next?a=1")
     );
     assert_eq!(
         r.header("content-location").as_deref(),
-        Some("http://elsewhere/x")
+        Some("http://www.example.org:8080/x")
     );
+    assert_eq!(
+        r.header("x-other"),
+        Some(format!("http://localhost:{}/y", backend.port()))
+    );
+    drop(pound);
+
+    let two = Pound::start(&simple("RewriteLocation 2", &[&named]));
+    let r = get(&two, named.port());
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("http://www.example.org:8080/")
+    );
+    assert_eq!(
+        r.header("content-location"),
+        Some(format!("https://10.1.2.3:{}/z", named.port()))
+    );
+    drop(two);
+
     let off = Pound::start(&simple("RewriteLocation 0", &[&backend]));
-    let r = get(&off);
+    let r = get(&off, backend.port());
     assert_eq!(
         r.header("location"),
         Some(format!("http://127.0.0.1:{}/next?a=1", backend.port()))
