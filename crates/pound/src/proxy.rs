@@ -1422,10 +1422,16 @@ fn describe(e: &RelayError) -> String {
 /// backend at `addr` by a host name that resolves to it (as pound resolves it). Resolution
 /// runs off the runtime's threads and is bounded by the backend's time-out; only redirects
 /// naming a host at the backend's port pay for it.
-async fn location_names_backend(resp: &Response, addr: std::net::SocketAddr, limit: Duration) -> bool {
+async fn location_names_backend(
+    resp: &Response,
+    addr: std::net::SocketAddr,
+    limit: Duration,
+) -> bool {
     for i in 0..resp.head.fields.len() {
         let name = resp.head.name(i);
-        if !(name.eq_ignore_ascii_case(b"location") || name.eq_ignore_ascii_case(b"content-location")) {
+        if !(name.eq_ignore_ascii_case(b"location")
+            || name.eq_ignore_ascii_case(b"content-location"))
+        {
             continue;
         }
         let Some((host, port)) = location::named_host(resp.head.value(i)) else {
@@ -1434,7 +1440,9 @@ async fn location_names_backend(resp: &Response, addr: std::net::SocketAddr, lim
         if port != addr.port() {
             continue;
         }
-        if let Ok(Ok(mut found)) = tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await {
+        if let Ok(Ok(mut found)) =
+            tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await
+        {
             if found.any(|a| a.ip() == addr.ip()) {
                 return true;
             }

@@ -123,7 +123,8 @@ pub struct Service {
     pub request: Vec<Action>,
     pub response: Vec<Vec<Branch>>,
     pub members: Vec<Member>,
-    pub emergency: Option<Member>,
+    /// `Emergency` backends; member `members.len() + j` is `emergency[j]`.
+    pub emergency: Vec<Member>,
     pub strategy: Strategy,
     pub sessions: Option<Sessions>,
     /// Set when the service answers by itself instead of forwarding.
@@ -168,7 +169,7 @@ pub struct Redirect {
 /// of the backend defined elsewhere"), so each service judges its liveness separately.
 pub struct Member {
     pub backend: Arc<Backend>,
-    pub priority: u8,
+    pub priority: u16,
     /// Set by `Disabled` or the control socket: no new requests or sessions.
     pub disabled: AtomicBool,
 }
@@ -262,7 +263,11 @@ impl State {
                 .iter()
                 .filter(|b| matches!(b.kind, BackendKind::Regular(_) | BackendKind::Named(_)));
             let members = regular.map(&mut member).collect::<Result<_, _>>()?;
-            let emergency = s.emergency.as_ref().map(&mut member).transpose()?;
+            let emergency = s
+                .emergency
+                .iter()
+                .map(&mut member)
+                .collect::<Result<_, _>>()?;
             let specials = match &special {
                 Some(Special::Redirect(list)) => list.len(),
                 Some(_) => 1,
@@ -570,7 +575,7 @@ impl Service {
         }
         // One snapshot of who can take the request: liveness changes under our feet while
         // other requests fail over, and the strategies look at the list twice.
-        let mut stack = [(0usize, 0u8); 32];
+        let mut stack = [(0usize, 0u16); 32];
         let mut heap = Vec::new();
         let mut n = 0;
         for (i, m) in self.members.iter().enumerate() {
@@ -586,7 +591,7 @@ impl Service {
                 n += 1;
             }
         }
-        let candidates: &[(usize, u8)] = if n <= stack.len() { &stack[..n] } else { &heap };
+        let candidates: &[(usize, u16)] = if n <= stack.len() { &stack[..n] } else { &heap };
         let all = candidates.iter().copied();
         let chosen = match &self.strategy {
             Strategy::Random => match balance::total(all.clone()) {
@@ -604,9 +609,29 @@ impl Service {
             }
             return Some((i, &self.members[i]));
         }
-        let e = self.emergency.as_ref()?;
-        let idx = self.members.len();
-        (e.backend.is_alive() && !tried.contains(&idx)).then_some((idx, e))
+        self.pick_emergency(tried)
+    }
+
+    /// An emergency backend for a request no regular backend could take, chosen among the
+    /// usable ones by the service's strategy; sessions never point to them.
+    fn pick_emergency(&self, tried: &[usize]) -> Option<(usize, &Member)> {
+        let base = self.members.len();
+        let candidates = || {
+            self.emergency.iter().enumerate().filter_map(move |(j, m)| {
+                let usable = !m.disabled.load(Ordering::Relaxed)
+                    && m.backend.is_alive()
+                    && !tried.contains(&(base + j));
+                usable.then_some((j, m.priority))
+            })
+        };
+        let j = match &self.strategy {
+            Strategy::Random => match balance::total(candidates()) {
+                0 => None,
+                total => balance::weighted(candidates(), fastrand::u32(..total)),
+            },
+            Strategy::Iwrr(state) => state.pick(candidates()),
+        }?;
+        Some((base + j, &self.emergency[j]))
     }
 
     /// A backend's response may name a COOKIE or HEADER session key: when no session has

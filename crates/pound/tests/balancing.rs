@@ -59,16 +59,17 @@ fn iwrr_gives_exact_interleaved_shares() {
         backend_with(&c, "Priority 8\n"),
     );
     let pound = Pound::start(&config);
-    let seq = bodies(&pound, 23 * 10, "/", "");
-    // Every cycle of N + S(P) = 23 requests holds exactly Pi + 1 of each, interleaved.
-    for cycle in seq.chunks(23) {
+    let seq = bodies(&pound, 20 * 10, "/", "");
+    // Every cycle of S(P) = 20 requests holds exactly Pi of each, interleaved, as in
+    // pound 4.23.
+    for cycle in seq.chunks(20) {
         let t = tally(cycle);
-        assert_eq!((t["a"], t["b"], t["c"]), (6, 8, 9), "{cycle:?}");
+        assert_eq!((t["a"], t["b"], t["c"]), (5, 7, 8), "{cycle:?}");
     }
     assert_eq!(
-        seq[..23].concat(),
-        "abcabcabcabcabcabcbcbcc",
-        "the first cycle, round by round"
+        seq[..20].concat(),
+        "abcabcabcabcabcbcbcc",
+        "the first cycle, round by round (pound 4.23's order)"
     );
     // The random service is not round robin: over 200 requests some runs repeat a backend.
     let random = bodies(&pound, 200, "/random", "");
@@ -130,9 +131,9 @@ fn disabled_backends_and_per_service_overrides() {
         (20, 20, None),
         "{t:?}"
     );
-    // /two: the override gives shared priority 9: 10 of every 12.
-    let t = tally(&bodies(&pound, 48, "/two", ""));
-    assert_eq!((t["shared"], t["own"]), (40, 8), "{t:?}");
+    // /two: the override gives shared priority 9: 9 of every 10.
+    let t = tally(&bodies(&pound, 50, "/two", ""));
+    assert_eq!((t["shared"], t["own"]), (45, 5), "{t:?}");
     // /three: disabled in this service only.
     let t = tally(&bodies(&pound, 10, "/three", ""));
     assert_eq!(t.get("shared"), None, "{t:?}");
@@ -163,6 +164,30 @@ fn emergency_serves_only_when_no_regular_backend_can() {
     // Every backend dead and no emergency: 503.
     assert_eq!(pound.connect().get("/none").status, 503);
     pound.err.wait_for("e503 no back-end");
+}
+
+/// pound 4.14 and later: several `Emergency` backends, balanced among themselves by the
+/// service's strategy and priorities, taking `Disabled` like any backend.
+#[test]
+fn several_emergency_backends_are_balanced() {
+    let (one, two, off) = (
+        Backend::named("one"),
+        Backend::named("two"),
+        Backend::named("off"),
+    );
+    let dead = closed_port();
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\n\
+         Service\nBalancer iwrr\nBackend\nAddress 127.0.0.1\nPort {}\nEnd\n\
+         Emergency\n{}Priority 1\nEnd\nEmergency\n{}Priority 3\nEnd\nEmergency\n{}Disabled 1\nEnd\nEnd\n",
+        dead.port(),
+        one.config(),
+        two.config(),
+        off.config(),
+    );
+    let pound = Pound::start(&config);
+    let t = tally(&bodies(&pound, 8, "/", ""));
+    assert_eq!((t["one"], t["two"], t.get("off")), (2, 6, None), "{t:?}");
 }
 
 /// Three backends under iwrr with `session`; without sessions consecutive requests would

@@ -18,7 +18,10 @@ fn help_and_version() {
     let run = pound(&["-V"]);
     assert_eq!(run.code, Some(0));
     let first = run.stdout.lines().next().unwrap();
-    assert!(first.starts_with("pound (pound) 4.23 (pound-rs "), "{first}");
+    assert!(
+        first.starts_with("pound (pound) 4.23 (pound-rs "),
+        "{first}"
+    );
     assert!(run.stdout.contains("License GPLv3+"));
     assert!(run
         .stdout

@@ -579,7 +579,10 @@ fn help_and_version() {
     let run = poundctl(&["-V"]);
     assert_eq!(run.code, Some(0));
     let first = run.stdout.lines().next().unwrap_or_default();
-    assert!(first.starts_with("poundctl (pound) 4.23 (pound-rs "), "{first}");
+    assert!(
+        first.starts_with("poundctl (pound) 4.23 (pound-rs "),
+        "{first}"
+    );
     assert!(run
         .stdout
         .contains(&format!("\nConfiguration file:        {etc}/pound.cfg\n")));

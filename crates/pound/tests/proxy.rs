@@ -59,7 +59,8 @@ fn malformed_requests_are_refused_and_never_forwarded() {
         if *status == 405 {
             // pound's page, and the field RFC 9110 requires (pound sends none).
             assert!(
-                r.text().contains("The request method is not supported for the requested resource."),
+                r.text()
+                    .contains("The request method is not supported for the requested resource."),
                 "{}",
                 r.text()
             );
@@ -415,7 +416,9 @@ fn graceful_shutdown_finishes_requests_in_flight() {
     pound.signal(libc::SIGINT);
     pound.err.wait_for("shutting down...");
     // pound's words, though the requests run on tasks rather than threads.
-    pound.err.wait_for("waiting for 1 active threads to terminate");
+    pound
+        .err
+        .wait_for("waiting for 1 active threads to terminate");
     let r = c.response();
     assert_eq!(r.text(), "finished");
     assert_eq!(r.header("connection").as_deref(), Some("close"));

@@ -55,8 +55,8 @@ impl BackendKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegularBackend {
     pub address: BackendAddr,
-    /// 0..=9, default 5.
-    pub priority: u8,
+    /// 1..=65535 (pound 4.15 and later), default 5.
+    pub priority: u16,
     pub disabled: bool,
     /// Response time-out (`TimeOut`), seconds.
     pub timeout: u32,
@@ -117,7 +117,7 @@ pub struct NamedRef {
     /// Index into [`super::Config::backends`], resolved after the whole file is read (the
     /// definition may come after its use).
     pub index: usize,
-    pub priority: Option<u8>,
+    pub priority: Option<u16>,
     pub disabled: Option<bool>,
 }
 

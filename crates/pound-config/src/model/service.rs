@@ -18,7 +18,9 @@ pub struct Service {
     /// `Rewrite response` blocks.
     pub response: Vec<Rewrite>,
     pub backends: Vec<Backend>,
-    pub emergency: Option<Backend>,
+    /// `Emergency` backends (any number since pound 4.14), balanced among themselves and
+    /// used only when no regular backend can take a request.
+    pub emergency: Vec<Backend>,
     pub session: Option<Session>,
     pub balancer: Balancer,
     pub disabled: bool,

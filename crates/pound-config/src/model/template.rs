@@ -147,7 +147,10 @@ impl Template {
                 // `$N(M)` or `${N(M)}`; after `${N}` a parenthesis is ordinary text. A match
                 // number that is not one of 0 to 7 names a match that never exists.
                 let Some(close) = b[j..].iter().position(|&x| x == b')') else {
-                    fail(start + 1, "missing closing parenthesis in reference started");
+                    fail(
+                        start + 1,
+                        "missing closing parenthesis in reference started",
+                    );
                     lit.push_str(&text[i..]);
                     break;
                 };
@@ -155,7 +158,10 @@ impl Template {
                 nth = if m.is_empty() {
                     0
                 } else {
-                    m.parse().ok().filter(|&m: &usize| m < MATCH_HISTORY).unwrap_or(NO_MATCH)
+                    m.parse()
+                        .ok()
+                        .filter(|&m: &usize| m < MATCH_HISTORY)
+                        .unwrap_or(NO_MATCH)
                 };
                 j += close + 1;
             }
@@ -303,7 +309,11 @@ mod tests {
     /// non-existing group $1(8)" at run time).
     #[test]
     fn impossible_references() {
-        for (text, r) in [("x$1(8)", "$1(8)"), ("x$1(x)", "$1(x)"), ("$0(99999999999999999999)", "$0(99999999999999999999)")] {
+        for (text, r) in [
+            ("x$1(8)", "$1(8)"),
+            ("x$1(x)", "$1(x)"),
+            ("$0(99999999999999999999)", "$0(99999999999999999999)"),
+        ] {
             let t = Template::parse(text);
             assert_eq!(t.error, None, "{text}");
             assert_eq!(t.impossible_ref(), Some(r));

@@ -1,10 +1,13 @@
 //! `Address` and `Port`, shared by listeners, backends and emergency backends.
 //!
-//! Rules (pound.8, HTTP Listener and Backend): `Address` is an IP literal, a host name or the
-//! full path name of a UNIX socket; `Port` (a number or service name) must follow `Address`,
-//! is required for network addresses and is meaningless for a UNIX socket. An address is
-//! taken as a UNIX socket path when it starts with `/`; host names are resolved when pound
-//! starts (unless `-W no-dns`), not while checking the configuration.
+//! Rules (pound 4.14 and later, as pound 4.23 applies them): `Address` is an IP literal, a
+//! host name or the full path name of a UNIX socket; `Port` is a number or a service name.
+//! Both may come in any order and be repeated (the last one counts). A listener without
+//! `Address` listens on every interface, and without `Port` on 80 (`ListenHTTP`) or 443
+//! (`ListenHTTPS`); a backend needs `Address`, and without `Port` connects to 80, or 443
+//! with `HTTPS`. An address is taken as a UNIX socket path when it starts with `/`; host
+//! names are resolved when pound starts (unless `-W no-dns`), not while checking the
+//! configuration.
 
 use std::path::PathBuf;
 
@@ -26,68 +29,67 @@ pub(super) struct AddressPort {
 }
 
 impl AddressPort {
-    pub(super) fn is_set(&self) -> bool {
-        self.address.is_some() || self.port.is_some()
+    /// Whether `Address` was given (a later `SocketFrom` is then a duplicate).
+    pub(super) fn has_address(&self) -> bool {
+        self.address.is_some()
     }
 
     fn is_unix(t: &Token) -> bool {
         t.text.starts_with('/')
     }
 
-    pub(super) fn address(&mut self, p: &mut Parser<'_>, kw: &Token) -> PResult<()> {
-        if self.address.is_some() {
-            return Err(Diagnostic::error(&kw.span, "Duplicate Address statement"));
-        }
+    pub(super) fn address(&mut self, p: &mut Parser<'_>) -> PResult<()> {
         let t = p.address()?;
         p.end_of_line()?;
         self.address = Some(t);
         Ok(())
     }
 
-    /// `Port`; `min` is 0 for listeners (an ephemeral port) and 1 for backends.
-    pub(super) fn port(&mut self, p: &mut Parser<'_>, kw: &Token, min: u16) -> PResult<()> {
-        let Some(address) = &self.address else {
-            return Err(Diagnostic::error(
-                &kw.span,
-                "Address statement should precede Port",
-            ));
-        };
-        if self.port.is_some() {
-            return Err(Diagnostic::error(&kw.span, "Duplicate port statement"));
-        }
-        let unix = Self::is_unix(address);
-        let port = p.port(min)?;
-        if unix {
-            return Err(Diagnostic::error(
-                &port.1,
-                "Port is not applicable to this address family",
-            ));
-        }
+    /// `Port`: any port number a listener or backend may name (pound checks none).
+    pub(super) fn port(&mut self, p: &mut Parser<'_>) -> PResult<()> {
+        let port = p.port(0)?;
         p.end_of_line()?;
         self.port = Some(port);
         Ok(())
     }
 
-    /// The endpoint once the section is complete; `what` names the section in messages.
-    pub(super) fn finish(self, what: &str, section: &Span) -> PResult<Endpoint> {
-        let Some(address) = self.address else {
-            return Err(Diagnostic::error(
-                section,
-                format!("{what} missing Address declaration"),
-            ));
+    /// The endpoint once the section is complete. `what` names the section in messages;
+    /// `default_port` is used without `Port`; a listener (`listener` true) without
+    /// `Address` listens on every interface.
+    pub(super) fn finish(
+        self,
+        what: &str,
+        section: &Span,
+        default_port: u16,
+        listener: bool,
+    ) -> PResult<Endpoint> {
+        let host = match self.address {
+            Some(address) => address,
+            None if listener => {
+                return Ok(Endpoint::Inet {
+                    host: "::".to_string(),
+                    port: self.port.map_or(default_port, |p| p.0),
+                })
+            }
+            None => {
+                return Err(Diagnostic::error(
+                    section,
+                    format!("{what} missing Address declaration"),
+                ))
+            }
         };
-        if Self::is_unix(&address) {
-            return Ok(Endpoint::Unix(PathBuf::from(address.text)));
+        if Self::is_unix(&host) {
+            if self.port.is_some() {
+                return Err(Diagnostic::error(
+                    section,
+                    "Port is not applicable to this address family",
+                ));
+            }
+            return Ok(Endpoint::Unix(PathBuf::from(host.text)));
         }
-        match self.port {
-            Some((port, _)) => Ok(Endpoint::Inet {
-                host: address.text,
-                port,
-            }),
-            None => Err(Diagnostic::error(
-                section,
-                format!("{what} missing Port declaration"),
-            )),
-        }
+        Ok(Endpoint::Inet {
+            host: host.text,
+            port: self.port.map_or(default_port, |p| p.0),
+        })
     }
 }

@@ -11,10 +11,11 @@ use crate::model::{
     Backend, BackendKind, BackendTls, NamedBackend, NamedRef, RegularBackend, Session, SessionType,
 };
 
-/// Statements only a regular backend has; an emergency backend has the rest.
-const BACKEND_ONLY: &[&str] = &["Priority", "Disabled"];
-
-const EMERGENCY: &[&str] = &[
+/// Statements of a `Backend` section; since pound 4.14 an `Emergency` section takes them
+/// all.
+const BACKEND: &[&str] = &[
+    "Priority",
+    "Disabled",
     "Address",
     "Port",
     "HTTPS",
@@ -27,11 +28,10 @@ const EMERGENCY: &[&str] = &[
 ];
 
 impl Parser<'_> {
-    /// The body of `Backend` (or `Emergency` when `emergency`), after its first line.
+    /// The body of `Backend` or `Emergency`, after its first line.
     pub(super) fn regular_backend(
         &mut self,
         kw: &Token,
-        emergency: bool,
         d: &ServiceDefaults,
     ) -> PResult<(RegularBackend, Span)> {
         let mut addr = AddressPort::default();
@@ -44,12 +44,8 @@ impl Parser<'_> {
             ws_timeout: d.ws_timeout,
             tls: None,
         };
-        let tables: &[&[&'static str]] = if emergency {
-            &[EMERGENCY]
-        } else {
-            &[EMERGENCY, BACKEND_ONLY]
-        };
-        let end = self.block(tables, BlockEnd::End, &kw.span, &mut |p, kw, t| {
+        let mut clamped = false;
+        let end = self.block(&[BACKEND], BlockEnd::End, &kw.span, &mut |p, kw, t| {
             if matches!(kw, "Cert" | "Disable" | "Ciphers") && b.tls.is_none() {
                 return Err(Diagnostic::error(
                     &t.span,
@@ -57,8 +53,8 @@ impl Parser<'_> {
                 ));
             }
             match kw {
-                "Address" => addr.address(p, &t)?,
-                "Port" => addr.port(p, &t, 1)?,
+                "Address" => addr.address(p)?,
+                "Port" => addr.port(p)?,
                 "HTTPS" => {
                     p.end_of_line()?;
                     b.tls.get_or_insert_with(BackendTls::default);
@@ -66,7 +62,11 @@ impl Parser<'_> {
                 "Cert" => tls(&mut b).cert = Some(p.file_arg()?.value),
                 "Disable" => tls(&mut b).disable = Some(p.tls_protocol()?),
                 "Ciphers" => tls(&mut b).ciphers = Some(p.string_arg()?.value),
-                "Priority" => b.priority = p.number_arg(0, 9)? as u8,
+                "Priority" => {
+                    let (priority, cut) = p.priority_arg()?;
+                    b.priority = priority;
+                    clamped |= cut;
+                }
                 "TimeOut" => b.timeout = p.u32_arg()?,
                 "ConnTO" => b.conn_to = p.u32_arg()?,
                 "WSTimeOut" => b.ws_timeout = p.u32_arg()?,
@@ -76,8 +76,12 @@ impl Parser<'_> {
             Ok(())
         })?;
         let span = kw.span.to(&end);
-        let what = if emergency { "Emergency" } else { "Backend" };
-        b.address = match addr.finish(what, &span)? {
+        if clamped {
+            p_warn_priority(self, &span);
+        }
+        // pound says "Backend" for emergency backends too.
+        let default_port = if b.tls.is_some() { 443 } else { 80 };
+        b.address = match addr.finish("Backend", &span, default_port, false)? {
             Endpoint::Inet { host, port } => BackendAddr::Inet { host, port },
             Endpoint::Unix(path) => BackendAddr::Unix(path),
         };
@@ -90,21 +94,28 @@ impl Parser<'_> {
         self.end_of_line()?;
         let mut priority = None;
         let mut disabled = None;
+        let mut clamped = false;
         let end = self.block(
             &[&["Priority", "Disabled"]],
             BlockEnd::End,
             &kw.span.to(&name.span),
             &mut |p, kw, _| {
                 if kw == "Priority" {
-                    priority = Some(p.number_arg(0, 9)? as u8);
+                    let (value, cut) = p.priority_arg()?;
+                    priority = Some(value);
+                    clamped |= cut;
                 } else {
                     disabled = Some(p.bool_arg()?);
                 }
                 Ok(())
             },
         )?;
+        let span = kw.span.to(&end);
+        if clamped {
+            p_warn_priority(self, &span);
+        }
         Ok(Backend {
-            span: kw.span.to(&end),
+            span,
             kind: BackendKind::Named(NamedRef {
                 name: name.text,
                 index: usize::MAX,
@@ -119,7 +130,7 @@ impl Parser<'_> {
         let name = self.string()?;
         self.end_of_line()?;
         let defaults = ServiceDefaults::global(&self.global);
-        let (backend, span) = self.regular_backend(&kw, false, &defaults)?;
+        let (backend, span) = self.regular_backend(&kw, &defaults)?;
         if let Some(original) = self.backends.iter().find(|b| b.name == name.text) {
             let original = original.span.clone();
             self.diags.push(Diagnostic::error(
@@ -168,16 +179,11 @@ impl Parser<'_> {
         let Some(ttl) = ttl else {
             return Err(Diagnostic::error(&span, "Session TTL not defined"));
         };
-        match (&id, kind.needs_id()) {
-            (None, true) => return Err(Diagnostic::error(&span, "Session ID not defined")),
-            (Some(t), false) => {
-                return Err(Diagnostic::error(
-                    &t.span,
-                    "Session ID is not applicable to this session type",
-                ))
-            }
-            _ => {}
+        if id.is_none() && kind.needs_id() {
+            return Err(Diagnostic::error(&span, "Session ID not defined"));
         }
+        // pound ignores an `ID` the type has no use for.
+        let id = id.filter(|_| kind.needs_id());
         Ok(Session {
             span,
             kind,
@@ -185,6 +191,14 @@ impl Parser<'_> {
             id: id.map(|t| t.text),
         })
     }
+}
+
+/// pound's warning for a priority above 65535, over the whole backend.
+fn p_warn_priority(p: &mut Parser<'_>, span: &Span) {
+    p.warn(
+        span,
+        "backend priority out of allowed range; reset to max. 65535",
+    );
 }
 
 fn tls(b: &mut RegularBackend) -> &mut BackendTls {

@@ -404,9 +404,7 @@ impl Parser<'_> {
 
     /// `Control "path"` or `Control` with `Socket`, `Mode`, `ChangeOwner` up to `End`.
     fn control(&mut self, kw: &Token) -> PResult<()> {
-        if self.global.control.is_some() {
-            return Err(Diagnostic::error(&kw.span, "Duplicate Control statement"));
-        }
+        // A second `Control` replaces the first, as in pound.
         let t = self.next()?;
         let control = match t.kind {
             TokenKind::String => {

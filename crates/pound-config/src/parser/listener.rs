@@ -116,15 +116,10 @@ impl Parser<'_> {
             p.listener_statement(&mut l, &mut addr, &mut socket_from, kw, t)
         })?;
         l.span = kw.span.to(&end);
+        // `SocketFrom` wins over an `Address` or `Port` that follows it, as in pound.
         l.addr = match socket_from {
-            Some(_) if addr.is_set() => {
-                return Err(Diagnostic::error(
-                    &l.span,
-                    "SocketFrom cannot be used together with Address or Port",
-                ));
-            }
             Some(path) => ListenAddr::SocketFrom(path),
-            None => match addr.finish(what, &l.span)? {
+            None => match addr.finish(what, &l.span, if https { 443 } else { 80 }, true)? {
                 Endpoint::Inet { host, port } => ListenAddr::Inet { host, port },
                 Endpoint::Unix(path) => ListenAddr::Unix(path),
             },
@@ -153,10 +148,18 @@ impl Parser<'_> {
             }
         }
         match kw {
-            "Address" => addr.address(self, &t)?,
-            "Port" => addr.port(self, &t, 0)?,
+            "Address" => addr.address(self)?,
+            "Port" => addr.port(self)?,
             // Passed on as written: pound does not look for it in the include directory.
-            "SocketFrom" => *socket_from = Some(self.string_arg()?.value.into()),
+            "SocketFrom" => {
+                if addr.has_address() {
+                    return Err(Diagnostic::error(
+                        &t.span,
+                        "Duplicate Address or SocketFrom statement",
+                    ));
+                }
+                *socket_from = Some(self.string_arg()?.value.into());
+            }
             "xHTTP" => l.xhttp = self.level_arg(3)?,
             "Client" => l.client = self.u32_arg()?,
             "ClientMinRate" | "ClientRateGrace" | "ClientMaxConnections" | "ClientMaxRequests" => {

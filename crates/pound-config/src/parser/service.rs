@@ -67,7 +67,7 @@ impl ServiceDefaults {
             request: Vec::new(),
             response: Vec::new(),
             backends: Vec::new(),
-            emergency: None,
+            emergency: Vec::new(),
             session: None,
             balancer: self.balancer,
             disabled: false,
@@ -147,7 +147,7 @@ impl Parser<'_> {
                     self.backend_override(t)?
                 } else {
                     self.end_of_line()?;
-                    let (b, span) = self.regular_backend(&t, false, d)?;
+                    let (b, span) = self.regular_backend(&t, d)?;
                     Backend {
                         span,
                         kind: BackendKind::Regular(b),
@@ -168,20 +168,15 @@ impl Parser<'_> {
                 });
             }
             "Emergency" => {
-                if s.emergency.is_some() {
-                    return Err(Diagnostic::error(&t.span, "Duplicate Emergency statement"));
-                }
                 self.end_of_line()?;
-                let (b, span) = self.regular_backend(&t, true, d)?;
-                s.emergency = Some(Backend {
+                let (b, span) = self.regular_backend(&t, d)?;
+                s.emergency.push(Backend {
                     span,
                     kind: BackendKind::Regular(b),
                 });
             }
+            // A second `Session` replaces the first, as in pound.
             "Session" => {
-                if s.session.is_some() {
-                    return Err(Diagnostic::error(&t.span, "Duplicate Session statement"));
-                }
                 self.end_of_line()?;
                 s.session = Some(self.session(&t)?);
             }
@@ -330,7 +325,9 @@ impl Parser<'_> {
                 }
             }
         }
-        let others = regular + redirects + usize::from(s.emergency.is_some());
+        // pound lets an `Emergency` stand beside a special backend (which takes every
+        // request, so the emergency is never used).
+        let others = regular + redirects;
         if !special.is_empty() && (special.len() > 1 || others > 0) {
             return Err(Diagnostic::error(
                 &s.span,
@@ -345,7 +342,7 @@ impl Parser<'_> {
             self.warn(&s.span, "service uses multiple redirect backends");
             self.warn(&s.span, see_also);
         }
-        if s.backends.is_empty() && s.emergency.is_none() {
+        if s.backends.is_empty() && s.emergency.is_empty() {
             self.warn(&s.span, "no backends defined");
         }
         Ok(())

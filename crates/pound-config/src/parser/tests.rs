@@ -107,34 +107,43 @@ fn booleans() {
 
 #[test]
 fn backend_address_and_port() {
+    // pound 4.14 and later: `Port` before `Address`, repeats (the last counts), and a
+    // default port (80, 443 with HTTPS); the address is required.
     fails(
         &service("Backend\nPort 80\nEnd\n"),
-        &["p.cfg:3.1-4: Address statement should precede Port"],
+        &["p.cfg:2.1-4.3: Backend missing Address declaration"],
     );
     fails(
         &service("Backend\nEnd\n"),
         &["p.cfg:2.1-3.3: Backend missing Address declaration"],
     );
     fails(
-        &service("Backend\nAddress 10.0.0.1\nEnd\n"),
-        &["p.cfg:2.1-4.3: Backend missing Port declaration"],
-    );
-    fails(
         &service("Backend\nAddress \"/run/app.sock\"\nPort 80\nEnd\n"),
-        &["p.cfg:4.6-7: Port is not applicable to this address family"],
+        &["p.cfg:2.1-5.3: Port is not applicable to this address family"],
     );
     fails(
-        &service("Backend\nAddress 10.0.0.1\nAddress 10.0.0.2\nEnd\n"),
-        &["p.cfg:4.1-7: Duplicate Address statement"],
-    );
-    fails(
-        &service("Backend\nAddress 10.0.0.1\nPort 0\nEnd\n"),
-        &["p.cfg:4.6: value out of allowed range (1..65535)"],
+        &service("Backend\nPort 80\nAddress \"/run/app.sock\"\nEnd\n"),
+        &["p.cfg:2.1-5.3: Port is not applicable to this address family"],
     );
     fails(
         &service("Backend\nAddress 10.0.0.1\nPort nosuch\nEnd\n"),
         &["p.cfg:4.6-11: bad port number: nosuch"],
     );
+    let addr = |c: &Config, i: usize| match &c.services[0].backends[i].kind {
+        BackendKind::Regular(r) => r.address.clone(),
+        _ => panic!("regular expected"),
+    };
+    let c = ok(&service(
+        "Backend\nPort 81\nAddress 10.0.0.1\nAddress 10.0.0.2\nPort 82\nEnd\n\
+         Backend\nAddress 10.0.0.3\nEnd\nBackend\nAddress 10.0.0.4\nHTTPS\nEnd\n",
+    ));
+    let inet = |h: &str, port| BackendAddr::Inet {
+        host: h.into(),
+        port,
+    };
+    assert_eq!(addr(&c, 0), inet("10.0.0.2", 82));
+    assert_eq!(addr(&c, 1), inet("10.0.0.3", 80));
+    assert_eq!(addr(&c, 2), inet("10.0.0.4", 443));
     let c = ok(&service(
         "Backend\nAddress ::1\nPort http\nEnd\nBackend\nAddress /run/a.sock\nEnd\n",
     ));
@@ -160,13 +169,23 @@ fn backend_address_and_port() {
 
 #[test]
 fn listener_rules() {
-    fails(
-        "ListenHTTP\nPort 80\nEnd\n",
-        &["p.cfg:2.1-4: Address statement should precede Port"],
+    // pound 4.14 and later: `Address` and `Port` are optional (every interface; 80 or 443),
+    // in any order, and the last of each counts.
+    let c =
+        ok("ListenHTTP\nEnd\nListenHTTP\nPort 8080\nAddress 127.0.0.2\nAddress 127.0.0.1\nEnd\n");
+    assert_eq!(
+        c.listeners[0].addr,
+        ListenAddr::Inet {
+            host: "::".into(),
+            port: 80
+        }
     );
-    fails(
-        "ListenHTTP\nEnd\n",
-        &["p.cfg:1.1-2.3: ListenHTTP missing Address declaration"],
+    assert_eq!(
+        c.listeners[1].addr,
+        ListenAddr::Inet {
+            host: "127.0.0.1".into(),
+            port: 8080
+        }
     );
     fails(
         "ListenHTTPS\nAddress 127.0.0.1\nPort 443\nEnd\n",
@@ -176,10 +195,13 @@ fn listener_rules() {
         "ListenHTTPS\nClientCert 1 2\nEnd\n",
         &["p.cfg:2.1-10: ClientCert may only be used after Cert"],
     );
+    // `SocketFrom` after `Address` is a duplicate; before it, it wins.
     fails(
-        "ListenHTTP\nSocketFrom \"/s\"\nAddress 127.0.0.1\nEnd\n",
-        &["p.cfg:1.1-4.3: SocketFrom cannot be used together with Address or Port"],
+        "ListenHTTP\nAddress 127.0.0.1\nSocketFrom \"/s\"\nEnd\n",
+        &["p.cfg:3.1-10: Duplicate Address or SocketFrom statement"],
     );
+    let c = ok("ListenHTTP\nSocketFrom \"/s\"\nAddress 127.0.0.1\nPort 1\nEnd\n");
+    assert_eq!(c.listeners[0].addr, ListenAddr::SocketFrom("/s".into()));
     fails(
         "ListenHTTP\nAddress 127.0.0.1\nPort 80\nxHTTP 4\nEnd\n",
         &["p.cfg:4.7: value out of allowed range (0..3)"],
@@ -198,15 +220,19 @@ fn listener_rules() {
 
 #[test]
 fn emergency_and_session() {
+    // pound 4.14 and later: any number of emergency backends, with every backend
+    // statement.
     let emergency = "Emergency\nAddress 10.0.0.9\nPort 80\nEnd\n";
-    fails(
-        &service(&format!("{BACKEND}{emergency}{emergency}")),
-        &["p.cfg:10.1-9: Duplicate Emergency statement"],
-    );
-    fails(
-        &service(&format!("{BACKEND}Emergency\nPriority 1\nEnd\n")),
-        &["p.cfg:7.1-8: unrecognized keyword"],
-    );
+    let c = ok(&service(&format!(
+        "{BACKEND}{emergency}Emergency\nAddress 10.0.0.8\nPriority 3\nDisabled 1\nEnd\n"
+    )));
+    let e = &c.services[0].emergency;
+    assert_eq!(e.len(), 2);
+    assert!(matches!(
+        &e[1].kind,
+        BackendKind::Regular(r) if r.priority == 3 && r.disabled
+            && r.address == BackendAddr::Inet { host: "10.0.0.8".into(), port: 80 }
+    ));
     fails(
         &service(&format!("{BACKEND}Session\nTTL 10\nEnd\n")),
         &["p.cfg:6.1-8.3: Session type not defined"],
@@ -219,12 +245,13 @@ fn emergency_and_session() {
         &service(&format!("{BACKEND}Session\nType COOKIE\nTTL 5\nEnd\n")),
         &["p.cfg:6.1-9.3: Session ID not defined"],
     );
-    fails(
-        &service(&format!(
-            "{BACKEND}Session\nType IP\nTTL 5\nID \"x\"\nEnd\n"
-        )),
-        &["p.cfg:9.4-6: Session ID is not applicable to this session type"],
-    );
+    // An `ID` the type has no use for is ignored, as pound ignores it; a second
+    // `Session` replaces the first.
+    let c = ok(&service(&format!(
+        "{BACKEND}Session\nType IP\nTTL 5\nID \"x\"\nEnd\nSession\nType PARM\nTTL 7\nEnd\n"
+    )));
+    let s = c.services[0].session.clone().unwrap();
+    assert_eq!((s.kind, s.ttl, s.id), (SessionType::Parm, 7, None));
     fails(
         &service(&format!("{BACKEND}Session\nType FOO\nEnd\n")),
         &["p.cfg:7.6-8: Unknown Session type"],
@@ -283,16 +310,30 @@ fn redirects() {
 
 #[test]
 fn priorities() {
+    // pound 4.15 and later: 1 to 65535; more is cut to 65535 with pound's warning.
     fails(
-        &service("Backend\nAddress 10.0.0.1\nPort 80\nPriority 10\nEnd\n"),
-        &["p.cfg:5.10-11: value out of allowed range (0..9)"],
+        &service("Backend\nAddress 10.0.0.1\nPort 80\nPriority 0\nEnd\n"),
+        &["p.cfg:5.10: value out of allowed range (>= 1)"],
     );
+    let c = warns(
+        &service("Backend\nAddress 10.0.0.1\nPort 80\nPriority 65536\nEnd\nBackend\nAddress 10.0.0.2\nPriority 10\nEnd\n"),
+        &["p.cfg:2.1-6.3: warning: backend priority out of allowed range; reset to max. 65535"],
+    );
+    let prios: Vec<u16> = c.services[0]
+        .backends
+        .iter()
+        .map(|b| match &b.kind {
+            BackendKind::Regular(r) => r.priority,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(prios, [65535, 10]);
     fails(
         &format!(
             "{}Backend \"b\"\nAddress 1.2.3.4\nPort 1\nEnd\n",
-            service("Backend \"b\"\nPriority 12\nEnd\n")
+            service("Backend \"b\"\nPriority 0\nEnd\n")
         ),
-        &["p.cfg:3.10-11: value out of allowed range (0..9)"],
+        &["p.cfg:3.10: value out of allowed range (>= 1)"],
     );
 }
 
@@ -404,10 +445,10 @@ fn backend_mixing() {
         &service("Metrics\nACME \"/x\"\n"),
         &["p.cfg:1.1-4.3: service mixes backends of different types"],
     );
-    fails(
-        &service("Error 404\nEmergency\nAddress 1.2.3.4\nPort 80\nEnd\n"),
-        &["p.cfg:1.1-7.3: service mixes backends of different types"],
-    );
+    // pound accepts an `Emergency` beside a special backend.
+    ok(&service(
+        "Error 404\nEmergency\nAddress 1.2.3.4\nPort 80\nEnd\n",
+    ));
     fails(
         &service("Error 299\n"),
         &["p.cfg:2.7-9: unsupported status code"],

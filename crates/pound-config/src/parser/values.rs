@@ -71,6 +71,23 @@ impl Parser<'_> {
         Ok(value)
     }
 
+    /// `Priority N` (pound 4.15 and later): 1 or more; above 65535 it is cut to 65535, which
+    /// the caller reports (`true`) as pound does, for the whole backend.
+    pub(super) fn priority_arg(&mut self) -> PResult<(u16, bool)> {
+        let (value, span) = self.number()?;
+        if value == 0 {
+            return Err(Diagnostic::error(
+                &span,
+                "value out of allowed range (>= 1)",
+            ));
+        }
+        self.end_of_line()?;
+        Ok(match u16::try_from(value) {
+            Ok(p) => (p, false),
+            Err(_) => (u16::MAX, true),
+        })
+    }
+
     /// A number of seconds (or a count) that fits in 32 bits.
     pub(super) fn u32_arg(&mut self) -> PResult<u32> {
         // The bound makes the conversion lossless.

@@ -105,7 +105,7 @@ pub fn service(s: &Service) -> Value {
         let on = (0..backends.len())
             .filter(|&i| s.special_enabled(i))
             .count() as u32;
-        (on, n, u8::from(n > 0))
+        (on, n, u16::from(n > 0))
     } else {
         (tot, abs, max)
     };
@@ -117,7 +117,7 @@ pub fn service(s: &Service) -> Value {
         "tot_pri": tot,
         "abs_pri": abs,
         "max_pri": max,
-        "emergency": s.emergency.as_ref().map(member),
+        "emergency": s.emergency.first().map(member),
         "backends": backends,
     })
 }

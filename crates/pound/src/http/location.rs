@@ -35,7 +35,8 @@ struct Parsed<'v> {
 }
 
 fn parse(value: &[u8]) -> Option<Parsed<'_>> {
-    let starts = |p: &str| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    let starts =
+        |p: &str| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p.as_bytes());
     let (default_port, rest) = if starts("http://") {
         (80, &value[7..])
     } else if starts("https://") {
@@ -57,7 +58,12 @@ fn parse(value: &[u8]) -> Option<Parsed<'_>> {
                 return None;
             }
             // As pound reads it: the leading digits, whatever follows them.
-            (h, p[..digits].parse::<u32>().map_or(0, |n| n.min(65535) as u16))
+            (
+                h,
+                p[..digits]
+                    .parse::<u32>()
+                    .map_or(0, |n| n.min(65535) as u16),
+            )
         }
         None => (authority, default_port),
     };
@@ -71,7 +77,10 @@ fn parse(value: &[u8]) -> Option<Parsed<'_>> {
 /// than an address, which must be resolved to be compared with the backend's address.
 pub fn named_host(value: &[u8]) -> Option<(&str, u16)> {
     let p = parse(value)?;
-    p.host.parse::<IpAddr>().is_err().then_some((p.host, p.port))
+    p.host
+        .parse::<IpAddr>()
+        .is_err()
+        .then_some((p.host, p.port))
 }
 
 /// The rewritten value, or `None` to leave `value` as it is.

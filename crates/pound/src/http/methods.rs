@@ -54,12 +54,16 @@ pub fn allow_field(level: u8) -> &'static str {
     match level {
         0 => "Allow: GET, POST, HEAD\r\n",
         1 => "Allow: GET, POST, HEAD, PUT, PATCH, DELETE\r\n",
-        2 => "Allow: GET, POST, HEAD, PUT, PATCH, DELETE, LOCK, UNLOCK, PROPFIND, PROPPATCH, \
-              SEARCH, MKCOL, MOVE, COPY, OPTIONS, TRACE, MKACTIVITY, CHECKOUT, MERGE, REPORT\r\n",
-        _ => "Allow: GET, POST, HEAD, PUT, PATCH, DELETE, LOCK, UNLOCK, PROPFIND, PROPPATCH, \
+        2 => {
+            "Allow: GET, POST, HEAD, PUT, PATCH, DELETE, LOCK, UNLOCK, PROPFIND, PROPPATCH, \
+              SEARCH, MKCOL, MOVE, COPY, OPTIONS, TRACE, MKACTIVITY, CHECKOUT, MERGE, REPORT\r\n"
+        }
+        _ => {
+            "Allow: GET, POST, HEAD, PUT, PATCH, DELETE, LOCK, UNLOCK, PROPFIND, PROPPATCH, \
               SEARCH, MKCOL, MOVE, COPY, OPTIONS, TRACE, MKACTIVITY, CHECKOUT, MERGE, REPORT, \
               SUBSCRIBE, UNSUBSCRIBE, NOTIFY, BPROPFIND, BPROPPATCH, POLL, BMOVE, BCOPY, \
-              BDELETE, CONNECT\r\n",
+              BDELETE, CONNECT\r\n"
+        }
     }
 }
 
@@ -88,7 +92,11 @@ mod tests {
     fn allow_lists_exactly_the_accepted_methods() {
         for lvl in 0..=3u8 {
             let f = allow_field(lvl);
-            let list = f.strip_prefix("Allow: ").unwrap().strip_suffix("\r\n").unwrap();
+            let list = f
+                .strip_prefix("Allow: ")
+                .unwrap()
+                .strip_suffix("\r\n")
+                .unwrap();
             let listed: Vec<&str> = list.split(", ").collect();
             let expected: Vec<&str> = CLASSES[..=usize::from(lvl)].concat();
             assert_eq!(listed, expected);

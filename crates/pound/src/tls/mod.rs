@@ -102,7 +102,7 @@ pub fn check(config: &pound_config::Config) -> Result<Vec<String>, String> {
         .chain(config.listeners.iter().flat_map(|l| l.services.iter()))
         .collect();
     for s in services {
-        for b in s.backends.iter().chain(s.emergency.iter()) {
+        for b in s.backends.iter().chain(&s.emergency) {
             if let BackendKind::Regular(r) = &b.kind {
                 backend(r.tls.as_ref(), &b.span)?;
             }

@@ -67,7 +67,10 @@ fn builtin_formats() {
         "192.0.2.1 GET /a?b=1 HTTP/1.1 - HTTP/1.1 200 OK (example.org/- -> 127.0.0.1:8080) 0.012 sec"
     );
     let l3 = line(BUILTIN[3], Some(&r));
-    assert!(l3.starts_with("example.org:8000 192.0.2.1 - user ["), "{l3}");
+    assert!(
+        l3.starts_with("example.org:8000 192.0.2.1 - user ["),
+        "{l3}"
+    );
     assert!(
         l3.ends_with("] \"GET /a?b=1 HTTP/1.1\" 200 1234 \"\" \"t/1\""),
         "{l3}"
