@@ -97,7 +97,7 @@ fn metrics_follow_the_traffic_sent() {
         "Control \"{}\"\nListenHTTP \"front\"\nLISTEN\n\
          Service \"metrics\"\nURL \"^/metrics$\"\nMetrics\nEnd\n\
          Service \"app\"\nURL \"^/(a|missing)\"\nSession\nType COOKIE\nID \"sid\"\nTTL 300\nEnd\n\
-         Backend\n{}End\nBackend\nAddress 127.0.0.1\nPort 1\nPriority 0\nEnd\nEnd\nEnd\n\
+         Backend\n{}End\nBackend\nAddress 127.0.0.1\nPort 1\nPriority 1\nEnd\nEnd\nEnd\n\
          Service\nURL \"^/gone\"\nError 404\nEnd\n",
         sock.display(),
         backend.config()
@@ -172,7 +172,7 @@ fn metrics_follow_the_traffic_sent() {
     let mut en = be.to_vec();
     en.push(("state", "enabled"));
     assert_eq!(value(&e, "pound_backend_state", &en), 0.0);
-    // Left: the priority-0 backend nobody tried yet.
+    // Left: the second backend (dead or never tried, but enabled).
     let mut enabled = app.to_vec();
     enabled.push(("state", "enabled"));
     assert_eq!(value(&e, "pound_backends", &enabled), 1.0);
@@ -196,7 +196,11 @@ fn metrics_are_protected_by_acl_and_silenced_by_log_suppress() {
     assert_eq!(c.get("/metrics").text(), "app");
     let r = c.get("/local-metrics");
     assert!(r.text().ends_with("# EOF\n"));
-    // HEAD describes the exposition without sending it, and the connection goes on.
+    // As in pound 4.22 and later, the connection closes after a scrape.
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    assert!(c.is_closed());
+    // HEAD describes the exposition without sending it.
+    let mut c = pound.connect();
     c.send("HEAD /local-metrics HTTP/1.1\r\nHost: h\r\n\r\n");
     let r = c.response_to("HEAD");
     assert_eq!((r.status, r.body.len()), (200, 0));
@@ -205,7 +209,7 @@ fn metrics_are_protected_by_acl_and_silenced_by_log_suppress() {
         "{}",
         r.head
     );
-    c.get("/marker");
+    pound.connect().get("/marker");
     pound.out.wait_for("/marker 200");
     let lines = pound.out.all();
     assert!(

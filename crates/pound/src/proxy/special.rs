@@ -91,33 +91,19 @@ impl Connection {
         sent.then_some(body.len() as u64)
     }
 
-    /// `Metrics`: the OpenMetrics exposition of the moment. Scrapers poll, so the
-    /// connection stays open when the request allows it and left no body unread.
+    /// `Metrics`: the OpenMetrics exposition of the moment. As in pound 4.22 and later, the
+    /// connection closes after it.
     async fn metrics(&mut self) -> Outcome {
         let body = crate::metrics::scrape().unwrap_or_else(|| "# EOF\n".to_string());
-        let keep = self.req.keep_alive
-            && matches!(
-                self.req.body,
-                crate::http::BodyKind::Empty | crate::http::BodyKind::Length(0)
-            )
-            && !*self.shutdown.borrow();
         self.out.clear();
         let _ = write!(
             self.out,
             "{} 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; \
-             charset=utf-8\r\nContent-Length: {}\r\n{}\r\n",
+             charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.req.version.as_str(),
             body.len(),
-            if keep { "" } else { "Connection: close\r\n" }
         );
-        let sent = self.write_generated(body.as_bytes()).await;
-        let mut o = Outcome::generated(200);
-        o.bytes = sent.unwrap_or(0);
-        if keep && sent.is_some() {
-            o.keep = true;
-            o.linger = false;
-        }
-        o
+        self.send_generated(200, body.as_bytes()).await
     }
 
     async fn redirect(&mut self, r: &Redirect) -> Outcome {
