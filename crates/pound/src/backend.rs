@@ -126,19 +126,35 @@ impl Backend {
     }
 
     /// Marks the backend dead after a failed connection; logs the change once.
-    pub fn kill(&self, tag: impl std::fmt::Display, err: &io::Error) {
-        logmsg!(Warning, "{tag}backend {} connect: {err}", self.named.name);
+    pub fn kill(&self, tag: impl std::fmt::Display) {
         if self.alive.swap(false, Ordering::AcqRel) {
             logmsg!(Notice, "{tag}Backend {} dead (killed)", self.named.name);
             self.pool_lock().clear();
         }
     }
 
-    /// Deals with a failed [`Backend::connect`]: a refusal kills the backend; a failed
-    /// handshake is logged, the backend left alive.
-    pub fn connect_failed(&self, tag: impl std::fmt::Display, e: ConnectError) {
+    /// Deals with a failed [`Backend::connect`] for `request` of `client`: a refusal kills
+    /// the backend; a failed handshake is logged, the backend left alive. The messages are
+    /// pound's (`connect_nb: ...`, `can't connect to backend ...`).
+    pub fn connect_failed(
+        &self,
+        tag: crate::proxy::Tag,
+        client: &str,
+        request: &str,
+        e: ConnectError,
+    ) {
         match e {
-            ConnectError::Connect(e) => self.kill(tag, &e),
+            ConnectError::Connect(e) => {
+                let err = pound_config::env::describe_io_error(&e);
+                let name = &self.named.name;
+                logmsg!(Warning, "{tag}connect_nb: {name}: connection failed: {err}");
+                logmsg!(
+                    Warning,
+                    "({:x}): {client}: \"{request}\": can't connect to backend {name}: {err}",
+                    tag.0
+                );
+                self.kill(tag);
+            }
             ConnectError::Handshake(e) => logmsg!(
                 Warning,
                 "{tag}backend {} TLS handshake: {e}",

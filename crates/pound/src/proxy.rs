@@ -82,6 +82,9 @@ impl Peer {
     }
 }
 
+/// pound's words for a backend that closed or went silent before its response head.
+const EOF_FROM_BACKEND: &str = "eof from backend";
+
 /// How one request ended.
 struct Outcome {
     status: u16,
@@ -100,6 +103,9 @@ struct Outcome {
     /// The response was cut short: reset the connection so the client cannot take it for
     /// complete.
     abort: bool,
+    /// The request was refused while its head was read: its request line as it came, for
+    /// the log (the parsed request is not this one).
+    refused_line: Option<String>,
 }
 
 impl Outcome {
@@ -114,6 +120,7 @@ impl Outcome {
             keep: false,
             linger: true,
             abort: false,
+            refused_line: None,
         }
     }
 }
@@ -523,22 +530,32 @@ impl Connection {
         }
     }
 
-    /// Answers a malformed request head and closes.
+    /// Answers a malformed request head, logs it as pound does (a message with pound's
+    /// reason, and a request log line) and closes. pound answers these in HTTP/1.0.
     async fn refuse(&mut self, rej: request::Reject) {
-        logmsg!(
-            Notice,
-            "{}e{} {} from {}",
-            self.tag,
-            rej.status,
-            rej.reason,
-            self.peer.ip
-        );
+        let start = SystemTime::now();
+        let t0 = Instant::now();
+        let line = refused_line(self.cin.data(), self.listener.limits.max_line);
+        if rej.status != 414 {
+            logmsg!(
+                Notice,
+                "{}e{}: {}: \"{line}\": {}",
+                self.tag,
+                rej.status,
+                self.peer.ip,
+                pound_reason(&rej)
+            );
+        }
         let extra = match rej.status {
             405 => methods::allow_field(self.listener.limits.xhttp),
             _ => "",
         };
-        self.send_error_with(Version::Http11, rej.status, extra)
+        let mut o = self
+            .send_error_with(Version::Http10, rej.status, extra)
             .await;
+        o.refused_line = Some(line);
+        self.count(&o, t0.elapsed());
+        self.log_request(&o, start, t0.elapsed());
         self.linger().await;
     }
 
@@ -564,24 +581,36 @@ impl Connection {
         }
     }
 
-    async fn send_error(&mut self, version: Version, status: u16) {
-        self.send_error_with(version, status, "").await
-    }
-
-    async fn send_error_with(&mut self, version: Version, status: u16, extra: &str) {
+    /// Sends pound's error page for `status` in the head of `version` and says how it went
+    /// for the log: `%>s` is the status line sent, `%b` the page.
+    async fn send_error_with(&mut self, version: Version, status: u16, extra: &str) -> Outcome {
+        // An HTTP/2 stream's answer goes through the engine's HTTP/1.1 pipe, which needs
+        // its length.
+        let version = if self.peer.h2 {
+            Version::Http11
+        } else {
+            version
+        };
         self.out.clear();
         let page = self.listener.error_pages.get(&status).cloned();
-        reply::error_with(&mut self.out, version, status, page.as_deref(), extra);
+        let len = reply::error_with(&mut self.out, version, status, page.as_deref(), extra);
         let _ = timed(
             self.listener.client_timeout,
             write_flush(&mut self.client, &self.out),
         )
         .await;
+        let mut o = Outcome::generated(status);
+        o.response_line = format!(
+            "{} {status} {}",
+            version.as_str(),
+            crate::http::status::reason(status)
+        );
+        o.bytes = len as u64;
+        o
     }
 
     async fn error(&mut self, status: u16) -> Outcome {
-        self.send_error(self.req.version, status).await;
-        Outcome::generated(status)
+        self.send_error_with(self.req.version, status, "").await
     }
 
     fn request_text(&self) -> String {
@@ -594,10 +623,11 @@ impl Connection {
             if !m.is_match(self.req.target()) {
                 logmsg!(
                     Notice,
-                    "{}e501 bad URL \"{}\" from {}",
+                    "{}e501: {}: \"{}\": bad URL \"{}\"",
                     self.tag,
-                    String::from_utf8_lossy(self.req.target()),
-                    self.peer.ip
+                    self.peer.ip,
+                    self.request_text(),
+                    String::from_utf8_lossy(self.req.target())
                 );
                 return self.error(501).await;
             }
@@ -622,14 +652,13 @@ impl Connection {
                 // An error is never taken for "no match": the next service could answer
                 // what this one was meant to.
                 Err(e) => {
-                    let mut o = self.eval_failed(&e).await;
-                    o.service = Some(s.clone());
-                    return o;
+                    logmsg!(Warning, "{}", e.0);
+                    return self.unavailable(500).await;
                 }
             }
         }
         let Some(service) = chosen else {
-            return self.unavailable("service").await;
+            return self.unavailable(503).await;
         };
         let mut outcome = match &service.special {
             None => self.forward(service).await,
@@ -664,28 +693,29 @@ impl Connection {
     }
 
     /// 503 when no service or no backend can take the request, logged as pound does.
-    async fn unavailable(&mut self, missing: &str) -> Outcome {
-        logmsg!(
-            Notice,
-            "{}e503 no {missing} \"{}\" from {} {}",
-            self.tag,
-            self.request_text(),
-            self.peer.ip,
-            String::from_utf8_lossy(self.req.head.get("host").unwrap_or(b"-"))
-        );
-        self.error(503).await
+    /// No service takes the request (503), or choosing one failed (500; the reason was
+    /// logged): pound's message and page.
+    async fn unavailable(&mut self, status: u16) -> Outcome {
+        self.failed(status, "no suitable service found").await
     }
 
-    /// A failed expansion or evaluation: logged with the expression, answered with 500.
-    async fn eval_failed(&mut self, e: &EvalError) -> Outcome {
+    /// pound's message for an error it answers itself, `(id) eNNN: CLIENT: "REQUEST":
+    /// WHY`, and the page.
+    async fn failed(&mut self, status: u16, why: &str) -> Outcome {
         logmsg!(
-            Warning,
-            "{}e500 {} (request \"{}\" from {})",
+            Notice,
+            "{}e{status}: {}: \"{}\": {why}",
             self.tag,
-            e.0,
+            self.peer.ip,
             self.request_text(),
-            self.peer.ip
         );
+        self.error(status).await
+    }
+
+    /// A failed expansion or evaluation: logged in pound's words (the expression and what
+    /// is wrong with it), answered with 500.
+    async fn eval_failed(&mut self, e: &EvalError) -> Outcome {
+        logmsg!(Warning, "{}", e.0);
         self.error(500).await
     }
 
@@ -807,7 +837,10 @@ impl Connection {
             }
             match backend.connect(sni).await {
                 Ok(c) => return Some((i, backend, c)),
-                Err(e) => backend.connect_failed(self.tag, e),
+                Err(e) => {
+                    let request = self.request_text();
+                    backend.connect_failed(self.tag, &self.peer.ip, &request, e)
+                }
             }
             tried.push(i);
         }
@@ -823,7 +856,7 @@ impl Connection {
         let mut continued = false;
         loop {
             let Some((index, backend, mut conn)) = self.connect(service, &mut tried).await else {
-                return self.unavailable("back-end").await;
+                return self.failed(503, "no backend found").await;
             };
             if self.listener.rewrite_destination {
                 self.rewrite_destination(&backend);
@@ -930,17 +963,18 @@ impl Connection {
                     }
                     // The pooled connection had been closed by the backend: nothing was lost.
                     Err(None) if retry && self.req.body == BodyKind::Empty => {}
+                    // pound 4.23 answers a backend that fails to answer with 503.
                     Err(reason) => {
-                        let reason = reason.unwrap_or_else(|| "connection closed".into());
+                        let reason = reason.unwrap_or_else(|| EOF_FROM_BACKEND.into());
                         logmsg!(
                             Notice,
-                            "{}e500 for {} response error read from {}/{}: {reason}",
+                            "{}e503: {} <= {}: \"{}\": {reason}",
                             self.tag,
                             self.peer.ip,
                             backend.named.name,
                             self.request_text()
                         );
-                        let mut o = self.error(500).await;
+                        let mut o = self.error(503).await;
                         o.backend = Some(backend.clone());
                         return Exchanged::Done(o, false);
                     }
@@ -956,7 +990,8 @@ impl Connection {
             match backend.connect(conn.sni.clone()).await {
                 Ok(c) => *conn = c,
                 Err(e) => {
-                    backend.connect_failed(self.tag, e);
+                    let request = self.request_text();
+                    backend.connect_failed(self.tag, &self.peer.ip, &request, e);
                     return Exchanged::Untouched;
                 }
             }
@@ -1037,12 +1072,12 @@ impl Connection {
                     continue;
                 }
                 Ok(None) => {}
-                Err(e) => return Err(Some(e.to_string())),
+                Err(_) => return Err(Some("malformed response".into())),
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match timed(left, bin.fill(&mut conn.stream)).await {
                 Ok(0) if !received && bin.is_empty() => return Err(None),
-                Ok(0) => return Err(Some("incomplete response".into())),
+                Ok(0) => return Err(Some(EOF_FROM_BACKEND.into())),
                 Ok(_) => received = true,
                 // A reset, or over TLS an end without close_notify: the backend closed the
                 // connection before answering (a stale pooled connection).
@@ -1055,7 +1090,11 @@ impl Connection {
                 {
                     return Err(None)
                 }
-                Err(e) => return Err(Some(e.to_string())),
+                // pound says the same of a backend that stays silent.
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(Some(EOF_FROM_BACKEND.into()))
+                }
+                Err(e) => return Err(Some(pound_config::env::describe_io_error(&e))),
             }
         }
     }
@@ -1087,6 +1126,7 @@ impl Connection {
             keep: false,
             linger: false,
             abort: false,
+            refused_line: None,
         };
         let switching = status == 101;
         if switching && !self.upgrade_agreed() {
@@ -1191,8 +1231,8 @@ impl Connection {
                     RelayError::Write(_) => {}
                     other => logmsg!(
                         Notice,
-                        "{}e500 for {} response error read from {}/{}: {}",
-                        self.tag,
+                        "({:x}): {} <= {}: \"{}\": {}",
+                        self.tag.0,
                         self.peer.ip,
                         backend.named.name,
                         self.request_text(),
@@ -1307,6 +1347,8 @@ impl Connection {
         }
         let l = &*self.listener;
         let trusted = service.and_then(|s| s.trusted_ip.as_deref());
+        // A refused head has no fields to read the originator from.
+        let trusted = trusted.filter(|_| o.refused_line.is_none());
         let origin = trusted.or(l.trusted_ip.as_deref()).and_then(|acl| {
             let header = service
                 .and_then(|s| s.forwarded_header.as_deref())
@@ -1330,7 +1372,12 @@ impl Connection {
             origin,
             local: &self.peer.local_ip,
             port: &self.peer.port_text,
-            request: Some(&self.req),
+            request: if o.refused_line.is_some() {
+                None
+            } else {
+                Some(&self.req)
+            },
+            raw_line: o.refused_line.as_deref().unwrap_or(""),
             status: o.status,
             response_line: &o.response_line,
             bytes: o.bytes,
@@ -1412,7 +1459,11 @@ fn add_ssl_headers(head: &mut crate::http::head::Head, tls: Option<&ClientTls>) 
 /// A relay failure in words, for the log.
 fn describe(e: &RelayError) -> String {
     match e {
-        RelayError::Read(err) | RelayError::Write(err) => err.to_string(),
+        // pound's words for a response cut short.
+        RelayError::Read(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "unexpected end of input while sending backend response".to_string()
+        }
+        RelayError::Read(err) | RelayError::Write(err) => pound_config::env::describe_io_error(err),
         RelayError::Framing(f) => f.message().to_string(),
         RelayError::TooLarge => "body too large".to_string(),
     }
@@ -1449,4 +1500,31 @@ async fn location_names_backend(
         }
     }
     false
+}
+
+/// The request line of a refused head as pound logs it: the first line of what arrived
+/// (without empty lines before it), or nothing when it did not end within `max_line` bytes.
+fn refused_line(data: &[u8], max_line: usize) -> String {
+    let start = data
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(data.len());
+    let rest = &data[start..];
+    let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+        return String::new();
+    };
+    if end > max_line {
+        return String::new();
+    }
+    let line = rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end]);
+    String::from_utf8_lossy(line).into_owned()
+}
+
+/// pound's words for why a request head was refused.
+fn pound_reason(rej: &request::Reject) -> &'static str {
+    match rej.reason {
+        "several Content-Length fields" => "multiple Content-Length headers",
+        "unknown transfer coding" => "unknown Transfer-Encoding",
+        _ => "error parsing request",
+    }
 }

@@ -35,9 +35,15 @@ pub fn default_page(code: u16) -> Vec<u8> {
 }
 
 /// Writes a complete error response to `out`: the listener's `ErrNNN` page when it has one,
-/// else the default page. Error responses always close the connection.
-pub fn error(out: &mut Vec<u8>, version: Version, code: u16, page: Option<&[u8]>) {
-    error_with(out, version, code, page, "");
+/// else the default page. Error responses always close the connection. Returns the length
+/// of the body (`%b`).
+///
+/// The head is pound's, field for field: for `HTTP/1.1`, `Content-Length` and `Connection:
+/// close` come first; for `HTTP/1.0` (an HTTP/1.0 request, or one too malformed to have a
+/// version, which pound answers in 1.0) the body is delimited by the end of the connection
+/// and neither field is sent.
+pub fn error(out: &mut Vec<u8>, version: Version, code: u16, page: Option<&[u8]>) -> usize {
+    error_with(out, version, code, page, "")
 }
 
 /// [`error`] with `extra` header lines (each ending in CRLF) after the status line.
@@ -47,7 +53,7 @@ pub fn error_with(
     code: u16,
     page: Option<&[u8]>,
     extra: &str,
-) {
+) -> usize {
     let default;
     let body = match page {
         Some(p) => p,
@@ -58,31 +64,48 @@ pub fn error_with(
     };
     let _ = write!(
         out,
-        "{} {code} {}\r\n{extra}Content-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\nExpires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\n",
+        "{} {code} {}\r\n{extra}",
         version.as_str(),
-        reason(code),
-        body.len()
+        reason(code)
+    );
+    if version == Version::Http11 {
+        let _ = write!(
+            out,
+            "Content-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+    }
+    out.extend_from_slice(
+        b"Content-Type: text/html\r\nExpires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\n",
     );
     out.extend_from_slice(body);
+    body.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The heads pound 4.23 sends.
     #[test]
     fn default_and_custom_pages() {
         let mut out = Vec::new();
-        error(&mut out, Version::Http11, 503, None);
+        let n = error(&mut out, Version::Http11, 503, None);
         let s = String::from_utf8(out).unwrap();
-        assert!(s.starts_with("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n"));
+        assert!(s.starts_with(&format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {n}\r\nConnection: close\r\n\
+             Content-Type: text/html\r\nExpires: now\r\nPragma: no-cache\r\n\
+             Cache-control: no-cache,no-store\r\n\r\n"
+        )));
         assert!(s.contains("<title>503 Service Unavailable</title>"));
-        let body = s.split("\r\n\r\n").nth(1).unwrap();
-        assert!(s.contains(&format!("Content-Length: {}\r\n", body.len())));
+        assert_eq!(s.split("\r\n\r\n").nth(1).unwrap().len(), n);
         let mut out = Vec::new();
-        error(&mut out, Version::Http10, 413, Some(b"too big"));
+        assert_eq!(error(&mut out, Version::Http10, 413, Some(b"too big")), 7);
         let s = String::from_utf8(out).unwrap();
-        assert!(s.starts_with("HTTP/1.0 413 Payload Too Large\r\n"));
-        assert!(s.ends_with("\r\n\r\ntoo big"));
+        assert_eq!(
+            s,
+            "HTTP/1.0 413 Payload Too Large\r\nContent-Type: text/html\r\nExpires: now\r\n\
+             Pragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\ntoo big"
+        );
     }
 }

@@ -129,6 +129,6 @@ fn host_names_need_dns_at_start() {
     assert_eq!(run.code, Some(1));
     assert_eq!(
         run.stderr,
-        "pound: p.cfg:1.1-4.3: localhost: host name resolution is disabled (-W no-dns)\n"
+        "pound: p.cfg:1.10-4.3: localhost: host name resolution is disabled (-W no-dns)\n"
     );
 }

@@ -41,3 +41,118 @@ fn combine_headers_joins_listed_fields_both_ways() {
     assert_eq!(got.head.matches("Via:").count(), 1);
     pound.out.wait_for("a, b, c, d|x, y|1, 2");
 }
+
+/// Everything the server sends for `request` on a fresh connection, until it closes.
+fn exchange(pound: &Pound, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(pound.addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const PAGE_HEAD: &str =
+    "Content-Type: text/html\r\nExpires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\n";
+
+/// pound's own answers, byte for byte, with its messages and request log lines: a head it
+/// cannot parse is answered in HTTP/1.0 and delimited by the connection's end; errors
+/// after a request was read carry their length first; redirects log `302 -`.
+#[test]
+fn pound_answers_and_logs_its_errors_as_pound_does() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let config = format!(
+        "LogFormat \"f\" \"%r|%>s|%b|%s\"\nLogLevel \"f\"\n\
+         ListenHTTP\nLISTEN\nCheckURL \"^/[a-z]\"\nEnd\n\
+         Service\nURL \"^/err\"\nError 404\nEnd\n\
+         Service\nURL \"^/red\"\nRedirect \"http://x/\"\nEnd\n\
+         Service\nURL \"^/dead\"\nBackend\nAddress 127.0.0.1\nPort {dead_port}\nEnd\nEnd\n"
+    );
+    let pound = Pound::start(&config);
+
+    let page = |code: u16, title: &str, text: &str| {
+        format!(
+            "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\"><html><head><title>{code} {title}</title></head><body><h1>{title}</h1><p>{text}</p></body></html>"
+        )
+    };
+    let bad = page(
+        400,
+        "Bad Request",
+        "Your browser (or proxy) sent a request that this server could not understand.",
+    );
+    assert_eq!(
+        exchange(&pound, "GARBAGE\r\n\r\n"),
+        format!("HTTP/1.0 400 Bad Request\r\n{PAGE_HEAD}{bad}")
+    );
+    pound
+        .err
+        .wait_for("e400: 127.0.0.1: \"GARBAGE\": error parsing request");
+    pound.out.wait_for(&format!(
+        "pound: GARBAGE|HTTP/1.0 400 Bad Request|{}|400",
+        bad.len()
+    ));
+
+    let unavailable = page(
+        503,
+        "Service Unavailable",
+        "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.",
+    );
+    assert_eq!(
+        exchange(&pound, "GET /nosvc HTTP/1.1\r\nHost: a\r\n\r\n"),
+        format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n{PAGE_HEAD}{unavailable}",
+            unavailable.len()
+        )
+    );
+    pound
+        .err
+        .wait_for("e503: 127.0.0.1: \"GET /nosvc HTTP/1.1\": no suitable service found");
+    pound.out.wait_for(&format!(
+        "pound: GET /nosvc HTTP/1.1|HTTP/1.1 503 Service Unavailable|{}|503",
+        unavailable.len()
+    ));
+
+    let not_found = page(
+        404,
+        "Not Found",
+        "The requested URL was not found on this server.",
+    );
+    assert_eq!(
+        exchange(&pound, "GET /err HTTP/1.0\r\n\r\n"),
+        format!("HTTP/1.0 404 Not Found\r\n{PAGE_HEAD}{not_found}")
+    );
+    pound
+        .out
+        .wait_for("pound: GET /err HTTP/1.0|HTTP/1.0 404 Not Found|189|404");
+
+    let redirect = exchange(&pound, "GET /red HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(
+        redirect.starts_with(
+            "HTTP/1.1 302 Found\r\nContent-Type: text/html\r\nContent-Length: 134\r\nConnection: close\r\nLocation: http://x\r\n\r\n"
+        ),
+        "{redirect}"
+    );
+    pound.out.wait_for("pound: GET /red HTTP/1.1|302 -|-|302");
+
+    assert!(exchange(&pound, "GET /1bad HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("HTTP/1.1 501 "));
+    pound
+        .err
+        .wait_for("e501: 127.0.0.1: \"GET /1bad HTTP/1.1\": bad URL \"/1bad\"");
+
+    assert!(exchange(&pound, "GET /dead HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("HTTP/1.1 503 "));
+    let name = format!("127.0.0.1:{dead_port}");
+    pound.err.wait_for(&format!(
+        "connect_nb: {name}: connection failed: Connection refused"
+    ));
+    pound.err.wait_for(&format!(
+        "): 127.0.0.1: \"GET /dead HTTP/1.1\": can't connect to backend {name}: Connection refused"
+    ));
+    pound.err.wait_for(&format!("Backend {name} dead (killed)"));
+    pound
+        .err
+        .wait_for("e503: 127.0.0.1: \"GET /dead HTTP/1.1\": no backend found");
+}

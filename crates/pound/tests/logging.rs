@@ -59,8 +59,8 @@ fn every_conversion_has_its_text() {
     assert_eq!(c.response().text(), "hello");
     let line = pound.out.wait_for("/p/x");
     let want = format!(
-        "pound: %|127.0.0.1|127.0.0.1|5|5|127.0.0.1|http|tv||-|{cfg}:3.1-5.3|\
-         {cfg}:6.1-11.3|{cfg}:7.1-10.3|GET|front|svc|{be}|?a=1&b|GET /p/x?a=1&b HTTP/1.1|200|\
+        "pound: %|127.0.0.1|127.0.0.1|5|5|127.0.0.1|http|tv||-|{cfg}:3.12-5.3|\
+         {cfg}:6.9-11.3|{cfg}:7.1-10.3|GET|front|svc|{be}|?a=1&b|GET /p/x?a=1&b HTTP/1.1|200|\
          HTTP/1.1 200 OK|alice|/p/x|h.test|-"
     );
     assert_eq!(line, want);

@@ -433,18 +433,28 @@ fn socket_from_the_configuration_file() {
     assert_eq!(fake.request(), req("PUT", "/listener/1"));
     assert_success(&run, "");
 
-    // Relative path, block form, resolved against -W include-dir=DIR like pound does.
+    // A relative path, block form, is used as written (against the current directory),
+    // as pound 4.23 and its poundctl use it, whatever the include directory.
     let mut fake = Fake::start_as("rel.sock", ok("true"));
     let conf = fake.dir.write(
         "pound.cfg",
         "Control\n  Socket \"rel.sock\"\n  Mode 600\nEnd\n",
     );
-    let inc = format!("include-dir={}", fake.dir.path().display());
-    let run = poundctl(&["-W", &inc, "-f", &conf.display().to_string(), "off", "/1"]);
+    let run = poundctl_in(
+        fake.dir.path(),
+        &[
+            "-W",
+            "include-dir=/nonexistent",
+            "-f",
+            &conf.display().to_string(),
+            "off",
+            "/1",
+        ],
+    );
     assert_eq!(fake.request(), req("DELETE", "/listener/1"));
     assert_success(&run, "");
 
-    // With -W no-include-dir, against the current directory.
+    // The inline form, with -W no-include-dir.
     let mut fake = Fake::start_as("cwd.sock", ok("true"));
     fake.dir.write("pound.cfg", "Control \"cwd.sock\"\n");
     let run = poundctl_in(

@@ -359,7 +359,7 @@ fn no_backend_or_service_gives_503_with_error_pages() {
     assert!(r.text().contains("Service Unavailable"));
     pound
         .err
-        .wait_for("e503 no service \"GET / HTTP/1.1\" from 127.0.0.1 test");
+        .wait_for("e503: 127.0.0.1: \"GET / HTTP/1.1\": no suitable service found");
 }
 
 #[test]
@@ -380,11 +380,10 @@ fn timeouts_end_stalled_exchanges() {
         slow.config()
     );
     let pound = Pound::start(&config);
+    // pound 4.23 answers 503 for a backend that does not answer in time.
     let r = pound.connect().get("/");
-    assert_eq!(r.status, 500);
-    pound
-        .err
-        .wait_for("e500 for 127.0.0.1 response error read from");
+    assert_eq!(r.status, 503);
+    pound.err.wait_for("\": eof from backend");
     // A client that stops in the middle of its request is dropped after Client seconds.
     let mut c = pound.connect();
     c.send("GET / HTTP/1.1\r\nHost:");
@@ -447,9 +446,9 @@ fn log_levels_write_the_builtin_formats() {
         None,
         Some("pound: 127.0.0.1 GET /l?q=1 HTTP/1.1 - HTTP/1.1 200 OK"),
         Some("pound: 127.0.0.1 GET /l?q=1 HTTP/1.1 - HTTP/1.1 200 OK (test/- -> BACKEND) "),
-        Some("pound: test 127.0.0.1 - - ["),
+        Some("pound: test:PORT 127.0.0.1 - - ["),
         Some("pound: 127.0.0.1 - - ["),
-        Some("pound: test 127.0.0.1 - - ["),
+        Some("pound: test:PORT 127.0.0.1 - - ["),
     ];
     for (level, want) in expect.iter().enumerate() {
         let pound = Pound::start(&format!("LogLevel {level}\n{}", simple("", &[&backend])));
@@ -463,7 +462,9 @@ fn log_levels_write_the_builtin_formats() {
             assert!(pound.out.all().is_empty(), "{:?}", pound.out.all());
             continue;
         };
-        let want = want.replace("BACKEND", &format!("127.0.0.1:{}", backend.port()));
+        let want = want
+            .replace("BACKEND", &format!("127.0.0.1:{}", backend.port()))
+            .replace("PORT", &pound.addr.port().to_string());
         let line = pound.out.wait_for("GET /l");
         assert!(line.starts_with(&want), "level {level}: {line}");
         match level {
@@ -650,7 +651,7 @@ fn non_idempotent_requests_are_not_retried() {
     assert_eq!(pound.connect().get("/warm").text(), "warm");
     let mut c = pound.connect();
     c.send("POST /pay HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
-    assert_eq!(c.response().status, 500);
+    assert_eq!(c.response().status, 503);
     let posts = backend
         .requests()
         .iter()
@@ -750,10 +751,11 @@ fn broken_backend_responses_end_cleanly() {
     });
     let pound = Pound::start(&simple("", &[&backend]));
     let mut c = pound.connect();
-    assert_eq!(c.get("/garbage").status, 500);
+    // A response head pound cannot use: 503, as in pound 4.23.
+    assert_eq!(c.get("/garbage").status, 503);
     assert!(c.is_closed());
     let mut c = pound.connect();
-    assert_eq!(c.get("/silent").status, 500);
+    assert_eq!(c.get("/silent").status, 503);
     // A malformed body detected before anything was sent still gets a clean error.
     let mut c = pound.connect();
     assert_eq!(c.get("/badchunk").status, 500);

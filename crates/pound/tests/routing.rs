@@ -297,42 +297,72 @@ fn error_backend_pages() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A reference to a group that does not exist answers 500 and names the expression; it does
-/// not fall through to the next service.
+/// pound 4.23's handling of expansions, checked against it: a reference to a match that does
+/// not exist, or a malformed expansion (which does not stop pound from starting), answers
+/// 500 with pound's message, and never falls through to the next service; a group the
+/// pattern lacks expands to nothing.
 #[test]
 fn expansion_errors_answer_500_and_are_logged() {
     let fallback = Backend::named("fallback");
     let config = format!(
         "ListenHTTP\nLISTEN\nEnd\n\
-         Service\nURL \"^/set/(.*)\"\nSetHeader \"X-A: $2\"\nBackend\n{}End\nEnd\n\
+         Service\nURL \"^/set/(.*)\"\nSetHeader \"X-A: $1(1)\"\nBackend\n{}End\nEnd\n\
          Service\nURL \"^/match/(.*)\"\nStringMatch \"$1(4)\" \"x\"\nBackend\n{}End\nEnd\n\
-         Service\nURL \"^/redir/(.*)\"\nRedirect \"http://h/$3\"\nEnd\n\
+         Service\nURL \"^/redir/(.*)\"\nRedirect \"http://h/%1\"\nEnd\n\
+         Service\nURL \"^/unclosed\"\nRedirect \"http://x/%[host\"\nEnd\n\
+         Service\nURL \"^/far\"\nSetHeader \"X-A: $1(8)\"\nBackend\n{}End\nEnd\n\
+         Service\nURL \"^/empty\"\nSetHeader \"X-A: [$2]\"\nBackend\n{}End\nEnd\n\
          Service\nBackend\n{}End\nEnd\n",
+        fallback.config(),
+        fallback.config(),
         fallback.config(),
         fallback.config(),
         fallback.config()
     );
     let pound = Pound::start(&config);
-    for (target, message) in [
+    pound
+        .err
+        .wait_for("warning: string expansion \"http://x/%[host\": unclosed %[ at offset 9");
+    for (target, messages) in [
         (
             "/set/x",
-            "Header \"X-A: $2\" refers to non-existing group $2",
+            &["Header \"X-A: $1(1)\" refers to non-existing group $1(1)"][..],
         ),
         (
             "/match/x",
-            "string_match \"$1(4)\" refers to non-existing group $1(4)",
+            &[
+                "string_match \"$1(4)\" refers to non-existing group $1(4)",
+                "e500: 127.0.0.1: \"GET /match/x HTTP/1.1\": no suitable service found",
+            ],
         ),
         (
             "/redir/x",
-            "Redirect expression \"http://h/$3\" refers to non-existing group $3",
+            &["Redirect expression \"http://h/%1\" refers to non-existing group %1"],
+        ),
+        (
+            "/unclosed",
+            &["Redirect expression \"http://x/%[host\": unclosed %[ at offset 9"],
+        ),
+        (
+            "/far",
+            &["Header \"X-A: $1(8)\" refers to non-existing group $1(8)"],
         ),
     ] {
         let r = get(&pound, target, "");
         assert_eq!(r.status, 500, "{target}");
-        let line = pound.err.wait_for(message);
-        assert!(line.contains("e500"), "{line}");
+        for m in messages {
+            let line = pound.err.wait_for(m);
+            // pound's words exactly: the expression messages carry no prefix.
+            if m.starts_with("e500") {
+                assert!(line.starts_with("pound: ("), "{line}");
+            } else {
+                assert_eq!(line, format!("pound: {m}"));
+            }
+        }
     }
     assert!(fallback.requests().is_empty());
+    assert_eq!(get(&pound, "/empty", "").status, 200);
+    assert_eq!(fallback.requests()[0].header("X-A").as_deref(), Some("[]"));
 }
 
 #[test]

@@ -90,6 +90,9 @@ pub struct Entry<'a> {
     /// The listener's port (`%p`), empty for a UNIX socket.
     pub port: &'a str,
     pub request: Option<&'a Request>,
+    /// Without a parsed request (one refused while its head was read): the request line as
+    /// it came, which `%r` shows, as pound does; empty when there was none.
+    pub raw_line: &'a str,
     /// The request came over HTTP/2: `%r` shows `HTTP/2.0`.
     pub http2: bool,
     /// The client connection is TLS: `%H`, the request protocol, is `https` (else `http`).
@@ -281,7 +284,7 @@ fn render_item(item: &Item, e: &Entry<'_>, out: &mut String) {
                 out.push_str(" HTTP/2.0");
             }
             Some(r) => lossy(out, r.line()),
-            None => out.push('-'),
+            None => out.push_str(e.raw_line),
         },
         Item::Status => {
             let _ = write!(out, "{:3}", e.status);

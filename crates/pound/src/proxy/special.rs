@@ -10,6 +10,7 @@ use super::{Connection, Outcome};
 use crate::backend::Backend;
 use crate::http::head::Head;
 use crate::http::status::reason;
+use crate::http::Version;
 use crate::io::timed;
 use crate::log::format::Named;
 use crate::logmsg;
@@ -36,7 +37,7 @@ impl Connection {
         };
         if usable == 0 {
             // Every special backend was disabled through the control socket.
-            return self.unavailable("backend").await;
+            return self.failed(503, "no backend found").await;
         }
         let mut o = match special {
             Special::Redirect(list) => {
@@ -136,22 +137,23 @@ impl Connection {
         body.extend_from_slice(b"\">");
         html_escape(&url, &mut body);
         body.extend_from_slice(b"</a></p></body></html>");
+        // pound's head, field for field.
         self.out.clear();
         let _ = write!(
             self.out,
-            "{} {} {}\r\nLocation: ",
+            "{} {} {}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\nLocation: ",
             self.req.version.as_str(),
             r.code,
-            reason(r.code)
-        );
-        self.out.extend_from_slice(&url);
-        let _ = write!(
-            self.out,
-            "\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            reason(r.code),
             body.len()
         );
+        self.out.extend_from_slice(&url);
+        self.out.extend_from_slice(b"\r\n\r\n");
         let mut o = self.send_generated(r.code, &body).await;
         o.special = Some(r.named.clone());
+        // pound logs a redirect as `302 -` (`%>s`), its page as no body (`%b`).
+        o.response_line = format!("{} -", r.code);
+        o.bytes = 0;
         o
     }
 
@@ -175,20 +177,32 @@ impl Connection {
         if let Err(e) = self.modify_response(service, Some(&mut head)) {
             return self.eval_failed(&e).await;
         }
+        // pound's head: with the length first for HTTP/1.1, delimited by the connection's
+        // end for HTTP/1.0 (an HTTP/2 stream needs the length).
+        let version = if self.peer.h2 {
+            Version::Http11
+        } else {
+            self.req.version
+        };
         self.out.clear();
         let _ = write!(
             self.out,
             "{} {status} {}\r\n",
-            self.req.version.as_str(),
+            version.as_str(),
             reason(status)
         );
+        if version == Version::Http11 {
+            let _ = write!(
+                self.out,
+                "Content-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+        }
         head.write_fields(&mut self.out, |_| true);
-        let _ = write!(
-            self.out,
-            "Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        self.send_generated(status, &body).await
+        self.out.extend_from_slice(b"\r\n");
+        let mut o = self.send_generated(status, &body).await;
+        o.response_line = format!("{} {status} {}", version.as_str(), reason(status));
+        o
     }
 
     /// Serves `/.well-known/acme-challenge/NAME` from `dir`. Names are challenge tokens

@@ -58,9 +58,11 @@ impl Matches {
     fn group(&self, nth: usize, group: usize) -> Option<&[u8]> {
         let back = nth.checked_add(1)?;
         let slot = self.slots.get(self.slots.len().checked_sub(back)?)?;
-        match slot.spans.get(group)? {
-            Some((a, b)) => slot.subject.get(*a..*b),
-            None => Some(&[]),
+        // As in pound, a group the pattern does not have is empty, like one that did not
+        // take part in the match; only a match that does not exist is an error.
+        match slot.spans.get(group) {
+            Some(Some((a, b))) => slot.subject.get(*a..*b),
+            Some(None) | None => Some(&[]),
         }
     }
 }
