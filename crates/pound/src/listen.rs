@@ -18,13 +18,40 @@ pub enum Socket {
     Unix(StdUnixListener),
 }
 
+/// Checks that a listener's address can be used, before anything is bound: pound reports an
+/// address it cannot resolve while reading its configuration, in its words.
+pub fn check(addr: &ListenAddr, dns: bool) -> Result<(), String> {
+    match addr {
+        ListenAddr::Inet { host, port } if dns && host.parse::<std::net::IpAddr>().is_err() => {
+            use std::net::ToSocketAddrs;
+            match (host.as_str(), *port).to_socket_addrs() {
+                Ok(mut a) => match a.next() {
+                    Some(_) => Ok(()),
+                    None => Err("bad listener address: no address".into()),
+                },
+                Err(e) => Err(format!(
+                    "bad listener address: {}",
+                    pound_config::env::describe_io_error(&e)
+                )),
+            }
+        }
+        ListenAddr::Inet { host, port } => resolve(host, *port, dns).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
 /// Opens the socket for one listener. The error is the message to print.
 pub fn open(addr: &ListenAddr, dns: bool, client_timeout: u32) -> Result<Socket, String> {
     match addr {
         ListenAddr::Inet { host, port } => {
             let sa = resolve(host, *port, dns)?;
             let l = StdTcpListener::bind(sa)
-                .map_err(|e| format!("can't bind HTTP socket to {sa}: {e}"))?;
+                .map_err(|e| {
+                    format!(
+                        "can't bind HTTP socket to {sa}: {}",
+                        pound_config::env::describe_io_error(&e)
+                    )
+                })?;
             l.set_nonblocking(true).map_err(|e| e.to_string())?;
             defer_accept(&l, client_timeout);
             Ok(Socket::Tcp(l))
@@ -38,7 +65,13 @@ pub fn open(addr: &ListenAddr, dns: bool, client_timeout: u32) -> Result<Socket,
                 }
             }
             let l = StdUnixListener::bind(path)
-                .map_err(|e| format!("can't bind HTTP socket to {}: {e}", path.display()))?;
+                .map_err(|e| {
+                    format!(
+                        "can't bind HTTP socket to {}: {}",
+                        path.display(),
+                        pound_config::env::describe_io_error(&e)
+                    )
+                })?;
             l.set_nonblocking(true).map_err(|e| e.to_string())?;
             Ok(Socket::Unix(l))
         }

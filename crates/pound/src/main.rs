@@ -82,9 +82,14 @@ fn main() -> ExitCode {
 fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     use pound_config::model::LogFacility;
 
+    // pound's last word when it cannot start after reading its configuration.
+    let terminated = |e: &dyn std::fmt::Display| {
+        eprintln!("pound: {e}");
+        eprintln!("pound: pound terminated");
+        ExitCode::FAILURE
+    };
     if config.listeners.is_empty() {
-        eprintln!("pound: no listeners defined");
-        return ExitCode::FAILURE;
+        return terminated(&"no listeners defined");
     }
     let state = match state::State::build(config, args.dns) {
         Ok(s) => {
@@ -93,26 +98,32 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
             }
             s
         }
-        Err(e) => {
-            eprintln!("pound: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return terminated(&e),
     };
     let identity = match privileges::Identity::resolve(config) {
         Ok(id) => id,
-        Err(e) => {
-            eprintln!("pound: {e}");
+        Err(e) => return terminated(&e),
+    };
+    for l in &config.listeners {
+        if let Err(e) = listen::check(&l.addr, args.dns) {
+            eprintln!("pound: {}: {e}", l.span);
             return ExitCode::FAILURE;
         }
-    };
+    }
+    let foreground = args.foreground || args.log_to_stderr || !config.global.daemon;
+    let to_stderr = args.log_to_stderr
+        || (foreground && config.global.log_facility == LogFacility::Stderr);
+    // In the foreground on standard error, pound says `starting...` before it binds its
+    // listeners, so a bind error follows it.
+    let started_early = to_stderr;
+    if started_early {
+        eprintln!("pound: starting...");
+    }
     let mut sockets = Vec::new();
     for l in &config.listeners {
         match listen::open(&l.addr, args.dns, l.client) {
             Ok(s) => sockets.push(s),
-            Err(e) => {
-                eprintln!("pound: {}: {e}", l.span);
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return terminated(&format!("{}: {e}", l.span)),
         }
     }
 
@@ -123,14 +134,10 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     if let Some(c) = &config.global.control {
         match control::open(c, |p| identity.chown(p)) {
             Ok(socket) => state.control = Some(socket),
-            Err(e) => {
-                eprintln!("pound: {e}");
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return terminated(&e),
         }
     }
 
-    let foreground = args.foreground || args.log_to_stderr || !config.global.daemon;
     let target = match &config.global.log_facility {
         _ if args.log_to_stderr => log::Target::Stdio,
         LogFacility::Stderr if foreground => log::Target::Stdio,
@@ -155,7 +162,9 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     };
     // From here on, lines go to the log target; still no thread, so the supervisor can fork.
     log::init_direct(target.clone());
-    logmsg!(Notice, "starting...");
+    if !started_early {
+        logmsg!(Notice, "starting...");
+    }
     let mut pid_file = daemon::PidFile::create(&pid_path);
     let supervised = !foreground && config.global.supervisor;
     let jail = privileges::Jail::new(config);

@@ -366,9 +366,17 @@ fn new_backend(
     warnings: &mut Vec<String>,
 ) -> Result<Arc<Backend>, String> {
     let address = match &r.address {
-        BackendAddr::Inet { host, port } => {
-            Address::Inet(resolve(host, *port, dns).map_err(|e| format!("{span}: {e}"))?)
-        }
+        BackendAddr::Inet { host, port } => match resolve(host, *port, dns) {
+            Ok(a) => Address::Inet(a),
+            // pound starts all the same and takes the name for a UNIX socket path, which
+            // then fails to connect (the backend is dead, its requests get 503).
+            Err(e) => {
+                warnings.push(format!(
+                    "{span}: warning: {e}; the backend is taken for the UNIX socket {host}, as pound does"
+                ));
+                Address::Unix(host.into())
+            }
+        },
         BackendAddr::Unix(p) => Address::Unix(p.clone()),
     };
     let tls = match (&r.tls, &r.address) {
