@@ -22,7 +22,7 @@ use crate::pace::Pace;
 use crate::relay::{self, RelayError};
 use crate::reply;
 use crate::rules::{self, Cx, EvalError, Matches};
-use crate::state::{Listener, Service};
+use crate::state::{Listener, Service, Special};
 use crate::tls::server::ClientTls;
 
 mod special;
@@ -662,6 +662,14 @@ impl Connection {
         };
         let mut outcome = match &service.special {
             None => self.forward(service).await,
+            // Redirects mixed with regular backends (deprecated): drawn like backends.
+            Some(special @ Special::Redirect(_)) if !service.members.is_empty() => {
+                if service.redirect_drawn() {
+                    self.answer(service, special).await
+                } else {
+                    self.forward(service).await
+                }
+            }
             Some(special) => self.answer(service, special).await,
         };
         outcome.service = Some(service.clone());

@@ -495,10 +495,9 @@ fn new_listener(
 fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, String> {
     let mut redirects = Vec::new();
     let mut other = None;
-    let mut regular = false;
     for b in &s.backends {
         match &b.kind {
-            BackendKind::Regular(_) | BackendKind::Named(_) => regular = true,
+            BackendKind::Regular(_) | BackendKind::Named(_) => {}
             BackendKind::Redirect {
                 code,
                 url,
@@ -527,12 +526,9 @@ fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, Strin
             BackendKind::Metrics => other = Some(Special::Metrics),
         }
     }
-    if !redirects.is_empty() && regular {
-        return Err(format!(
-            "{}: a service mixing Redirect with regular backends is not supported",
-            s.span
-        ));
-    }
+    // A service mixing `Redirect` with regular backends (deprecated) keeps both: each
+    // redirect takes requests like a backend of priority 1, as in pound (see
+    // `Service::redirect_drawn`).
     Ok(if redirects.is_empty() {
         other
     } else {
@@ -554,6 +550,21 @@ impl Service {
         self.special_off
             .get(i)
             .is_some_and(|f| !f.load(Ordering::Relaxed))
+    }
+
+    /// In a service that mixes `Redirect` with regular backends (deprecated), whether this
+    /// request goes to a redirect: each enabled redirect weighs as a backend of priority 1
+    /// against the usable regular backends, as pound balances them.
+    pub fn redirect_drawn(&self) -> bool {
+        let Some(Special::Redirect(list)) = &self.special else {
+            return false;
+        };
+        let redirects = (0..list.len()).filter(|&i| self.special_enabled(i)).count() as u32;
+        let regular: u32 = (0..self.members.len())
+            .filter(|&i| self.usable(i))
+            .map(|i| u32::from(self.members[i].priority))
+            .sum();
+        redirects > 0 && fastrand::u32(..redirects + regular) < redirects
     }
 
     /// Whether member `i` may take requests: enabled and alive.

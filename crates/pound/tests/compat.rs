@@ -156,3 +156,28 @@ fn pound_answers_and_logs_its_errors_as_pound_does() {
         .err
         .wait_for("e503: 127.0.0.1: \"GET /dead HTTP/1.1\": no backend found");
 }
+
+/// A service that mixes `Redirect` with regular backends (deprecated) starts, as pound
+/// starts it, and each redirect takes requests like a backend of priority 1.
+#[test]
+fn redirects_mixed_with_backends_are_balanced_like_backends() {
+    let backend = Backend::named("proxied");
+    let pound = Pound::start(&format!(
+        "ListenHTTP\nLISTEN\nEnd\nService\nRedirect \"http://x/\"\nBackend\n{}Priority 3\nEnd\nEnd\n",
+        backend.config()
+    ));
+    pound
+        .err
+        .wait_for("warning: service mixes regular and redirect backends");
+    let (mut redirected, mut proxied) = (0, 0);
+    for _ in 0..200 {
+        match pound.connect().get("/").status {
+            302 => redirected += 1,
+            200 => proxied += 1,
+            other => panic!("status {other}"),
+        }
+    }
+    // 1 in 4 expected (50 ± 6 for one standard deviation); the bounds are over four.
+    assert!((25..=75).contains(&redirected), "{redirected} of 200");
+    assert_eq!(redirected + proxied, 200);
+}
