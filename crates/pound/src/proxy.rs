@@ -412,9 +412,10 @@ impl Connection {
             Err(crate::clients::OverLimit) => {
                 logmsg!(
                     Notice,
-                    "{}e429 too many requests from {}",
+                    "{}e429: {}: \"{}\": too many requests from this address",
                     self.tag,
-                    self.peer.ip
+                    self.peer.ip,
+                    self.request_text()
                 );
                 return Err(self.error(429).await);
             }
@@ -452,8 +453,8 @@ impl Connection {
                 Ok(0) => {
                     logmsg!(
                         Notice,
-                        "{}error read from {}: connection closed in the request body",
-                        self.tag,
+                        "({:x}): {}: request dropped: connection closed in the request body",
+                        self.tag.0,
                         self.peer.ip
                     );
                     return Err(Outcome {
@@ -463,7 +464,13 @@ impl Connection {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    logmsg!(Notice, "{}e408 {e} from {}", self.tag, self.peer.ip);
+                    logmsg!(
+                        Notice,
+                        "{}e408: {}: \"{}\": {e}",
+                        self.tag,
+                        self.peer.ip,
+                        self.request_text()
+                    );
                     return Err(self.error(408).await);
                 }
             }
@@ -519,13 +526,9 @@ impl Connection {
             match read {
                 Ok(0) => return None,
                 Ok(_) => {}
-                Err(e) => {
-                    // An idle keep-alive connection that times out is not an error.
-                    if !idle {
-                        logmsg!(Notice, "{}error read from {}: {e}", self.tag, self.peer.ip);
-                    }
-                    return None;
-                }
+                // A connection that goes silent, idle or within a head, ends without a
+                // word, as in pound.
+                Err(_) => return None,
             }
         }
     }
@@ -536,6 +539,22 @@ impl Connection {
         let start = SystemTime::now();
         let t0 = Instant::now();
         let line = refused_line(self.cin.data(), self.listener.limits.max_line);
+        // A body over `MaxRequest` is refused once the head was read whole: pound answers
+        // in the request's version and says how large it was.
+        if let (413, BodyKind::Length(n)) = (rej.status, self.req.body) {
+            logmsg!(
+                Notice,
+                "{}e413: {}: \"{line}\": request too large: {n} bytes",
+                self.tag,
+                self.peer.ip
+            );
+            let mut o = self.error(413).await;
+            o.refused_line = Some(line);
+            self.count(&o, t0.elapsed());
+            self.log_request(&o, start, t0.elapsed());
+            self.linger().await;
+            return;
+        }
         if rej.status != 414 {
             logmsg!(
                 Notice,
@@ -1006,25 +1025,44 @@ impl Connection {
         }
     }
 
+    /// The request body could not be passed on; pound's messages: what went wrong, then
+    /// `(id) eNNN: CLIENT => BACKEND: "REQUEST": WHY`.
     async fn request_body_failed(&mut self, backend: &Arc<Backend>, e: RelayError) -> Outcome {
-        let (status, what) = match &e {
+        let (status, why) = match &e {
             RelayError::Read(err) => {
                 logmsg!(
                     Notice,
-                    "{}error read from {}: {err}",
-                    self.tag,
-                    self.peer.ip
+                    "({:x}): {}: request dropped: {}",
+                    self.tag.0,
+                    self.peer.ip,
+                    pound_config::env::describe_io_error(err)
                 );
                 return self.closed(backend);
             }
             RelayError::Write(err) => (
                 500,
-                format!("error copy client cont to {}: {err}", backend.named.name),
+                format!(
+                    "error copying the request body: {}",
+                    pound_config::env::describe_io_error(err)
+                ),
             ),
-            RelayError::Framing(f) => (400, format!("bad chunked body: {}", f.message())),
-            RelayError::TooLarge => (413, "request too large".to_string()),
+            RelayError::Framing(f) => {
+                logmsg!(Notice, "{}{}", self.tag, f.message());
+                (400, "error sending chunks".to_string())
+            }
+            RelayError::TooLarge => {
+                logmsg!(Notice, "{}chunk content too large", self.tag);
+                (413, "error sending chunks".to_string())
+            }
         };
-        logmsg!(Notice, "{}e{status} for {} {what}", self.tag, self.peer.ip);
+        logmsg!(
+            Notice,
+            "{}e{status}: {} => {}: \"{}\": {why}",
+            self.tag,
+            self.peer.ip,
+            backend.named.name,
+            self.request_text()
+        );
         let mut o = self.error(status).await;
         o.backend = Some(backend.clone());
         o
@@ -1140,9 +1178,11 @@ impl Connection {
         if switching && !self.upgrade_agreed() {
             logmsg!(
                 Notice,
-                "{}e500 101 without an agreed upgrade from {}",
+                "{}e500: {} <= {}: \"{}\": 101 without an agreed upgrade",
                 self.tag,
-                backend.named.name
+                self.peer.ip,
+                backend.named.name,
+                self.request_text()
             );
             return (self.error(500).await, false);
         }

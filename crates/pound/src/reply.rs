@@ -13,7 +13,7 @@ fn text(code: u16) -> &'static str {
         403 => "You don't have permission to access this resource. It is either read-protected or not readable by the server.",
         404 => "The requested URL was not found on this server.",
         405 => "The request method is not supported for the requested resource.",
-        413 => "Request too large.",
+        413 => "The request content is larger than the proxy server is able to process.",
         414 => "The length of the requested URL exceeds the capacity limit for this server.",
         500 => "The server encountered an internal error and was unable to complete your request.",
         501 => "The server does not support the action requested.",

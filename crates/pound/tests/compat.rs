@@ -181,3 +181,40 @@ fn redirects_mixed_with_backends_are_balanced_like_backends() {
     assert!((25..=75).contains(&redirected), "{redirected} of 200");
     assert_eq!(redirected + proxied, 200);
 }
+
+/// `MaxRequest`: a declared length over it is refused once the head is read, in the
+/// request's version, with pound's page and words; a chunk over it is refused as pound
+/// refuses it when sending chunks.
+#[test]
+fn max_request_is_refused_in_pounds_words() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&common::net::simple("MaxRequest 10", &[&backend]));
+    let text = "The request content is larger than the proxy server is able to process.";
+    let r = exchange(
+        &pound,
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n01234567890123456789",
+    );
+    assert!(
+        r.starts_with(
+            "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 229\r\nConnection: close\r\n"
+        ),
+        "{r}"
+    );
+    assert!(r.contains(text), "{r}");
+    pound
+        .err
+        .wait_for("e413: 127.0.0.1: \"POST / HTTP/1.1\": request too large: 20 bytes");
+    pound
+        .out
+        .wait_for("pound: 127.0.0.1 POST / HTTP/1.1 - HTTP/1.1 413 Payload Too Large");
+    let r = exchange(
+        &pound,
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n01234567890123456789\r\n0\r\n\r\n",
+    );
+    assert!(r.starts_with("HTTP/1.1 413 "), "{r}");
+    pound.err.wait_for("chunk content too large");
+    pound.err.wait_for(&format!(
+        "e413: 127.0.0.1 => 127.0.0.1:{}: \"POST / HTTP/1.1\": error sending chunks",
+        backend.port()
+    ));
+}

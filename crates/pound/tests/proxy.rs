@@ -54,7 +54,13 @@ fn malformed_requests_are_refused_and_never_forwarded() {
         assert_eq!(r.status, *status, "{request:?} got {}", r.head);
         assert!(c.is_closed(), "connection left open after {request:?}");
         if *status == 413 {
-            assert!(r.text().contains("Request too large."), "{}", r.text());
+            assert!(
+                r.text().contains(
+                    "The request content is larger than the proxy server is able to process."
+                ),
+                "{}",
+                r.text()
+            );
         }
         if *status == 405 {
             // pound's page, and the field RFC 9110 requires (pound sends none).
@@ -384,13 +390,11 @@ fn timeouts_end_stalled_exchanges() {
     let r = pound.connect().get("/");
     assert_eq!(r.status, 503);
     pound.err.wait_for("\": eof from backend");
-    // A client that stops in the middle of its request is dropped after Client seconds.
+    // A client that stops in the middle of its request is dropped after Client seconds,
+    // without a word, as pound drops it.
     let mut c = pound.connect();
     c.send("GET / HTTP/1.1\r\nHost:");
     assert!(c.is_closed());
-    pound
-        .err
-        .wait_for("error read from 127.0.0.1: Connection timed out");
 }
 
 impl Reply {

@@ -76,7 +76,7 @@ fn slow_request_bodies_do_not_starve_other_clients() {
         .requests()
         .iter()
         .all(|r| r.line().starts_with("GET /fast")));
-    pound.err.wait_for("e408 client too slow");
+    pound.err.wait_for("\": client too slow");
 }
 
 #[test]
@@ -294,10 +294,10 @@ fn slow_http2_uploads_do_not_starve_other_clients() {
             assert_eq!(s.await.unwrap(), Some(408));
         }
     });
-    pound.err.wait_for("e408 client too slow");
+    pound.err.wait_for("\": client too slow");
     pound
         .err
-        .wait_for("e408 too many slow streams on the connection");
+        .wait_for("\": too many slow streams on the connection");
     assert!(backend
         .requests()
         .iter()
