@@ -279,12 +279,8 @@ async fn handshake(
     let stream = match accepted {
         Ok(s) => s,
         Err(e) => {
-            logmsg!(
-                Notice,
-                "{}{}: handshake failed: {e}",
-                proxy::Tag(id),
-                peer.ip
-            );
+            // pound's form: `(id): CLIENT: handshake failed: REASON`.
+            logmsg!(Notice, "({id:x}): {}: handshake failed: {e}", peer.ip);
             return None;
         }
     };

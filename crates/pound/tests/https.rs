@@ -498,7 +498,7 @@ fn stalled_handshakes_end_after_the_client_timeout() {
     let n = stalled.read(&mut b).unwrap_or(0);
     assert_eq!(n, 0, "pound closes the stalled connection");
     let line = pound.err.wait_for("handshake failed");
-    assert!(line.contains("127.0.0.1: handshake failed: "), "{line}");
+    assert!(line.contains("): 127.0.0.1: handshake failed: "), "{line}");
 }
 
 #[test]
