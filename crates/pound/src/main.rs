@@ -98,7 +98,12 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
             }
             s
         }
-        Err(e) => return terminated(&e),
+        // What pound finds while reading its configuration (certificates, files): no
+        // "pound terminated" after it.
+        Err(e) => {
+            eprintln!("pound: {e}");
+            return ExitCode::FAILURE;
+        }
     };
     let identity = match privileges::Identity::resolve(config) {
         Ok(id) => id,
