@@ -38,6 +38,9 @@ pub struct State {
     /// `WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`, and the runtime threads
     /// (counted at start, before a `RootJail` hides /sys and /proc).
     pub workers: (u32, u32, u32, usize),
+    /// How requests to the control socket are logged: the global `LogLevel`, as pound logs
+    /// them.
+    pub control_log: Format,
 }
 
 pub struct Listener {
@@ -352,6 +355,7 @@ impl State {
                 config.global.worker_idle_timeout,
                 crate::workers::threads(config.global.worker_min_count),
             ),
+            control_log: log_format(config, &config.global.log_level)?,
         })
     }
 }
@@ -404,6 +408,19 @@ fn new_backend(
     Ok(Arc::new(Backend::new(named, address, timeouts, tls)))
 }
 
+/// The request log format a `LogLevel` names.
+fn log_format(config: &Config, level: &LogLevel) -> Result<Format, String> {
+    let spec = match level {
+        LogLevel::Builtin(n) => BUILTIN.get(usize::from(*n)).copied().unwrap_or(BUILTIN[1]),
+        LogLevel::Named(i) => config
+            .log_formats
+            .get(*i)
+            .map(|f| f.format.as_str())
+            .unwrap_or(BUILTIN[1]),
+    };
+    Format::compile(spec)
+}
+
 fn new_listener(
     config: &Config,
     l: &ListenerCfg,
@@ -423,15 +440,7 @@ fn new_listener(
             })
         }
     };
-    let log_spec = match &l.log_level {
-        LogLevel::Builtin(n) => BUILTIN.get(usize::from(*n)).copied().unwrap_or(BUILTIN[1]),
-        LogLevel::Named(i) => config
-            .log_formats
-            .get(*i)
-            .map(|f| f.format.as_str())
-            .unwrap_or(BUILTIN[1]),
-    };
-    let log = Format::compile(log_spec).map_err(|e| format!("{}: {e}", l.span))?;
+    let log = log_format(config, &l.log_level).map_err(|e| format!("{}: {e}", l.span))?;
     Ok(Listener {
         named: named(l.name.as_deref(), &l.span),
         address: match &l.addr {

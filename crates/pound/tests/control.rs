@@ -428,3 +428,24 @@ fn an_open_websocket_holds_no_worker_slot() {
     assert_eq!(pound.connect().get("/next").text(), "plain");
     assert_eq!(control::get(&sock, "/listener")["workers"]["max"], 1);
 }
+
+/// As in pound 4.23: control requests are logged with the global `LogLevel` (the client is
+/// `socket`, a success is `200 OK`), and errors are pound's standard pages.
+#[test]
+fn control_requests_are_logged_and_errors_are_pounds_pages() {
+    let s = setup("control-log");
+    let (status, body) = control::request(&s.sock, "GET", "/nosuch");
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("<p>The requested URL was not found on this server.</p>"),
+        "{body}"
+    );
+    s.pound
+        .out
+        .wait_for("pound: socket GET /nosuch HTTP/1.1 - HTTP/1.1 404 Not Found");
+    let (status, _) = control::request(&s.sock, "GET", "/listener/");
+    assert_eq!(status, 200);
+    s.pound
+        .out
+        .wait_for("pound: socket GET /listener/ HTTP/1.1 - 200 OK");
+}

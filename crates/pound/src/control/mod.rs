@@ -6,6 +6,7 @@
 
 pub mod json;
 
+use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -134,49 +135,122 @@ async fn connection(
     path: Arc<str>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
+    let start = std::time::SystemTime::now();
+    let t0 = Instant::now();
     let head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream, &mut buf)).await;
-    let reply = match head {
-        Ok(Ok(Some(n))) => match parse(&buf[..n]) {
-            // A listing copies session tables and can be megabytes of JSON: it is built off
-            // the runtime's threads, which keep serving traffic meanwhile.
-            Some((method, target)) => tokio::task::spawn_blocking(move || {
-                handle(&state, &path, &method, &target).map(|v| v.to_string())
-            })
-            .await
-            .unwrap_or(Err(500)),
-            None => Err(400),
-        },
-        Ok(Ok(None)) => Err(400),
+    let n = match head {
+        Ok(Ok(Some(n))) => Some(n),
+        Ok(Ok(None)) => None,
         Ok(Err(e)) => return Err(e),
         Err(_) => return Ok(()),
     };
-    let out = match reply {
+    let reply = match n.and_then(|n| parse(&buf[..n])) {
+        // A listing copies session tables and can be megabytes of JSON: it is built off the
+        // runtime's threads, which keep serving traffic meanwhile.
+        Some((method, target)) => {
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || {
+                handle(&state, &path, &method, &target).map(|v| v.to_string())
+            })
+            .await
+            .unwrap_or(Err(500))
+        }
+        None => Err(400),
+    };
+    let mut out = Vec::new();
+    // As pound answers: JSON, or its error page; and `%>s` as pound logs each.
+    let (status, line, bytes) = match &reply {
         Ok(body) => {
-            format!(
+            let _ = write!(
+                out,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
                  Connection: close\r\n\r\n{body}",
                 body.len()
-            )
+            );
+            (200, "200 OK".to_string(), body.len())
         }
         Err(code) => {
-            let reason = crate::http::status::reason(code);
-            let body = format!(
-                "<html><head><title>{reason}</title></head><body><h1>{reason}</h1></body></html>\n"
-            );
-            format!(
-                "HTTP/1.1 {code} {reason}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n{body}",
-                body.len()
-            )
+            let len = crate::reply::error(&mut out, crate::http::Version::Http11, *code, None);
+            let reason = crate::http::status::reason(*code);
+            (*code, format!("HTTP/1.1 {code} {reason}"), len)
         }
     };
     let write = async {
-        stream.write_all(out.as_bytes()).await?;
+        stream.write_all(&out).await?;
         stream.shutdown().await
     };
-    tokio::time::timeout(WRITE_TIMEOUT, write)
+    let written = tokio::time::timeout(WRITE_TIMEOUT, write)
         .await
-        .unwrap_or(Ok(()))
+        .unwrap_or(Ok(()));
+    log_request(
+        &state,
+        &buf[..n.unwrap_or(0)],
+        status,
+        &line,
+        bytes,
+        start,
+        t0,
+    );
+    written
+}
+
+/// Logs a control request with the global `LogLevel`, as pound logs it: the client is
+/// `socket`, and `%>s` what [`connection`] sent.
+fn log_request(
+    state: &State,
+    head: &[u8],
+    status: u16,
+    response_line: &str,
+    bytes: usize,
+    start: std::time::SystemTime,
+    t0: Instant,
+) {
+    use crate::log::format::{Entry, Named};
+    let format = &state.control_log;
+    if format.is_null() {
+        return;
+    }
+    let mut req = crate::http::request::Request::default();
+    let limits = crate::http::request::Limits {
+        xhttp: 3,
+        ..Default::default()
+    };
+    let parsed = matches!(
+        crate::http::request::parse(head, &limits, &mut req),
+        Ok(Some(_))
+    );
+    let raw = String::from_utf8_lossy(
+        head.split(|&b| b == b'\r' || b == b'\n')
+            .next()
+            .unwrap_or(&[]),
+    )
+    .into_owned();
+    let listener = Named {
+        name: "-".into(),
+        location: String::new(),
+    };
+    let entry = Entry {
+        client: "socket",
+        origin: "socket",
+        local: "socket",
+        port: "",
+        request: parsed.then_some(&req),
+        raw_line: &raw,
+        http2: false,
+        https: false,
+        status,
+        response_line,
+        bytes: bytes as u64,
+        start,
+        end: std::time::SystemTime::now(),
+        elapsed: t0.elapsed(),
+        listener: &listener,
+        service: None,
+        backend: None,
+    };
+    let mut line = String::with_capacity(128);
+    format.render(&entry, &mut line);
+    crate::log::log(crate::log::Priority::Info, line);
 }
 
 /// Reads up to the end of the head; the length of the head, or `None` when the client
