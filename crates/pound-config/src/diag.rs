@@ -81,7 +81,12 @@ impl<T> Spanned<T> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
+    /// Printed with the `warning:` label; the configuration is still used.
     Warning,
+    /// A message pound prints without a label that does not stop it (`syntax error`,
+    /// `unrecognized escape character`, `statement ignored`, ...): the configuration is
+    /// still used.
+    Notice,
     Error,
 }
 
@@ -108,6 +113,24 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             span: Some(span.clone()),
+            message: message.into(),
+        }
+    }
+
+    /// A non-fatal message printed without the `warning:` label.
+    pub fn notice(span: &Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Notice,
+            span: Some(span.clone()),
+            message: message.into(),
+        }
+    }
+
+    /// A non-fatal message with no location, printed without a label.
+    pub fn plain_notice(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Notice,
+            span: None,
             message: message.into(),
         }
     }

@@ -14,6 +14,23 @@ pub trait Environment {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Looks up a TCP service name (as `getservbyname(3)` would, from `/etc/services`).
     fn service_port(&self, name: &str) -> Option<u16>;
+    /// What kind of file `path` names (as `stat(2)` would).
+    fn stat(&self, path: &Path) -> io::Result<FileKind> {
+        self.read_file(path).map(|_| FileKind::File)
+    }
+    /// The working directory, which pound joins to relative names in its messages when
+    /// there is no include directory; `None` leaves them as written.
+    fn current_dir(&self) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// The kind of a file system entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Directory,
+    Other,
 }
 
 /// The real system: files from disk, service names from `/etc/services`.
@@ -25,6 +42,21 @@ pub struct System {
 impl Environment for System {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+
+    fn current_dir(&self) -> Option<PathBuf> {
+        std::env::current_dir().ok()
+    }
+
+    fn stat(&self, path: &Path) -> io::Result<FileKind> {
+        let m = std::fs::metadata(path)?;
+        Ok(if m.is_file() {
+            FileKind::File
+        } else if m.is_dir() {
+            FileKind::Directory
+        } else {
+            FileKind::Other
+        })
     }
 
     fn service_port(&self, name: &str) -> Option<u16> {
@@ -94,6 +126,17 @@ impl Environment for MemoryFs {
 
     fn service_port(&self, name: &str) -> Option<u16> {
         self.services.get(name).copied()
+    }
+
+    /// Files are the ones added; a directory is any proper prefix of their paths.
+    fn stat(&self, path: &Path) -> io::Result<FileKind> {
+        if self.files.contains_key(path) {
+            Ok(FileKind::File)
+        } else if self.files.keys().any(|f| f.starts_with(path)) {
+            Ok(FileKind::Directory)
+        } else {
+            Err(io::Error::from(io::ErrorKind::NotFound))
+        }
     }
 }
 

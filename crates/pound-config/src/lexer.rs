@@ -5,11 +5,14 @@
 //!   a word of digits only is a *number*; any other unquoted word, running to the next
 //!   whitespace, is a *literal* (`192.0.2.1`, `-re`, `/run/pound.sock`, `no-ssl`);
 //! - `"..."` is a *quoted string*; `\"` and `\\` stand for `"` and `\`; any other escape
-//!   draws the warning `unrecognized escape character` and yields the escaped character;
+//!   draws the (unlabelled, non-fatal) message `unrecognized escape character` and yields the
+//!   escaped character; a string may run over several lines, but not with a backslash
+//!   before the end of a line;
 //! - `#` at the start of a word comments out the rest of the line;
 //! - each end of line is a token of its own, since a line is one statement.
 //!
-//! Columns are 1-based and a tab advances the column by 8, as pound counts them.
+//! Columns are 1-based and a tab advances the column by 8, as pound counts them, except a tab
+//! right after an unquoted word, which counts 15 (and ends the word 7 columns later).
 
 use std::sync::Arc;
 
@@ -180,14 +183,6 @@ impl Lexer {
                         "end of file in quoted string",
                     ));
                 }
-                Some(b'\n') => {
-                    self.bump();
-                    let here = self.here();
-                    return Err(Diagnostic::error(
-                        &self.span(here, here),
-                        "end of line in quoted string",
-                    ));
-                }
                 Some(b'"') => {
                     let end = self.bump();
                     let text = self.utf8(text, start, end)?;
@@ -204,12 +199,20 @@ impl Lexer {
                             self.bump();
                             text.push(e);
                         }
-                        // A newline or end of file after the backslash: reported above on the
-                        // next round.
-                        Some(b'\n') | None => {}
+                        // A backslash before the end of the line is an error; a newline
+                        // without one is part of the string, as in pound.
+                        Some(b'\n') => {
+                            self.bump();
+                            let here = self.here();
+                            return Err(Diagnostic::error(
+                                &self.span(here, here),
+                                "end of line in quoted string",
+                            ));
+                        }
+                        None => {}
                         Some(e) => {
                             let at = self.bump();
-                            warn.push(Diagnostic::warning(
+                            warn.push(Diagnostic::notice(
                                 &self.span(at, at),
                                 "unrecognized escape character",
                             ));
@@ -231,6 +234,13 @@ impl Lexer {
         let mut end = start;
         while let Some(c) = self.peek() {
             if is_space(c) {
+                if c == b'\t' {
+                    // pound's word reader consumes the tab (8 columns) and pushes it back
+                    // (1 column): the word ends 7 columns further and the tab, read again,
+                    // counts 15 in all.
+                    self.col += 7;
+                    end.col = self.col;
+                }
                 break;
             }
             end = self.bump();
@@ -322,6 +332,15 @@ mod tests {
     }
 
     #[test]
+    fn a_tab_after_a_word_counts_fifteen() {
+        let (toks, _) = lex("Foo\tbar \"x\"\tFoo");
+        assert_eq!(toks[0].2, "t.cfg:1.1-10");
+        assert_eq!(toks[1].2, "t.cfg:1.19-21");
+        assert_eq!(toks[2].2, "t.cfg:1.23-25");
+        assert_eq!(toks[3].2, "t.cfg:1.34-36");
+    }
+
+    #[test]
     fn comments_anywhere() {
         let (toks, _) = lex("# whole line\nUser \"x\" # trailing\n");
         let texts: Vec<_> = toks.iter().map(|t| t.1.as_str()).collect();
@@ -333,19 +352,24 @@ mod tests {
         let (toks, warn) = lex(r#"x "a\"b\\c\.d""#);
         assert_eq!(toks[1].1, r#"a"b\c.d"#);
         assert_eq!(toks[1].0, TokenKind::String);
-        assert_eq!(
-            warn,
-            vec!["t.cfg:1.12: warning: unrecognized escape character"]
-        );
+        assert_eq!(warn, vec!["t.cfg:1.12: unrecognized escape character"]);
     }
 
     #[test]
     fn unterminated_strings() {
         let mut warn = Vec::new();
-        let mut lx = Lexer::new("t.cfg".into(), b"x \"abc\ny".to_vec());
+        let mut lx = Lexer::new("t.cfg".into(), b"x \"a\\\nb\"".to_vec());
         lx.next_token(&mut warn).unwrap();
         let err = lx.next_token(&mut warn).unwrap_err();
         assert_eq!(err.to_string(), "t.cfg:2: end of line in quoted string");
+        // Without the backslash, the string runs on.
+        let mut lx = Lexer::new("t.cfg".into(), b"x \"ab\ncd\"".to_vec());
+        lx.next_token(&mut warn).unwrap();
+        let t = lx.next_token(&mut warn).unwrap();
+        assert_eq!(
+            (t.text.as_str(), t.span.to_string()),
+            ("ab\ncd", "t.cfg:1.3-2.3".into())
+        );
         let mut lx = Lexer::new("t.cfg".into(), b"\"abc".to_vec());
         let err = lx.next_token(&mut warn).unwrap_err();
         assert_eq!(err.to_string(), "t.cfg:1.4: end of file in quoted string");

@@ -4,6 +4,9 @@
 
 use crate::{push_literal, Error};
 
+/// glibc's text for a bracket expression without its `]`.
+const UNMATCHED_BRACKET: &str = "Unmatched [, [^, [:, [., or [=";
+
 /// Character classes of POSIX.1, all of which the `regex` crate knows by the same names.
 const CLASSES: &[&str] = &[
     "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space",
@@ -18,12 +21,16 @@ pub(crate) fn translate(
     open: usize,
     out: &mut String,
 ) -> Result<usize, Error> {
-    let unterminated = || Error::at(open, "unmatched [ in regular expression");
+    let unterminated = || Error::at(open, UNMATCHED_BRACKET);
     let at = |i: usize| chars.get(i).map(|&(_, c)| c);
     out.push('[');
     if at(pos) == Some('^') {
         out.push('^');
         pos += 1;
+    }
+    // glibc: a pattern that ends right after `[` or `[^` is merely invalid.
+    if at(pos).is_none() {
+        return Err(Error::at(open, "Invalid regular expression"));
     }
     let mut first = true;
     loop {
@@ -41,10 +48,7 @@ pub(crate) fn translate(
             match kind {
                 ':' => {
                     if !CLASSES.contains(&name.as_str()) {
-                        return Err(Error::at(
-                            name_at,
-                            format!("invalid character class [:{name}:]"),
-                        ));
+                        return Err(Error::at(name_at, "Invalid character class name"));
                     }
                     out.push_str(&format!("[:{name}:]"));
                     continue;
@@ -58,12 +62,7 @@ pub(crate) fn translate(
                             pos = range_or_single(chars, pos, single, out)?;
                             continue;
                         }
-                        _ => {
-                            return Err(Error::at(
-                                name_at,
-                                format!("invalid collating element [{kind}{name}{kind}]"),
-                            ))
-                        }
+                        _ => return Err(Error::at(name_at, "Invalid collation character")),
                     }
                 }
             }
@@ -85,21 +84,18 @@ fn range_or_single(
             (Some('['), Some('.' | '=')) => {
                 let kind = at(pos + 2).unwrap_or('.');
                 let (name, next) = delimited(chars, pos + 3, kind)
-                    .ok_or_else(|| Error::at(chars[pos].0, "unmatched [ in regular expression"))?;
+                    .ok_or_else(|| Error::at(chars[pos].0, UNMATCHED_BRACKET))?;
                 let mut it = name.chars();
                 match (it.next(), it.next()) {
                     (Some(single), None) => (single, next),
-                    _ => return Err(Error::at(chars[pos].0, "invalid range end")),
+                    _ => return Err(Error::at(chars[pos].0, "Invalid range end")),
                 }
             }
             (Some(e), _) => (e, pos + 2),
             (None, _) => unreachable!("checked above"),
         };
         if end < c {
-            return Err(Error::at(
-                chars[pos].0,
-                format!("invalid range {c}-{end} in bracket expression"),
-            ));
+            return Err(Error::at(chars[pos].0, "Invalid range end"));
         }
         push_literal(out, c);
         out.push('-');

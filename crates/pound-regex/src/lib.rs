@@ -11,6 +11,10 @@
 //! leftmost-longest against leftmost-first alternation, only shows in which alternative wins
 //! a match and therefore in the text of capture groups; whether a pattern matches at all is the
 //! same.
+//!
+//! Errors carry the texts of glibc's `regerror(3)`, which pound prints. Back-references are
+//! not supported (the `regex` crate has none): a valid one is refused with a message that
+//! says so.
 
 use std::fmt;
 
@@ -66,17 +70,19 @@ pub fn compile(pattern: &str, icase: bool) -> Result<Regex, Error> {
         })
 }
 
-/// Reduces the `regex` crate's multi-line diagnostic to its one-line reason.
+/// glibc's text for a malformed interval.
+const BAD_INTERVAL: &str = "Invalid content of \\{\\}";
+
+/// glibc's `RE_DUP_MAX`: the largest count an interval may give.
+const DUP_MAX: u32 = 0x7fff;
+
+const TOO_BIG: &str = "Regular expression too big";
+
+/// glibc's text for what the `regex` crate refuses after translation.
 fn describe_regex_error(e: &regex::Error) -> String {
     match e {
-        regex::Error::Syntax(text) => text
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("error: "))
-            .unwrap_or("invalid regular expression")
-            .to_string(),
-        regex::Error::CompiledTooBig(_) => "regular expression too big".to_string(),
-        _ => "invalid regular expression".to_string(),
+        regex::Error::CompiledTooBig(_) => TOO_BIG.to_string(),
+        _ => "Invalid regular expression".to_string(),
     }
 }
 
@@ -119,6 +125,8 @@ struct Translator<'a> {
     after_repeat: bool,
     /// Output offsets of the open groups, to restore `last_atom` when a group closes.
     groups: Vec<(usize, usize)>,
+    /// How many groups are complete (what a back-reference may name).
+    closed: usize,
 }
 
 impl<'a> Translator<'a> {
@@ -131,6 +139,7 @@ impl<'a> Translator<'a> {
             last_atom: None,
             after_repeat: false,
             groups: Vec::new(),
+            closed: 0,
         }
     }
 
@@ -168,6 +177,7 @@ impl<'a> Translator<'a> {
                 }
                 ')' => match self.groups.pop() {
                     Some((start, _)) => {
+                        self.closed += 1;
                         self.out.push(')');
                         self.last_atom = Some(start);
                         self.after_repeat = false;
@@ -185,10 +195,10 @@ impl<'a> Translator<'a> {
                 }
                 '*' | '+' | '?' => self.repeat(at, &c.to_string())?,
                 // As in regcomp(3), a brace must open a valid interval.
-                '{' => match self.interval() {
-                    Some(text) => self.repeat(at, &text)?,
-                    None => return Err(Error::at(at, "invalid interval in regular expression")),
-                },
+                '{' => {
+                    let text = self.interval().map_err(|m| Error::at(at, m))?;
+                    self.repeat(at, &text)?
+                }
                 '^' | '$' => {
                     self.out.push(c);
                     self.last_atom = None;
@@ -205,17 +215,14 @@ impl<'a> Translator<'a> {
             }
         }
         if let Some(&(_, at)) = self.groups.last() {
-            return Err(Error::at(at, "unmatched ( in regular expression"));
+            return Err(Error::at(at, "Unmatched ( or \\("));
         }
         Ok(self.out)
     }
 
     fn repeat(&mut self, at: usize, op: &str) -> Result<(), Error> {
         let Some(start) = self.last_atom else {
-            return Err(Error::at(
-                at,
-                format!("repetition operator {op} without a preceding expression"),
-            ));
+            return Err(Error::at(at, "Invalid preceding regular expression"));
         };
         if self.after_repeat {
             self.out.insert_str(start, "(?:");
@@ -227,38 +234,47 @@ impl<'a> Translator<'a> {
     }
 
     /// Reads `{n}`, `{n,}`, `{n,m}` or the GNU `{,m}` and `{,}` after the opening brace;
-    /// `None` when the brace does not start a valid interval.
-    fn interval(&mut self) -> Option<String> {
+    /// the error is glibc's text when the brace does not start a valid interval.
+    fn interval(&mut self) -> Result<String, &'static str> {
         let mut min = String::new();
         let mut max = String::new();
         let mut comma = false;
         let mut i = self.pos;
         loop {
-            match self.chars.get(i).map(|&(_, c)| c)? {
-                '}' => break,
-                ',' if !comma => comma = true,
-                d if d.is_ascii_digit() => {
+            match self.chars.get(i).map(|&(_, c)| c) {
+                None => return Err("Unmatched \\{"),
+                Some('}') => break,
+                Some(',') if !comma => comma = true,
+                Some(d) if d.is_ascii_digit() => {
                     if comma { &mut max } else { &mut min }.push(d);
                 }
-                _ => return None,
+                Some(_) => return Err(BAD_INTERVAL),
             }
             i += 1;
         }
         if min.is_empty() && !comma {
-            return None;
+            return Err(BAD_INTERVAL);
         }
         self.pos = i + 1;
-        let min = if min.is_empty() { "0" } else { &min };
-        Some(match (comma, max.is_empty()) {
-            (false, _) => format!("{{{min}}}"),
-            (true, true) => format!("{{{min},}}"),
-            (true, false) => format!("{{{min},{max}}}"),
+        let count = |s: &str| s.parse::<u32>().unwrap_or(u32::MAX);
+        let lo = if min.is_empty() { 0 } else { count(&min) };
+        let hi = (!max.is_empty()).then(|| count(&max));
+        if hi.is_some_and(|hi| lo > hi) {
+            return Err(BAD_INTERVAL);
+        }
+        if hi.unwrap_or(lo) > DUP_MAX {
+            return Err(TOO_BIG);
+        }
+        Ok(match (comma, hi) {
+            (false, _) => format!("{{{lo}}}"),
+            (true, None) => format!("{{{lo},}}"),
+            (true, Some(hi)) => format!("{{{lo},{hi}}}"),
         })
     }
 
     fn escape(&mut self, at: usize) -> Result<(), Error> {
         let Some(c) = self.peek() else {
-            return Err(Error::at(at, "trailing backslash in regular expression"));
+            return Err(Error::at(at, "Trailing backslash"));
         };
         self.pos += 1;
         match c {
@@ -280,10 +296,15 @@ impl<'a> Translator<'a> {
                 self.after_repeat = false;
             }
             '1'..='9' => {
+                let n = c as usize - '0' as usize;
                 return Err(Error::at(
                     at,
-                    "back-references inside regular expressions are not supported",
-                ))
+                    if n > self.closed {
+                        "Invalid back reference"
+                    } else {
+                        "back-references inside regular expressions are not supported"
+                    },
+                ));
             }
             // Any other escaped character stands for itself.
             _ => {

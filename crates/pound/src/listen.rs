@@ -45,13 +45,12 @@ pub fn open(addr: &ListenAddr, dns: bool, client_timeout: u32) -> Result<Socket,
     match addr {
         ListenAddr::Inet { host, port } => {
             let sa = resolve(host, *port, dns)?;
-            let l = StdTcpListener::bind(sa)
-                .map_err(|e| {
-                    format!(
-                        "can't bind HTTP socket to {sa}: {}",
-                        pound_config::env::describe_io_error(&e)
-                    )
-                })?;
+            let l = StdTcpListener::bind(sa).map_err(|e| {
+                format!(
+                    "can't bind HTTP socket to {sa}: {}",
+                    pound_config::env::describe_io_error(&e)
+                )
+            })?;
             l.set_nonblocking(true).map_err(|e| e.to_string())?;
             defer_accept(&l, client_timeout);
             Ok(Socket::Tcp(l))
@@ -64,14 +63,13 @@ pub fn open(addr: &ListenAddr, dns: bool, client_timeout: u32) -> Result<Socket,
                     let _ = std::fs::remove_file(path);
                 }
             }
-            let l = StdUnixListener::bind(path)
-                .map_err(|e| {
-                    format!(
-                        "can't bind HTTP socket to {}: {}",
-                        path.display(),
-                        pound_config::env::describe_io_error(&e)
-                    )
-                })?;
+            let l = StdUnixListener::bind(path).map_err(|e| {
+                format!(
+                    "can't bind HTTP socket to {}: {}",
+                    path.display(),
+                    pound_config::env::describe_io_error(&e)
+                )
+            })?;
             l.set_nonblocking(true).map_err(|e| e.to_string())?;
             Ok(Socket::Unix(l))
         }

@@ -116,8 +116,8 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
         }
     }
     let foreground = args.foreground || args.log_to_stderr || !config.global.daemon;
-    let to_stderr = args.log_to_stderr
-        || (foreground && config.global.log_facility == LogFacility::Stderr);
+    let to_stderr =
+        args.log_to_stderr || (foreground && config.global.log_facility == LogFacility::Stderr);
     // In the foreground on standard error, pound says `starting...` before it binds its
     // listeners, so a bind error follows it.
     let started_early = to_stderr;

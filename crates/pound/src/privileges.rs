@@ -51,16 +51,13 @@ impl Identity {
         let mut id = Identity::default();
         let mut primary = None;
         if let Some(name) = &global.user {
-            let c = CString::new(name.as_bytes())
-                .map_err(|_| at(location(config, "User"), format!("no such user {name}")))?;
+            let c = CString::new(name.as_bytes()).map_err(|_| format!("no such user {name}"))?;
             match lookup_user(&c) {
                 Ok(Some((uid, gid))) => {
                     id.user = Some((c, uid));
                     primary = Some(gid);
                 }
-                Ok(None) => {
-                    return Err(at(location(config, "User"), format!("no such user {name}")))
-                }
+                Ok(None) => return Err(format!("no such user {name}")),
                 Err(e) => {
                     return Err(at(
                         location(config, "User"),
@@ -70,16 +67,10 @@ impl Identity {
             }
         }
         if let Some(name) = &global.group {
-            let c = CString::new(name.as_bytes())
-                .map_err(|_| at(location(config, "Group"), format!("no such group {name}")))?;
+            let c = CString::new(name.as_bytes()).map_err(|_| format!("no such group {name}"))?;
             match lookup_group(&c) {
                 Ok(Some(gid)) => id.gid = Some(gid),
-                Ok(None) => {
-                    return Err(at(
-                        location(config, "Group"),
-                        format!("no such group {name}"),
-                    ))
-                }
+                Ok(None) => return Err(format!("no such group {name}")),
                 Err(e) => {
                     return Err(at(
                         location(config, "Group"),

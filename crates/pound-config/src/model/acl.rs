@@ -32,6 +32,15 @@ pub struct Cidr {
     pub prefix: u8,
 }
 
+/// A netmask pound accepts although it is out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OddMask {
+    /// Longer than the address: the whole address is used.
+    TooLong,
+    /// Negative: `BITS mod 8` bits are used.
+    Negative,
+}
+
 /// Why a CIDR string was rejected; the texts are pound's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CidrError {
@@ -42,26 +51,62 @@ pub enum CidrError {
 impl Cidr {
     /// Parses `ADDR` or `ADDR/BITS`. Host bits set under the mask (as in `"127.0.0.1/8"`,
     /// the manual's own example) are cleared rather than rejected.
-    pub fn parse(text: &str) -> Result<Cidr, CidrError> {
+    ///
+    /// `BITS` is read as pound reads it (`strtoul`): an optional sign, then digits; nothing
+    /// at all is 0. A mask longer than the address (up to 255) is the whole address, as
+    /// pound 4.23 ends up using it; a negative one covers `BITS mod 8` bits, as pound 4.23
+    /// does. The second value tells those two odd cases apart (for a warning).
+    pub fn parse_lenient(text: &str) -> Result<(Cidr, Option<OddMask>), CidrError> {
         let (addr, bits) = match text.split_once('/') {
             Some((a, b)) => (a, Some(b)),
             None => (text, None),
         };
         let addr: IpAddr = addr.parse().map_err(|_| CidrError::InvalidAddress)?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match bits {
-            None => max,
-            Some(b) if !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()) => b
-                .parse::<u8>()
-                .ok()
-                .filter(|&p| p <= max)
-                .ok_or(CidrError::InvalidNetmask)?,
-            Some(_) => return Err(CidrError::InvalidNetmask),
+        let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
+        let (prefix, odd) = match bits {
+            None => (max, None),
+            Some(b) => {
+                let (negative, digits) = match b.as_bytes().first() {
+                    Some(b'-') => (true, &b[1..]),
+                    Some(b'+') => (false, &b[1..]),
+                    _ => (false, b),
+                };
+                let signed = digits.len() < b.len();
+                if !digits.bytes().all(|c| c.is_ascii_digit()) || (signed && digits.is_empty()) {
+                    return Err(CidrError::InvalidNetmask);
+                }
+                let n: u64 = if digits.is_empty() {
+                    0
+                } else {
+                    digits.parse().map_err(|_| CidrError::InvalidNetmask)?
+                };
+                if negative && n != 0 {
+                    let p = (n.wrapping_neg() % 8) as u8;
+                    (p, Some(OddMask::Negative))
+                } else if n <= u64::from(max) {
+                    (n as u8, None)
+                } else if n <= 255 {
+                    (max, Some(OddMask::TooLong))
+                } else {
+                    return Err(CidrError::InvalidNetmask);
+                }
+            }
         };
-        Ok(Cidr {
-            addr: mask(addr, prefix),
-            prefix,
-        })
+        Ok((
+            Cidr {
+                addr: mask(addr, prefix),
+                prefix,
+            },
+            odd,
+        ))
+    }
+
+    /// Parses `ADDR` or `ADDR/BITS` with `0 <= BITS <=` the address length.
+    pub fn parse(text: &str) -> Result<Cidr, CidrError> {
+        match Cidr::parse_lenient(text)? {
+            (c, None) => Ok(c),
+            (_, Some(_)) => Err(CidrError::InvalidNetmask),
+        }
     }
 
     pub fn contains(&self, addr: IpAddr) -> bool {
@@ -113,8 +158,39 @@ mod tests {
     fn rejects() {
         assert_eq!(Cidr::parse("10.0.0/8"), Err(CidrError::InvalidAddress));
         assert_eq!(Cidr::parse("10.0.0.0/33"), Err(CidrError::InvalidNetmask));
-        assert_eq!(Cidr::parse("10.0.0.0/"), Err(CidrError::InvalidNetmask));
+        // pound reads an empty mask as 0.
+        assert_eq!(Cidr::parse("10.0.0.0/").map(|c| c.prefix), Ok(0));
         assert_eq!(Cidr::parse("10.0.0.0/-1"), Err(CidrError::InvalidNetmask));
+        assert_eq!(Cidr::parse("10.0.0.0/5x"), Err(CidrError::InvalidNetmask));
+        assert_eq!(
+            Cidr::parse_lenient("10.0.0.0/256"),
+            Err(CidrError::InvalidNetmask)
+        );
+        assert_eq!(
+            Cidr::parse_lenient("10.0.0.0/-"),
+            Err(CidrError::InvalidNetmask)
+        );
+    }
+
+    #[test]
+    fn pounds_odd_masks() {
+        let p = |t: &str| Cidr::parse_lenient(t).map(|(c, o)| (c.to_string(), o));
+        assert_eq!(p("127.0.0.1/"), Ok(("0.0.0.0/0".into(), None)));
+        assert_eq!(p("127.0.0.1/+8"), Ok(("127.0.0.0/8".into(), None)));
+        assert_eq!(p("127.0.0.1/-0"), Ok(("0.0.0.0/0".into(), None)));
+        assert_eq!(
+            p("127.0.0.1/33"),
+            Ok(("127.0.0.1/32".into(), Some(OddMask::TooLong)))
+        );
+        assert_eq!(p("::1/129"), Ok(("::1/128".into(), Some(OddMask::TooLong))));
+        assert_eq!(
+            p("127.0.0.1/-1"),
+            Ok(("126.0.0.0/7".into(), Some(OddMask::Negative)))
+        );
+        assert_eq!(
+            p("127.0.0.1/-31"),
+            Ok(("0.0.0.0/1".into(), Some(OddMask::Negative)))
+        );
     }
 
     #[test]

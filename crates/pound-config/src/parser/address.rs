@@ -46,8 +46,8 @@ impl AddressPort {
     }
 
     /// `Port`: any port number a listener or backend may name (pound checks none).
-    pub(super) fn port(&mut self, p: &mut Parser<'_>) -> PResult<()> {
-        let port = p.port(0)?;
+    pub(super) fn port(&mut self, p: &mut Parser<'_>, listener: bool) -> PResult<()> {
+        let port = p.port(listener)?;
         p.end_of_line()?;
         self.port = Some(port);
         Ok(())
@@ -84,6 +84,10 @@ impl AddressPort {
                     section,
                     "Port is not applicable to this address family",
                 ));
+            }
+            // The size of `sun_path`, with its terminating NUL.
+            if host.text.len() >= 108 {
+                return Err(Diagnostic::error(section, "UNIX path name too long"));
             }
             return Ok(Endpoint::Unix(PathBuf::from(host.text)));
         }

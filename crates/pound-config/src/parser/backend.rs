@@ -28,10 +28,12 @@ const BACKEND: &[&str] = &[
 ];
 
 impl Parser<'_> {
-    /// The body of `Backend` or `Emergency`, after its first line.
+    /// The body of `Backend` or `Emergency`, after its keyword (and name). `opener` is where
+    /// an unterminated section is reported.
     pub(super) fn regular_backend(
         &mut self,
         kw: &Token,
+        opener: &Span,
         d: &ServiceDefaults,
     ) -> PResult<(RegularBackend, Span)> {
         let mut addr = AddressPort::default();
@@ -45,7 +47,7 @@ impl Parser<'_> {
             tls: None,
         };
         let mut clamped = false;
-        let end = self.block(&[BACKEND], BlockEnd::End, &kw.span, &mut |p, kw, t| {
+        let end = self.block(&[BACKEND], BlockEnd::End, opener, &mut |p, kw, t| {
             if matches!(kw, "Cert" | "Disable" | "Ciphers") && b.tls.is_none() {
                 return Err(Diagnostic::error(
                     &t.span,
@@ -54,7 +56,7 @@ impl Parser<'_> {
             }
             match kw {
                 "Address" => addr.address(p)?,
-                "Port" => addr.port(p)?,
+                "Port" => addr.port(p, false)?,
                 "HTTPS" => {
                     p.end_of_line()?;
                     b.tls.get_or_insert_with(BackendTls::default);
@@ -91,14 +93,13 @@ impl Parser<'_> {
     /// `Backend "name" [Priority N] [Disabled B] End` inside a service.
     pub(super) fn backend_override(&mut self, kw: Token) -> PResult<Backend> {
         let name = self.string()?;
-        self.end_of_line()?;
         let mut priority = None;
         let mut disabled = None;
         let mut clamped = false;
         let end = self.block(
             &[&["Priority", "Disabled"]],
             BlockEnd::End,
-            &kw.span.to(&name.span),
+            &name.span,
             &mut |p, kw, _| {
                 if kw == "Priority" {
                     let (value, cut) = p.priority_arg()?;
@@ -128,13 +129,19 @@ impl Parser<'_> {
     /// A global `Backend "name" ... End`.
     pub(super) fn named_backend(&mut self, kw: Token) -> PResult<()> {
         let name = self.string()?;
-        self.end_of_line()?;
         let defaults = ServiceDefaults::global(&self.global);
-        let (backend, span) = self.regular_backend(&kw, &defaults)?;
+        let (backend, span) = match self.regular_backend(&kw, &name.span, &defaults) {
+            Ok(b) => b,
+            Err(e) if e.message == "Backend missing Address declaration" => {
+                self.unusable_backends.push((name.text, e));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(original) = self.backends.iter().find(|b| b.name == name.text) {
             let original = original.span.clone();
             self.diags.push(Diagnostic::error(
-                &name.span,
+                &span,
                 format!("redefinition of named backend {}", name.text),
             ));
             return Err(Diagnostic::error(&original, "original definition was here"));
@@ -176,11 +183,13 @@ impl Parser<'_> {
         let Some(kind) = kind else {
             return Err(Diagnostic::error(&span, "Session type not defined"));
         };
-        let Some(ttl) = ttl else {
+        // pound takes `TTL 0` for no TTL at all.
+        let Some(ttl) = ttl.filter(|t| *t != 0) else {
             return Err(Diagnostic::error(&span, "Session TTL not defined"));
         };
         if id.is_none() && kind.needs_id() {
-            return Err(Diagnostic::error(&span, "Session ID not defined"));
+            // pound reports it at the section's `End`.
+            return Err(Diagnostic::error(&end, "Session ID not defined"));
         }
         // pound ignores an `ID` the type has no use for.
         let id = id.filter(|_| kind.needs_id());
@@ -195,10 +204,10 @@ impl Parser<'_> {
 
 /// pound's warning for a priority above 65535, over the whole backend.
 fn p_warn_priority(p: &mut Parser<'_>, span: &Span) {
-    p.warn(
+    p.diags.push(Diagnostic::notice(
         span,
         "backend priority out of allowed range; reset to max. 65535",
-    );
+    ));
 }
 
 fn tls(b: &mut RegularBackend) -> &mut BackendTls {

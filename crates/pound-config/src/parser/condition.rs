@@ -33,6 +33,8 @@ pub(super) struct Scope {
     pub ignore_case: bool,
     /// Whether this is a response rewrite, where only header conditions exist.
     pub response: bool,
+    /// Whether this is inside a `Rewrite` (where a nested `Rewrite` takes no direction).
+    pub in_rewrite: bool,
 }
 
 impl Scope {
@@ -60,6 +62,13 @@ impl Parser<'_> {
             }
             "BasicAuth" => {
                 let file = self.file_arg()?;
+                if self.env.stat(&file.value).is_err() {
+                    let shown = self.shown(&file.value);
+                    self.diags.push(Diagnostic::notice(
+                        &file.span,
+                        format!("{shown}: file does not exist"),
+                    ));
+                }
                 (ConditionKind::BasicAuth(file.value), file.span)
             }
             "Header" | "HeadRequire" | "HeadDeny" => {
@@ -107,10 +116,18 @@ impl Parser<'_> {
                 (ConditionKind::StringMatch { template, matcher }, end)
             }
             "Not" => {
-                let inner_kw = self.next()?;
-                if inner_kw.kind != TokenKind::Ident {
-                    return Err(Self::unexpected(&inner_kw, "identifier"));
-                }
+                // pound reads on, over ends of line and other tokens, to the next keyword.
+                let inner_kw = loop {
+                    let t = self.next()?;
+                    match t.kind {
+                        TokenKind::Ident => break t,
+                        TokenKind::Newline => {}
+                        TokenKind::Eof => {
+                            return Err(Diagnostic::error(&t.span, "unexpected end of file"))
+                        }
+                        _ => self.diags.push(Diagnostic::notice(&t.span, "syntax error")),
+                    }
+                };
                 let Some(inner) = scope.table().iter().find(|k| inner_kw.is_keyword(k)) else {
                     return Err(Diagnostic::error(&inner_kw.span, "unrecognized keyword"));
                 };
@@ -124,17 +141,25 @@ impl Parser<'_> {
                 (ConditionKind::Not(Box::new(inner)), end)
             }
             "Match" => {
-                let op = self.next()?;
-                let op_value = if op.is_keyword("AND") {
-                    BoolOp::And
-                } else if op.is_keyword("OR") {
-                    BoolOp::Or
+                // The operator is optional (AND, as in pound); whatever follows on the line
+                // is the first condition.
+                let opener = self.next_span()?;
+                let op_value = if self.peek()?.kind == TokenKind::Ident {
+                    let op = self.next()?;
+                    if op.is_keyword("AND") {
+                        BoolOp::And
+                    } else if op.is_keyword("OR") {
+                        BoolOp::Or
+                    } else {
+                        return Err(Diagnostic::error(
+                            &op.span,
+                            format!("expected AND or OR, but found {}", op.text),
+                        ));
+                    }
                 } else {
-                    return Err(Self::unexpected(&op, "AND or OR"));
+                    BoolOp::And
                 };
-                self.end_of_line()?;
                 let mut conditions = Vec::new();
-                let opener = t.span.to(&op.span);
                 let end =
                     self.block(&[scope.table()], BlockEnd::End, &opener, &mut |p, kw, t| {
                         conditions.push(p.condition(kw, t, scope)?);
@@ -167,26 +192,26 @@ impl Parser<'_> {
             let t = self.next()?;
             match t.kind {
                 TokenKind::String => break t,
-                TokenKind::Literal if t.text.starts_with('-') => {
-                    match t.text.to_ascii_lowercase().as_str() {
-                        "-re" => mode = MatchMode::Regex,
-                        "-exact" => mode = MatchMode::Exact,
-                        "-beg" => mode = MatchMode::Prefix,
-                        "-end" => mode = MatchMode::Suffix,
-                        "-case" => icase = false,
-                        "-icase" => icase = true,
-                        "-file" => from_file = true,
-                        _ => {
-                            return Err(Diagnostic::error(
-                                &t.span,
-                                format!("unexpected token: {}", t.text),
-                            ))
-                        }
+                // Options are case-sensitive, as in pound.
+                TokenKind::Literal if t.text.starts_with('-') => match t.text.as_str() {
+                    "-re" => mode = MatchMode::Regex,
+                    "-exact" => mode = MatchMode::Exact,
+                    "-beg" => mode = MatchMode::Prefix,
+                    "-end" => mode = MatchMode::Suffix,
+                    "-case" => icase = false,
+                    "-icase" => icase = true,
+                    "-file" => from_file = true,
+                    _ => {
+                        return Err(Diagnostic::error(
+                            &t.span,
+                            format!("unexpected token: {}", t.text),
+                        ))
                     }
-                }
+                },
                 _ => return Err(Self::unexpected(&t, "quoted string")),
             }
         };
+        let eol = self.next_span()?;
         self.end_of_line()?;
         let mut matcher = Matcher {
             mode,
@@ -196,7 +221,27 @@ impl Parser<'_> {
         };
         if from_file {
             let path = self.resolve(&pattern.text);
-            let text = self.read(&path, &pattern.span)?;
+            let text = match self.env.stat(&path) {
+                // pound takes a directory for an empty list.
+                Ok(crate::env::FileKind::Directory) => Vec::new(),
+                Ok(_) => self.read(&path, &pattern.span)?,
+                Err(_) => {
+                    // pound opens the directory first, then looks for the file in it.
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        if let Err(e) = self.env.stat(dir) {
+                            return Err(Diagnostic::plain(format!(
+                                "can't open directory {}: {}",
+                                dir.display(),
+                                crate::env::describe_io_error(&e)
+                            )));
+                        }
+                    }
+                    return Err(Diagnostic::error(
+                        &eol,
+                        format!("file {} does not exist", pattern.text),
+                    ));
+                }
+            };
             let text = String::from_utf8(text).map_err(|_| {
                 Diagnostic::error(
                     &pattern.span,
@@ -221,9 +266,16 @@ impl Parser<'_> {
                         col: col + trimmed.len() as u32 - 1,
                     },
                 };
-                matcher
-                    .patterns
-                    .push(self.pattern(trimmed, mode, icase, &at)?);
+                // pound reports a bad expression in a list and leaves it out.
+                match self.pattern(trimmed, mode, icase, &at) {
+                    Ok(p) => matcher.patterns.push(p),
+                    Err(e) => self.diags.push(Diagnostic::plain_notice(format!(
+                        "{}:{}: {}",
+                        self.shown(&path),
+                        n + 1,
+                        e.message
+                    ))),
+                }
             }
             matcher.file = Some(path);
         } else {

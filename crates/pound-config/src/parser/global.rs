@@ -7,7 +7,7 @@ use super::service::ServiceDefaults;
 use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
-use crate::model::acl::CidrError;
+use crate::model::acl::{CidrError, OddMask};
 use crate::model::{
     Acl, Balancer, Cidr, Control, HeaderOptions, LogFacility, LogFormat, LogLevel,
     BUILTIN_LOG_FORMATS, LOG_FACILITIES,
@@ -78,14 +78,21 @@ impl Parser<'_> {
             "Group" => self.global.group = Some(self.string_arg()?.value),
             "RootJail" => self.global.root_jail = Some(self.string_arg()?.value.into()),
             "PIDFile" => self.global.pid_file = Some(self.string_arg()?.value.into()),
-            "SSLEngine" => self.global.ssl_engine = Some(self.string_arg()?.value),
-            "ECDHcurve" => self.global.ecdh_curve = Some(self.string_arg()?.value),
+            // pound 4.23 ignores both, saying so at the argument.
+            "SSLEngine" | "ECDHcurve" => {
+                if kw == "ECDHcurve" {
+                    self.deprecated(&t.span, "this setting is no longer used");
+                }
+                let arg = self.string_arg()?;
+                self.diags
+                    .push(Diagnostic::notice(&arg.span, "statement ignored"));
+            }
             "HeaderOption" => {
                 self.global.header_options = self.header_options(self.global.header_options)?
             }
             "Balancer" => {
                 self.global.balancer =
-                    self.choice(BALANCERS, "unsupported balancing strategy: %s")?;
+                    self.word_choice(BALANCERS, "unsupported balancing strategy: %s")?;
                 self.end_of_line()?;
             }
             "Daemon" => self.global.daemon = self.bool_arg()?,
@@ -93,11 +100,8 @@ impl Parser<'_> {
             "WorkerMinCount" => self.global.worker_min_count = self.u32_arg()?,
             "WorkerMaxCount" => self.global.worker_max_count = self.u32_arg()?,
             "WorkerIdleTimeout" => self.global.worker_idle_timeout = self.u32_arg()?,
+            // pound 4.23 says nothing about it.
             "Threads" => {
-                self.deprecated(
-                    &t.span,
-                    "use \"WorkerMinCount\" and \"WorkerMaxCount\" instead",
-                );
                 let n = self.u32_arg()?;
                 self.global.worker_min_count = n;
                 self.global.worker_max_count = n;
@@ -106,8 +110,7 @@ impl Parser<'_> {
             "LogFormat" => self.log_format()?,
             "LogLevel" => self.global.log_level = self.log_level()?,
             "ForwardedHeader" => {
-                self.global.forwarded_header = self.word_or_string("header name")?.text;
-                self.end_of_line()?;
+                self.global.forwarded_header = self.string_arg()?.value;
             }
             "TrustedIP" => self.global.trusted_ip = Some(self.trusted_ip(&t)?),
             "IgnoreCase" => {
@@ -136,12 +139,12 @@ impl Parser<'_> {
             }
             "ACL" => self.named_acl(&t)?,
             "CombineHeaders" => self.combine_headers(&t)?,
-            "ListenHTTP" => self.listener(t, false)?,
-            "ListenHTTPS" => self.listener(t, true)?,
+            "ListenHTTP" => self.listener(false)?,
+            "ListenHTTPS" => self.listener(true)?,
             "Service" => {
                 let defaults = ServiceDefaults::global(&self.global);
-                let service = self.service(t, &defaults)?;
-                super::service::add_service(&mut self.services, service)?;
+                let (service, name) = self.service(&defaults)?;
+                super::service::add_service(&mut self.services, service, name)?;
             }
             "Backend" => self.named_backend(t)?,
             _ => unreachable!("keyword {kw} listed but not handled"),
@@ -157,7 +160,7 @@ impl Parser<'_> {
     }
 
     fn log_facility(&mut self) -> PResult<LogFacility> {
-        let t = self.word_or_string("facility name")?;
+        let t = self.word()?;
         self.end_of_line()?;
         if t.text == "-" {
             return Ok(LogFacility::Stderr);
@@ -179,15 +182,36 @@ impl Parser<'_> {
             .any(|b| b.eq_ignore_ascii_case(&name.text))
             || self.log_formats.iter().any(|f| f.name == name.text);
         if taken {
+            // pound's place: just after the name.
+            let mut at = name.span.end;
+            at.col += 1;
             return Err(Diagnostic::error(
-                &name.span,
-                format!("format {} already defined", name.text),
+                &Self::point(&name.span, at),
+                "format already defined",
             ));
+        }
+        let (problems, text) = super::logformat::check(&format.text);
+        let mut fatal = None;
+        for p in problems {
+            // Offsets count from the string's first character, after the quote.
+            let mut at = format.span.start;
+            at.col += 1 + p.offset as u32;
+            let at = Self::point(&format.span, at);
+            if p.fatal {
+                if let Some(previous) = fatal.replace(Diagnostic::error(&at, p.message)) {
+                    self.diags.push(previous);
+                }
+            } else {
+                self.diags.push(Diagnostic::notice(&at, p.message));
+            }
+        }
+        if let Some(e) = fatal {
+            return Err(e);
         }
         self.log_formats.push(LogFormat {
             span: name.span.to(&format.span),
             name: name.text,
-            format: format.text,
+            format: text,
         });
         Ok(())
     }
@@ -198,10 +222,15 @@ impl Parser<'_> {
         let level = match t.kind {
             TokenKind::Number => {
                 let n = t.text.parse::<u64>().unwrap_or(u64::MAX);
-                super::values::check_range(n, 0, 5, &t.span)?;
+                if n > i32::MAX as u64 {
+                    return Err(Diagnostic::error(&t.span, "unsupported log level number"));
+                }
+                if n > 5 {
+                    return Err(Diagnostic::error(&t.span, "undefined log level"));
+                }
                 LogLevel::Builtin(n as u8)
             }
-            TokenKind::String | TokenKind::Ident => {
+            TokenKind::String => {
                 if let Some(i) = BUILTIN_LOG_FORMATS
                     .iter()
                     .position(|b| b.eq_ignore_ascii_case(&t.text))
@@ -225,19 +254,17 @@ impl Parser<'_> {
     /// `HeaderOption opt...`, applied on top of `current`.
     pub(super) fn header_options(&mut self, current: HeaderOptions) -> PResult<HeaderOptions> {
         let mut opts = current;
-        let mut any = false;
         loop {
             let t = self.next()?;
             if t.ends_line() {
-                if !any {
-                    return Err(Self::unexpected(&t, "identifier or literal"));
-                }
                 if t.kind == TokenKind::Eof {
                     self.peeked = Some(t);
                 }
                 return Ok(opts);
             }
-            any = true;
+            if t.kind == TokenKind::String {
+                return Err(Diagnostic::error(&t.span, "unexpected quoted string"));
+            }
             let word = t.text.to_ascii_lowercase();
             let (negate, name) = match word.strip_prefix("no-") {
                 Some(rest) if rest != "none" => (true, rest),
@@ -291,7 +318,8 @@ impl Parser<'_> {
                 let end = acl.span.clone();
                 Ok((Arc::new(acl), end))
             }
-            _ => Err(Self::unexpected(&t, "quoted string or end of line")),
+            TokenKind::Eof => Err(Diagnostic::plain("unexpected end of file")),
+            _ => Err(Self::unexpected(&t, "ACL name or definition")),
         }
     }
 
@@ -314,7 +342,8 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// The CIDR lines of an ACL, up to `End`. `opener` spans the opening line.
+    /// The CIDR lines of an ACL, up to `End` (several CIDRs may share a line, as in pound).
+    /// `opener` spans the opening line.
     pub(super) fn acl_body(&mut self, opener: Span, name: Option<String>) -> PResult<Acl> {
         let mut entries = Vec::new();
         loop {
@@ -322,19 +351,30 @@ impl Parser<'_> {
             match t.kind {
                 TokenKind::Newline => {}
                 TokenKind::String => {
-                    let cidr = Cidr::parse(&t.text).map_err(|e| {
+                    let (cidr, odd) = Cidr::parse_lenient(&t.text).map_err(|e| {
                         Diagnostic::error(
                             &t.span,
                             match e {
+                                // pound's text: its look-up is getaddrinfo(3).
                                 CidrError::InvalidAddress => {
-                                    format!("invalid IP address: {}", t.text)
+                                    "invalid IP address: Name or service not known"
                                 }
-                                CidrError::InvalidNetmask => "invalid netmask".to_string(),
+                                CidrError::InvalidNetmask => "invalid netmask",
                             },
                         )
                     })?;
+                    match odd {
+                        Some(OddMask::TooLong) => self.warn(
+                            &t.span,
+                            format!("netmask longer than the address; {cidr} used, as pound does"),
+                        ),
+                        Some(OddMask::Negative) => self.warn(
+                            &t.span,
+                            format!("negative netmask; {cidr} used, as pound does"),
+                        ),
+                        None => {}
+                    }
                     entries.push(cidr);
-                    self.end_of_line()?;
                 }
                 TokenKind::Ident if t.is_keyword("Include") => self.include(&t)?,
                 TokenKind::Ident if t.is_keyword("End") => {
@@ -345,15 +385,12 @@ impl Parser<'_> {
                         entries,
                     });
                 }
-                TokenKind::Eof => {
-                    return Err(Diagnostic::error(
-                        &Self::point(&opener, opener.end),
-                        "unexpected end of file",
-                    ))
-                }
-                _ => {
+                // pound gives no place for it.
+                TokenKind::Eof => return Err(Diagnostic::plain("unexpected end of file")),
+                TokenKind::Ident => {
                     return Err(Self::unexpected(&t, "CIDR, \"Include\", or \"End\""));
                 }
+                _ => return Err(Self::unexpected(&t, "quoted string")),
             }
         }
     }
@@ -422,10 +459,11 @@ impl Parser<'_> {
                 let mut socket = None;
                 let mut mode = 0o600;
                 let mut change_owner = false;
+                let opener = t.span.clone();
                 let end = self.block(
                     &[&["Socket", "Mode", "ChangeOwner"]],
                     BlockEnd::End,
-                    &kw.span,
+                    &opener,
                     &mut |p, kw, _| {
                         match kw {
                             "Socket" => socket = Some(p.string_arg()?.value.into()),
@@ -435,7 +473,7 @@ impl Parser<'_> {
                         Ok(())
                     },
                 )?;
-                let span = kw.span.to(&end);
+                let span = opener.to(&end);
                 let Some(socket) = socket else {
                     return Err(Diagnostic::error(&span, "Socket statement is missing"));
                 };
@@ -446,7 +484,7 @@ impl Parser<'_> {
                     change_owner,
                 }
             }
-            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
+            _ => return Err(Self::unexpected(&t, "string or newline")),
         };
         self.global.control = Some(control);
         Ok(())
@@ -471,17 +509,11 @@ impl Parser<'_> {
 pub(super) fn check_global(p: &mut Parser<'_>) -> PResult<()> {
     let g = &p.global;
     if g.worker_min_count > g.worker_max_count {
-        let span = p
-            .statements
-            .iter()
-            .rev()
-            .find(|s| matches!(s.keyword, "WorkerMinCount" | "WorkerMaxCount" | "Threads"))
-            .map(|s| s.span.clone());
-        let message = "WorkerMinCount is greater than WorkerMaxCount";
-        return Err(match span {
-            Some(span) => Diagnostic::error(&span, message),
-            None => Diagnostic::plain(message),
-        });
+        // pound finds it after reading the file, and says so without a place.
+        p.diags.push(Diagnostic::plain(
+            "WorkerMinCount is greater than WorkerMaxCount",
+        ));
+        return Err(Diagnostic::plain("pound terminated"));
     }
     Ok(())
 }

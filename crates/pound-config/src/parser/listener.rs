@@ -68,21 +68,14 @@ const HTTPS_ONLY: &[&str] = &[
 pub(super) const ACME_CHALLENGE_PATH: &str = r"^/\.well-known/acme-challenge/(.+)";
 
 impl Parser<'_> {
-    pub(super) fn listener(&mut self, kw: Token, https: bool) -> PResult<()> {
+    pub(super) fn listener(&mut self, https: bool) -> PResult<()> {
         let what = if https { "ListenHTTPS" } else { "ListenHTTP" };
-        let t = self.next()?;
-        let name = match t.kind {
-            TokenKind::String => {
-                self.end_of_line()?;
-                Some(t.text)
-            }
-            TokenKind::Newline => None,
-            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
-        };
+        let (name, opener) = self.section_head()?;
+        let name_span = name.as_ref().map(|n| n.span.clone());
         let g = &self.global;
         let mut l = Listener {
-            span: kw.span.clone(),
-            name,
+            span: opener.clone(),
+            name: name.map(|n| n.text),
             addr: ListenAddr::SocketFrom(Default::default()),
             xhttp: 0,
             client: g.client,
@@ -112,10 +105,17 @@ impl Parser<'_> {
         } else {
             &[LISTENER, MODIFICATIONS]
         };
-        let end = self.block(tables, BlockEnd::End, &kw.span, &mut |p, kw, t| {
+        let mut check_url = None;
+        let end = self.block(tables, BlockEnd::End, &opener, &mut |p, kw, t| {
+            if kw == "CheckURL" {
+                if check_url.is_some() {
+                    return Err(Diagnostic::error(&t.span, "CheckURL multiple pattern"));
+                }
+                check_url = Some(t.span.clone());
+            }
             p.listener_statement(&mut l, &mut addr, &mut socket_from, kw, t)
         })?;
-        l.span = kw.span.to(&end);
+        l.span = opener.to(&end);
         // `SocketFrom` wins over an `Address` or `Port` that follows it, as in pound.
         l.addr = match socket_from {
             Some(path) => ListenAddr::SocketFrom(path),
@@ -127,8 +127,10 @@ impl Parser<'_> {
         if l.tls.as_ref().is_some_and(|tls| tls.certs.is_empty()) {
             return Err(Diagnostic::error(&l.span, "Cert statement is missing"));
         }
-        if l.name.is_some() && self.listeners.iter().any(|o| o.name == l.name) {
-            return Err(Diagnostic::error(&l.span, "listener name is not unique"));
+        if let Some(at) = name_span {
+            if self.listeners.iter().any(|o| o.name == l.name) {
+                return Err(Diagnostic::error(&at, "listener name is not unique"));
+            }
         }
         self.listeners.push(l);
         Ok(())
@@ -149,7 +151,7 @@ impl Parser<'_> {
         }
         match kw {
             "Address" => addr.address(self)?,
-            "Port" => addr.port(self)?,
+            "Port" => addr.port(self, true)?,
             // Passed on as written: pound does not look for it in the include directory.
             "SocketFrom" => {
                 if addr.has_address() {
@@ -179,13 +181,12 @@ impl Parser<'_> {
                     file: None,
                 });
             }
-            "MaxRequest" => l.max_request = Some(self.number_arg(0, u64::MAX)?),
+            "MaxRequest" => l.max_request = Some(self.long_arg()?),
             "RewriteLocation" => l.rewrite_location = self.level_arg(2)?,
             "RewriteDestination" => l.rewrite_destination = self.bool_arg()?,
             "LogLevel" => l.log_level = self.log_level()?,
             "ForwardedHeader" => {
-                l.forwarded_header = self.word_or_string("header name")?.text;
-                self.end_of_line()?;
+                l.forwarded_header = self.string_arg()?.value;
             }
             "TrustedIP" => l.trusted_ip = Some(self.trusted_ip(&t)?),
             "HeaderOption" => l.header_options = self.header_options(l.header_options)?,
@@ -198,8 +199,8 @@ impl Parser<'_> {
             }
             "Service" => {
                 let defaults = ServiceDefaults::global(&self.global);
-                let service = self.service(t, &defaults)?;
-                super::service::add_service(&mut l.services, service)?;
+                let (service, name) = self.service(&defaults)?;
+                super::service::add_service(&mut l.services, service, name)?;
             }
             "ACME" => {
                 let service = self.acme_service(&t)?;
@@ -208,7 +209,7 @@ impl Parser<'_> {
             _ if kw.starts_with("Err") => {
                 let status: u16 = kw[3..].parse().unwrap_or(500);
                 let file = self.file_arg()?;
-                let content = self.read(&file.value, &file.span)?;
+                let content = self.read_page(&file.value, &file.span)?;
                 l.error_pages.insert(
                     status,
                     ErrorPage {
@@ -221,6 +222,7 @@ impl Parser<'_> {
                 let scope = Scope {
                     ignore_case: self.global.ignore_case,
                     response: false,
+                    in_rewrite: false,
                 };
                 match self.modification(kw, &t, scope)? {
                     Modified::Request(m) => l.request.push(m),
@@ -238,19 +240,29 @@ impl Parser<'_> {
                 .push(Spanned::new(file.value, t.span.to(&file.span)));
             return Ok(());
         }
-        if kw != "NoHTTPS11" && tls.certs.is_empty() {
+        // pound's spelling of the names in this message.
+        let after_cert = match kw {
+            "CAlist" => Some("CAList"),
+            "CRLlist" => Some("CRlist"),
+            "ClientCert" | "Ciphers" | "VerifyList" => Some(kw),
+            // These apply to the whole listener, whatever their place.
+            _ => None,
+        };
+        if let Some(name) = after_cert.filter(|_| tls.certs.is_empty()) {
             return Err(Diagnostic::error(
                 &t.span,
-                format!("{kw} may only be used after Cert"),
+                format!("{name} may only be used after Cert"),
             ));
         }
         match kw {
             "ClientCert" => {
+                // `ClientCert 0` alone; the other modes take a depth, any `int` (deeper
+                // chains than 255 do not occur: the model keeps a byte).
                 let (mode, _) = self.number_in(0, 3)?;
-                let depth = if self.peek()?.kind == TokenKind::Number {
-                    self.number_in(0, 9)?.0 as u8
-                } else {
+                let depth = if mode == 0 {
                     9
+                } else {
+                    self.integer()?.0.min(u64::from(u8::MAX)) as u8
                 };
                 self.end_of_line()?;
                 tls.client_cert = ClientCert {
@@ -262,9 +274,11 @@ impl Parser<'_> {
             "Ciphers" => tls.ciphers = Some(self.string_arg()?.value),
             "SSLHonorCipherOrder" => tls.honor_cipher_order = self.bool_arg()?,
             "SSLAllowClientRenegotiation" => tls.allow_client_renegotiation = self.level_arg(2)?,
-            "CAlist" => tls.ca_list = Some(self.file_arg()?),
-            "VerifyList" => tls.verify_list = Some(self.file_arg()?),
-            "CRLlist" => tls.crl_list = Some(self.file_arg()?),
+            // pound reads these relative to the working directory, not the include
+            // directory.
+            "CAlist" => tls.ca_list = Some(self.cwd_file_arg()?),
+            "VerifyList" => tls.verify_list = Some(self.cwd_file_arg()?),
+            "CRLlist" => tls.crl_list = Some(self.cwd_file_arg()?),
             "NoHTTPS11" => tls.no_https11 = self.level_arg(2)?,
             _ => unreachable!("keyword {kw} listed but not handled"),
         }
@@ -273,7 +287,16 @@ impl Parser<'_> {
 
     /// `Disable PROTO`.
     pub(super) fn tls_protocol(&mut self) -> PResult<TlsProtocol> {
-        let p = self.choice(TlsProtocol::NAMES, "unrecognized protocol name")?;
+        let t = self.next()?;
+        if !matches!(t.kind, TokenKind::Ident | TokenKind::Literal) {
+            return Err(Self::unexpected(&t, "identifier"));
+        }
+        // Case-sensitive, as in pound.
+        let p = TlsProtocol::NAMES
+            .iter()
+            .find(|(n, _)| t.text == *n)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| Diagnostic::error(&t.span, "unrecognized protocol name"))?;
         self.end_of_line()?;
         Ok(p)
     }
@@ -282,6 +305,27 @@ impl Parser<'_> {
     /// `/.well-known/acme-challenge/`, placed among the listener's services where written.
     fn acme_service(&mut self, kw: &Token) -> PResult<Service> {
         let dir = self.string_arg()?;
+        // pound opens the directory now, relative to the working directory (not the include
+        // directory), and takes its name literally.
+        match self.env.stat(std::path::Path::new(&dir.value)) {
+            Ok(crate::env::FileKind::Directory) => {}
+            Ok(_) => {
+                return Err(Diagnostic::error(
+                    &dir.span,
+                    format!("{} is not a directory: Bad file descriptor", dir.value),
+                ))
+            }
+            Err(e) => {
+                return Err(Diagnostic::error(
+                    &dir.span,
+                    format!(
+                        "can't stat {}: {}",
+                        dir.value,
+                        crate::env::describe_io_error(&e)
+                    ),
+                ))
+            }
+        }
         let span = kw.span.to(&dir.span);
         let regex = self.compile_regex(ACME_CHALLENGE_PATH, false, &span)?;
         let defaults = ServiceDefaults::global(&self.global);
@@ -301,20 +345,10 @@ impl Parser<'_> {
         service.backends.push(crate::model::Backend {
             span,
             kind: BackendKind::Acme {
-                directory: self.resolve_expandable(&dir.value),
+                directory: dir.value,
             },
         });
         Ok(service)
-    }
-
-    /// Resolves a directory argument that may contain string expansions: only a plain
-    /// relative name is joined to the include directory.
-    pub(super) fn resolve_expandable(&self, name: &str) -> String {
-        if name.starts_with('/') || name.starts_with('$') || name.starts_with('%') {
-            name.to_string()
-        } else {
-            self.resolve(name).to_string_lossy().into_owned()
-        }
     }
 
     /// Compiles a POSIX ERE; a bad one is an error at `span`.

@@ -10,6 +10,7 @@ mod backend;
 pub(crate) mod condition;
 mod global;
 mod listener;
+mod logformat;
 pub(crate) mod modify;
 mod service;
 mod values;
@@ -101,6 +102,9 @@ pub(crate) struct Parser<'e> {
     listeners: Vec<Listener>,
     services: Vec<Service>,
     backends: Vec<NamedBackend>,
+    /// Named backends without `Address`: pound accepts them as long as no service uses
+    /// them; the error is given at the first use.
+    unusable_backends: Vec<(String, Diagnostic)>,
     acls: Vec<Arc<Acl>>,
     log_formats: Vec<LogFormat>,
     statements: Vec<Statement>,
@@ -121,6 +125,7 @@ impl<'e> Parser<'e> {
             listeners: Vec::new(),
             services: Vec::new(),
             backends: Vec::new(),
+            unusable_backends: Vec::new(),
             acls: Vec::new(),
             log_formats: Vec::new(),
             statements: Vec::new(),
@@ -194,8 +199,8 @@ impl<'e> Parser<'e> {
 
     /// Parses statements up to the block's end. `keywords` are the statements allowed here
     /// (canonical spelling); `handle` parses one of them, arguments and end of line included.
-    /// `opener` is the span of the block's first line, where an unterminated block is
-    /// reported. Returns the span of the closing `End` (or of the end of file).
+    /// `opener` is where an unterminated block is reported (at its start): pound's place for
+    /// the section, usually the first token after its keyword. Returns the span of the closing `End` (or of the end of file).
     fn block(
         &mut self,
         keywords: &[&[&'static str]],
@@ -231,11 +236,16 @@ impl<'e> Parser<'e> {
                 TokenKind::Newline => continue,
                 TokenKind::Eof if end == BlockEnd::Eof => return Ok(t.span),
                 TokenKind::Eof => {
-                    let at = Self::point(opener, opener.end);
+                    let at = Self::point(opener, opener.start);
                     return Err(Diagnostic::error(&at, "unexpected end of file"));
                 }
                 TokenKind::Ident => {}
-                _ => return Err(Diagnostic::error(&t.span, "syntax error")),
+                // pound reports a statement that does not start with a keyword, skips that
+                // one token and goes on: the message alone does not fail the configuration.
+                _ => {
+                    self.diags.push(Diagnostic::notice(&t.span, "syntax error"));
+                    continue;
+                }
             }
             if end == BlockEnd::End && t.is_keyword("End") {
                 self.end_of_line()?;
@@ -286,13 +296,23 @@ impl<'e> Parser<'e> {
                 ),
             });
         }
+        // pound skips a directory without a word.
+        if self.env.stat(&path).ok() == Some(crate::env::FileKind::Directory) {
+            return Ok(());
+        }
         let src = self.env.read_file(&path).map_err(|e| {
             Diagnostic::error(
                 &name.span,
-                format!("can't stat {}: {}", path.display(), describe_io_error(&e)),
+                format!(
+                    "can't stat {}: {}",
+                    self.shown(&path),
+                    describe_io_error(&e)
+                ),
             )
         })?;
-        self.included.push((path.clone(), Some(name.span.clone())));
+        // pound points at the end of the name when it reports a loop.
+        let origin = Self::point(&name.span, name.span.end);
+        self.included.push((path.clone(), Some(origin)));
         let file: Arc<str> = path.to_string_lossy().into();
         self.stack.push(Lexer::new(file, src));
         Ok(())
@@ -306,14 +326,57 @@ impl<'e> Parser<'e> {
         }
     }
 
+    /// How pound names a resolved file in messages: a relative name is joined to the working
+    /// directory when there is no include directory.
+    fn shown(&self, path: &Path) -> String {
+        match self.env.current_dir() {
+            Some(cwd) if self.include_dir.is_none() && path.is_relative() => {
+                cwd.join(path).display().to_string()
+            }
+            _ => path.display().to_string(),
+        }
+    }
+
     /// Reads a file named at `span`; failure is an error there.
     fn read(&self, path: &Path, span: &Span) -> PResult<Vec<u8>> {
         self.env.read_file(path).map_err(|e| {
             Diagnostic::error(
                 span,
-                format!("can't open {}: {}", path.display(), describe_io_error(&e)),
+                format!("can't open {}: {}", self.shown(path), describe_io_error(&e)),
             )
         })
+    }
+
+    /// The rest of a section's first line: an optional quoted name. Whatever follows is read
+    /// as the section's first statement, as pound reads it. Returns the name and pound's
+    /// place for the section: the name, or else the token after the keyword.
+    fn section_head(&mut self) -> PResult<(Option<Token>, Span)> {
+        let t = self.peek()?;
+        let at = t.span.clone();
+        if t.kind == TokenKind::String {
+            let name = self.next()?;
+            return Ok((Some(name), at));
+        }
+        Ok((None, at))
+    }
+
+    /// The span of the token after the one just read, without consuming it.
+    fn next_span(&mut self) -> PResult<Span> {
+        Ok(self.peek()?.span.clone())
+    }
+
+    /// Reads an error page named at `span`: pound wants a regular file.
+    fn read_page(&self, path: &Path, span: &Span) -> PResult<Vec<u8>> {
+        if matches!(
+            self.env.stat(path),
+            Ok(crate::env::FileKind::Directory | crate::env::FileKind::Other)
+        ) {
+            return Err(Diagnostic::error(
+                span,
+                format!("{}: not a regular file", path.display()),
+            ));
+        }
+        self.read(path, span)
     }
 
     /// A zero-width span at `pos` in `span`'s file.

@@ -91,11 +91,12 @@ impl Parser<'_> {
     fn set_header(&mut self, span: Span) -> PResult<Modification> {
         let t = self.string()?;
         self.end_of_line()?;
+        // pound accepts anything here; such a value gets 500 at run time.
         if !is_header_line(&t.text) {
-            return Err(Diagnostic::error(
+            self.warn(
                 &t.span,
-                "expected a header line (\"Name: value\")",
-            ));
+                "not a header line (\"Name: value\"); requests that need it will get 500",
+            );
         }
         let value = self.template(&t)?;
         Ok(Modification::SetHeader { span, value })
@@ -133,24 +134,27 @@ impl Parser<'_> {
         Ok(template)
     }
 
-    /// `Rewrite [request|response]`, its branches separated by `Else`, up to `End`.
+    /// `Rewrite [request|response]`, its branches separated by `Else`, up to `End`. As in
+    /// pound, the rest of the line after the direction (and after `Else`) is read as the
+    /// first statement of the branch; a nested `Rewrite` takes no direction.
     fn rewrite(&mut self, kw: &Token, scope: Scope) -> PResult<Modified> {
-        let t = self.next()?;
-        let response = match t.kind {
-            TokenKind::Newline => false,
-            TokenKind::Ident if t.is_keyword("request") => {
-                self.end_of_line()?;
-                false
+        let opener = self.next_span()?;
+        let mut response = scope.response;
+        if !scope.in_rewrite && self.peek()?.kind == TokenKind::Ident {
+            let t = self.next()?;
+            if t.is_keyword("response") {
+                response = true;
+            } else if !t.is_keyword("request") {
+                return Err(Self::unexpected(&t, "response, request, or newline"));
             }
-            TokenKind::Ident if t.is_keyword("response") => {
-                self.end_of_line()?;
-                true
-            }
-            _ => return Err(Self::unexpected(&t, "response, request, or newline")),
+        }
+        let scope = Scope {
+            response,
+            in_rewrite: true,
+            ..scope
         };
-        let scope = Scope { response, ..scope };
         let tables: &[&[&'static str]] = if response {
-            &[RESPONSE_CONDITIONS, RESPONSE_ACTIONS, &["Else"]]
+            &[RESPONSE_CONDITIONS, RESPONSE_ACTIONS, &["Else", "Rewrite"]]
         } else {
             &[CONDITIONS, MODIFICATIONS, &["Else"]]
         };
@@ -159,9 +163,10 @@ impl Parser<'_> {
             conditions: Vec::new(),
             actions: Vec::new(),
         };
-        let end = self.block(tables, BlockEnd::End, &kw.span, &mut |p, kw, t| {
+        let mut last_else = None;
+        let end = self.block(tables, BlockEnd::End, &opener, &mut |p, kw, t| {
             if kw == "Else" {
-                p.end_of_line()?;
+                last_else = Some(t.span.clone());
                 branches.push(std::mem::replace(
                     &mut current,
                     RewriteBranch {
@@ -171,6 +176,17 @@ impl Parser<'_> {
                 ));
             } else if tables[0].contains(&kw) {
                 current.conditions.push(p.condition(kw, t, scope)?);
+            } else if response && kw == "Rewrite" {
+                // pound reads a nested `Rewrite` here; pound-rs cannot apply one to a
+                // response.
+                let next = p.peek()?;
+                if next.is_keyword("response") || next.is_keyword("request") {
+                    return Err(Diagnostic::error(&next.span, "unrecognized keyword"));
+                }
+                return Err(Diagnostic::error(
+                    &t.span,
+                    "a Rewrite nested in a Rewrite response is not supported",
+                ));
             } else {
                 match p.modification(kw, &t, scope)? {
                     Modified::Request(m) => current.actions.push(m),
@@ -183,7 +199,14 @@ impl Parser<'_> {
                 }
             }
             Ok(())
-        })?;
+        });
+        // pound reports a branch left open at its `Else`.
+        let end = match (end, last_else) {
+            (Err(e), Some(at)) if e.message == "unexpected end of file" => {
+                return Err(Diagnostic::error(&Self::point(&at, at.start), e.message));
+            }
+            (end, _) => end?,
+        };
         branches.push(current);
         let rewrite = Rewrite {
             span: kw.span.to(&end),

@@ -27,7 +27,6 @@ const SERVICE: &[&str] = &[
     "ForwardedHeader",
     "TrustedIP",
     "LogSuppress",
-    "ACME",
 ];
 
 /// Redirect status codes (pound.8, Redirect).
@@ -79,26 +78,22 @@ impl ServiceDefaults {
 }
 
 impl Parser<'_> {
-    pub(super) fn service(&mut self, kw: Token, d: &ServiceDefaults) -> PResult<Service> {
-        let t = self.next()?;
-        let mut s = d.empty_service(kw.span.clone());
-        match t.kind {
-            TokenKind::String => {
-                self.end_of_line()?;
-                s.name = Some(t.text);
-            }
-            TokenKind::Newline => {}
-            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
-        }
+    /// A `Service` section, after its keyword. Returns the service and the span of its name.
+    pub(super) fn service(&mut self, d: &ServiceDefaults) -> PResult<(Service, Option<Span>)> {
+        let (name, opener) = self.section_head()?;
+        let mut s = d.empty_service(opener.clone());
+        let name_span = name.as_ref().map(|n| n.span.clone());
+        s.name = name.map(|n| n.text);
         let mut ignore_case = d.ignore_case;
         let end = self.block(
             &[CONDITIONS, MODIFICATIONS, SERVICE],
             BlockEnd::End,
-            &kw.span,
+            &opener,
             &mut |p, kw, t| {
                 let scope = Scope {
                     ignore_case,
                     response: false,
+                    in_rewrite: false,
                 };
                 if CONDITIONS.contains(&kw) {
                     s.conditions.push(p.condition(kw, t, scope)?);
@@ -113,9 +108,9 @@ impl Parser<'_> {
                 Ok(())
             },
         )?;
-        s.span = kw.span.to(&end);
+        s.span = opener.to(&end);
         self.check_backends(&s)?;
-        Ok(s)
+        Ok((s, name_span))
     }
 
     fn service_statement(
@@ -128,7 +123,7 @@ impl Parser<'_> {
     ) -> PResult<()> {
         match kw {
             "Balancer" => {
-                s.balancer = self.choice(BALANCERS, "unsupported balancing strategy: %s")?;
+                s.balancer = self.word_choice(BALANCERS, "unsupported balancing strategy: %s")?;
                 self.end_of_line()?;
             }
             "IgnoreCase" => {
@@ -137,8 +132,7 @@ impl Parser<'_> {
             }
             "Disabled" => s.disabled = self.bool_arg()?,
             "ForwardedHeader" => {
-                s.forwarded_header = Some(self.word_or_string("header name")?.text);
-                self.end_of_line()?;
+                s.forwarded_header = Some(self.string_arg()?.value);
             }
             "TrustedIP" => s.trusted_ip = Some(self.trusted_ip(&t)?),
             "LogSuppress" => s.log_suppress = self.log_suppress()?,
@@ -146,8 +140,8 @@ impl Parser<'_> {
                 let backend = if self.peek()?.kind == TokenKind::String {
                     self.backend_override(t)?
                 } else {
-                    self.end_of_line()?;
-                    let (b, span) = self.regular_backend(&t, d)?;
+                    let opener = self.next_span()?;
+                    let (b, span) = self.regular_backend(&t, &opener, d)?;
                     Backend {
                         span,
                         kind: BackendKind::Regular(b),
@@ -158,7 +152,8 @@ impl Parser<'_> {
             "UseBackend" => {
                 let name = self.string_arg()?;
                 s.backends.push(Backend {
-                    span: t.span.to(&name.span),
+                    // pound's place for an undeclared name.
+                    span: name.span.clone(),
                     kind: BackendKind::Named(NamedRef {
                         name: name.value,
                         index: usize::MAX,
@@ -168,8 +163,7 @@ impl Parser<'_> {
                 });
             }
             "Emergency" => {
-                self.end_of_line()?;
-                let (b, span) = self.regular_backend(&t, d)?;
+                let (b, span) = self.regular_backend(&t, &t.span, d)?;
                 s.emergency.push(Backend {
                     span,
                     kind: BackendKind::Regular(b),
@@ -177,7 +171,6 @@ impl Parser<'_> {
             }
             // A second `Session` replaces the first, as in pound.
             "Session" => {
-                self.end_of_line()?;
                 s.session = Some(self.session(&t)?);
             }
             "Redirect" => s.backends.push(self.redirect(&t)?),
@@ -189,15 +182,6 @@ impl Parser<'_> {
                     kind: BackendKind::Metrics,
                 });
             }
-            "ACME" => {
-                let dir = self.string_arg()?;
-                s.backends.push(Backend {
-                    span: t.span.to(&dir.span),
-                    kind: BackendKind::Acme {
-                        directory: self.resolve_expandable(&dir.value),
-                    },
-                });
-            }
             _ => unreachable!("keyword {kw} listed but not handled"),
         }
         Ok(())
@@ -207,16 +191,11 @@ impl Parser<'_> {
     fn log_suppress(&mut self) -> PResult<LogSuppress> {
         let mut mask = 0u8;
         loop {
-            let t = self.next()?;
-            if t.ends_line() {
-                if mask == 0 {
-                    return Err(Self::unexpected(&t, "status class"));
-                }
-                if t.kind == TokenKind::Eof {
-                    self.peeked = Some(t);
-                }
+            if mask != 0 && self.peek()?.ends_line() {
+                self.end_of_line()?;
                 return Ok(LogSuppress(mask));
             }
+            let t = self.word()?;
             let word = t.text.to_ascii_lowercase();
             let bit = match word.as_str() {
                 "all" => 0b11_1110,
@@ -243,7 +222,7 @@ impl Parser<'_> {
                 (code as u16, self.string()?)
             }
             TokenKind::String => (302, t),
-            _ => return Err(Self::unexpected(&t, "number or quoted string")),
+            _ => return Err(Self::unexpected(&t, "quoted string")),
         };
         self.end_of_line()?;
         let Some(path) = url_path(&url.text) else {
@@ -281,7 +260,7 @@ impl Parser<'_> {
             TokenKind::String => {
                 self.end_of_line()?;
                 let path = self.resolve(&t.text);
-                let content = self.read(&path, &t.span)?;
+                let content = self.read_page(&path, &t.span)?;
                 span = t.span;
                 Some(ErrorPage {
                     path,
@@ -293,7 +272,7 @@ impl Parser<'_> {
                 self.peeked = Some(t);
                 None
             }
-            _ => return Err(Self::unexpected(&t, "quoted string or end of line")),
+            _ => return Err(Diagnostic::error(&t.span, "string or newline expected")),
         };
         Ok(Backend {
             span: kw.span.to(&span),
@@ -317,7 +296,7 @@ impl Parser<'_> {
                 kind => {
                     if special.contains(&kind.keyword()) {
                         return Err(Diagnostic::error(
-                            &b.span,
+                            &s.span,
                             "multiple backends of this type are not allowed",
                         ));
                     }
@@ -337,10 +316,10 @@ impl Parser<'_> {
         let see_also = "see section \"DEPRECATED FEATURES\" in pound(8)";
         if redirects > 0 && regular > 0 {
             self.warn(&s.span, "service mixes regular and redirect backends");
-            self.warn(&s.span, see_also);
+            self.diags.push(Diagnostic::notice(&s.span, see_also));
         } else if redirects > 1 {
             self.warn(&s.span, "service uses multiple redirect backends");
-            self.warn(&s.span, see_also);
+            self.diags.push(Diagnostic::notice(&s.span, see_also));
         }
         if s.backends.is_empty() && s.emergency.is_empty() {
             self.warn(&s.span, "no backends defined");
@@ -351,12 +330,15 @@ impl Parser<'_> {
 
 /// Appends `service` to the services of one scope (a listener, or the top level), where
 /// names must be unique.
-pub(super) fn add_service(services: &mut Vec<Service>, service: Service) -> PResult<()> {
-    if service.name.is_some() && services.iter().any(|s| s.name == service.name) {
-        return Err(Diagnostic::error(
-            &service.span,
-            "service name is not unique",
-        ));
+pub(super) fn add_service(
+    services: &mut Vec<Service>,
+    service: Service,
+    name: Option<Span>,
+) -> PResult<()> {
+    if let Some(at) = name {
+        if services.iter().any(|s| s.name == service.name) {
+            return Err(Diagnostic::error(&at, "service name is not unique"));
+        }
     }
     services.push(service);
     Ok(())
@@ -393,7 +375,13 @@ pub(super) fn resolve_named_backends(p: &mut Parser<'_>) -> PResult<()> {
         for b in &mut s.backends {
             if let BackendKind::Named(r) = &mut b.kind {
                 r.index = names.iter().position(|n| *n == r.name).ok_or_else(|| {
-                    Diagnostic::error(&b.span, format!("named backend {} is not declared", r.name))
+                    match p.unusable_backends.iter().find(|(n, _)| *n == r.name) {
+                        Some((_, e)) => e.clone(),
+                        None => Diagnostic::error(
+                            &b.span,
+                            format!("named backend {} is not declared", r.name),
+                        ),
+                    }
                 })?;
             }
         }

@@ -75,7 +75,40 @@ fn missing_and_extra_arguments() {
         "Alive many\n",
         &["p.cfg:1.7-10: expected number, but found identifier"],
     );
-    fails("\"x\"\n", &["p.cfg:1.1-3: syntax error"]);
+    // pound goes on after a syntax error: the token is skipped.
+    warns("\"x\"\n", &["p.cfg:1.1-3: syntax error"]);
+    warns(
+        "Foo-bar 1\nUser \"a\"\n",
+        &["p.cfg:1.1-7: syntax error", "p.cfg:1.9: syntax error"],
+    );
+    fails(
+        "123 foo \"bar\"\n",
+        &[
+            "p.cfg:1.1-3: syntax error",
+            "p.cfg:1.5-7: unrecognized keyword",
+        ],
+    );
+}
+
+#[test]
+fn the_rest_of_a_section_line_is_its_first_statement() {
+    let c = ok("ListenHTTP Address 127.0.0.1\nPort 8080\nEnd\n");
+    assert!(
+        matches!(&c.listeners[0].addr, ListenAddr::Inet { host, port: 8080 } if host == "127.0.0.1")
+    );
+    ok("Service \"a\" Error 404\nEnd\n");
+    fails("ListenHTTP a\nEnd\n", &["p.cfg:1.12: unrecognized keyword"]);
+    warns("Service 1\nError 404\nEnd\n", &["p.cfg:1.9: syntax error"]);
+    // `Not` reads on to the next keyword; `Match` defaults to AND.
+    ok(&service("Not\n\nURL \"x\"\nError 404\n"));
+    let c = ok(&service("Match\nURL \"a\"\nURL \"b\"\nEnd\nError 404\n"));
+    assert!(matches!(
+        &c.services[0].conditions[0].kind,
+        ConditionKind::Match {
+            op: BoolOp::And,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -84,16 +117,21 @@ fn unterminated_sections() {
         "ListenHTTP\nAddress 127.0.0.1\n",
         &["p.cfg:1.10: unexpected end of file"],
     );
-    fails(
-        "ACL \"a\"\n\"10.0.0.0/8\"\n",
-        &["p.cfg:1.7: unexpected end of file"],
-    );
+    fails("ACL \"a\"\n\"10.0.0.0/8\"\n", &["unexpected end of file"]);
 }
 
 #[test]
 fn booleans() {
-    assert!(!ok("Daemon OFF\n").global.daemon);
-    assert!(ok("Daemon Yes\n").global.daemon);
+    assert!(!ok("Daemon off\n").global.daemon);
+    assert!(ok("Daemon yes\n").global.daemon);
+    // Case-sensitive, as in pound.
+    fails(
+        "Daemon Yes\n",
+        &[
+            "p.cfg:1.8-10: not a boolean value",
+            "p.cfg:1.8-10: valid booleans are: 1, yes, true, on for true value, and 0, no, false, off for false value",
+        ],
+    );
     assert!(!ok("Daemon 0\n").global.daemon);
     fails(
         "Daemon maybe\n",
@@ -127,7 +165,7 @@ fn backend_address_and_port() {
     );
     fails(
         &service("Backend\nAddress 10.0.0.1\nPort nosuch\nEnd\n"),
-        &["p.cfg:4.6-11: bad port number: nosuch"],
+        &["p.cfg:4.6-11: bad port number: Servname not supported for ai_socktype"],
     );
     let addr = |c: &Config, i: usize| match &c.services[0].backends[i].kind {
         BackendKind::Regular(r) => r.address.clone(),
@@ -189,7 +227,7 @@ fn listener_rules() {
     );
     fails(
         "ListenHTTPS\nAddress 127.0.0.1\nPort 443\nEnd\n",
-        &["p.cfg:1.1-4.3: Cert statement is missing"],
+        &["p.cfg:1.11-4.3: Cert statement is missing"],
     );
     fails(
         "ListenHTTPS\nClientCert 1 2\nEnd\n",
@@ -215,7 +253,8 @@ fn listener_rules() {
         }
     );
     assert_eq!(c.listeners[0].name.as_deref(), Some("a"));
-    assert_eq!(c.listeners[0].span.to_string(), "p.cfg:1.1-4.3");
+    // pound's place for a section starts at the token after its keyword.
+    assert_eq!(c.listeners[0].span.to_string(), "p.cfg:1.12-4.3");
 }
 
 #[test]
@@ -243,7 +282,7 @@ fn emergency_and_session() {
     );
     fails(
         &service(&format!("{BACKEND}Session\nType COOKIE\nTTL 5\nEnd\n")),
-        &["p.cfg:6.1-9.3: Session ID not defined"],
+        &["p.cfg:9.1-3: Session ID not defined"],
     );
     // An `ID` the type has no use for is ignored, as pound ignores it; a second
     // `Session` replaces the first.
@@ -317,7 +356,7 @@ fn priorities() {
     );
     let c = warns(
         &service("Backend\nAddress 10.0.0.1\nPort 80\nPriority 65536\nEnd\nBackend\nAddress 10.0.0.2\nPriority 10\nEnd\n"),
-        &["p.cfg:2.1-6.3: warning: backend priority out of allowed range; reset to max. 65535"],
+        &["p.cfg:2.1-6.3: backend priority out of allowed range; reset to max. 65535"],
     );
     let prios: Vec<u16> = c.services[0]
         .backends
@@ -342,16 +381,16 @@ fn unique_names() {
     let l = "ListenHTTP \"a\"\nAddress 127.0.0.1\nPort 80\nEnd\n";
     fails(
         &format!("{l}{l}"),
-        &["p.cfg:5.1-8.3: listener name is not unique"],
+        &["p.cfg:5.12-14: listener name is not unique"],
     );
     let s = format!("Service \"s\"\n{BACKEND}End\n");
     fails(
         &format!("{s}{s}"),
-        &["p.cfg:7.1-12.3: service name is not unique"],
+        &["p.cfg:7.9-11: service name is not unique"],
     );
     fails(
         &format!("ListenHTTP\nAddress 127.0.0.1\nPort 80\n{s}{s}End\n"),
-        &["p.cfg:10.1-15.3: service name is not unique"],
+        &["p.cfg:10.9-11: service name is not unique"],
     );
     // The same name in a listener and at top level is fine.
     ok(&format!(
@@ -363,17 +402,17 @@ fn unique_names() {
     );
     fails(
         "LogFormat \"f\" \"%a\"\nLogFormat \"f\" \"%h\"\n",
-        &["p.cfg:2.11-13: format f already defined"],
+        &["p.cfg:2.14: format already defined"],
     );
     fails(
         "LogFormat \"combined\" \"%a\"\n",
-        &["p.cfg:1.11-20: format combined already defined"],
+        &["p.cfg:1.21: format already defined"],
     );
     let b = "Backend \"b\"\nAddress 1.2.3.4\nPort 1\nEnd\n";
     fails(
         &format!("{b}{b}"),
         &[
-            "p.cfg:5.9-11: redefinition of named backend b",
+            "p.cfg:5.1-8.3: redefinition of named backend b",
             "p.cfg:1.1-4.3: original definition was here",
         ],
     );
@@ -394,10 +433,7 @@ fn definitions_before_use() {
     let c = ok("LogFormat \"f\" \"%a\"\nLogLevel \"f\"\nLogLevel \"detailed\"\n");
     assert_eq!(c.global.log_level, LogLevel::Builtin(5));
     assert_eq!(ok("LogLevel 2\n").global.log_level, LogLevel::Builtin(2));
-    fails(
-        "LogLevel 6\n",
-        &["p.cfg:1.10: value out of allowed range (0..5)"],
-    );
+    fails("LogLevel 6\n", &["p.cfg:1.10: undefined log level"]);
 
     // Named backends may be used before they are defined.
     let c = ok(&format!(
@@ -411,39 +447,39 @@ fn definitions_before_use() {
     assert_eq!((r.index, r.priority, r.disabled), (0, Some(2), Some(true)));
     fails(
         &service("UseBackend \"none\"\n"),
-        &["p.cfg:2.1-17: named backend none is not declared"],
+        &["p.cfg:2.12-17: named backend none is not declared"],
     );
 }
 
 #[test]
 fn backend_mixing() {
-    let see = "p.cfg:1.1-7.3: warning: see section \"DEPRECATED FEATURES\" in pound(8)";
+    let see = "p.cfg:1.7-7.3: see section \"DEPRECATED FEATURES\" in pound(8)";
     warns(
         &service(&format!("{BACKEND}Redirect \"http://x\"\n")),
         &[
-            "p.cfg:1.1-7.3: warning: service mixes regular and redirect backends",
+            "p.cfg:1.7-7.3: warning: service mixes regular and redirect backends",
             see,
         ],
     );
-    let see = "p.cfg:1.1-4.3: warning: see section \"DEPRECATED FEATURES\" in pound(8)";
+    let see = "p.cfg:1.7-4.3: see section \"DEPRECATED FEATURES\" in pound(8)";
     warns(
         &service("Redirect \"http://x\"\nRedirect \"http://y\"\n"),
         &[
-            "p.cfg:1.1-4.3: warning: service uses multiple redirect backends",
+            "p.cfg:1.7-4.3: warning: service uses multiple redirect backends",
             see,
         ],
     );
     fails(
         &service(&format!("{BACKEND}Error 404\n")),
-        &["p.cfg:1.1-7.3: service mixes backends of different types"],
+        &["p.cfg:1.7-7.3: service mixes backends of different types"],
     );
     fails(
         &service("Metrics\nMetrics\n"),
-        &["p.cfg:3.1-7: multiple backends of this type are not allowed"],
+        &["p.cfg:1.7-4.3: multiple backends of this type are not allowed"],
     );
     fails(
         &service("Metrics\nACME \"/x\"\n"),
-        &["p.cfg:1.1-4.3: service mixes backends of different types"],
+        &["p.cfg:3.1-4: unrecognized keyword"],
     );
     // pound accepts an `Emergency` beside a special backend.
     ok(&service(
@@ -455,7 +491,7 @@ fn backend_mixing() {
     );
     warns(
         "Service\nEnd\n",
-        &["p.cfg:1.1-2.3: warning: no backends defined"],
+        &["p.cfg:1.7-2.3: warning: no backends defined"],
     );
 }
 
@@ -463,11 +499,11 @@ fn backend_mixing() {
 fn regular_expressions_compile_at_load() {
     fails(
         &service("URL \"(abc\"\n"),
-        &["p.cfg:2.5-10: unmatched ( in regular expression"],
+        &["p.cfg:2.5-10: Unmatched ( or \\("],
     );
     fails(
         &service("Header -re \"[[:bogus:]]\"\n"),
-        &["p.cfg:2.12-24: invalid character class [:bogus:]"],
+        &["p.cfg:2.12-24: Invalid character class name"],
     );
     // Exact matches are not regular expressions.
     ok(&service(&format!("Host -exact \"(abc\"\n{BACKEND}")));
@@ -520,7 +556,7 @@ fn negation_and_match_blocks() {
     assert!(matches!(conditions[1].kind, ConditionKind::Not(_)));
     fails(
         &service("Match XOR\nEnd\n"),
-        &["p.cfg:2.7-9: expected AND or OR, but found identifier"],
+        &["p.cfg:2.7-9: expected AND or OR, but found XOR"],
     );
     fails(
         &service("Not Balancer random\n"),
@@ -548,9 +584,12 @@ fn rewrite_blocks() {
         &service("Rewrite sideways\nEnd\n"),
         &["p.cfg:2.9-16: expected response, request, or newline, but found identifier"],
     );
-    fails(
+    warns(
         &service("SetHeader \"no colon\"\n"),
-        &["p.cfg:2.11-20: expected a header line (\"Name: value\")"],
+        &[
+            "p.cfg:2.11-20: warning: not a header line (\"Name: value\"); requests that need it will get 500",
+            "p.cfg:1.7-3.3: warning: no backends defined",
+        ],
     );
 }
 
@@ -564,7 +603,6 @@ fn deprecated_statements_warn() {
             ))
         ),
         &[
-            "p.cfg:1.1-7: warning: deprecated statement, use \"WorkerMinCount\" and \"WorkerMaxCount\" instead",
             "p.cfg:2.1-10: warning: deprecated statement, use the -icase matching directive flag to request case-insensitive comparison",
             "p.cfg:4.1-11: warning: deprecated statement, use \"Header\" instead",
             "p.cfg:5.1-8: warning: deprecated statement, use \"Not Header\" instead",
@@ -588,7 +626,7 @@ fn deprecated_statements_warn() {
         include_dir: None,
         warn_deprecated: false,
     };
-    let fs = MemoryFs::new().with_file("p.cfg", "Threads 3\n");
+    let fs = MemoryFs::new().with_file("p.cfg", "IgnoreCase 1\n");
     assert!(load(&fs, "p.cfg", &opts).diagnostics.is_empty());
 }
 
@@ -596,7 +634,7 @@ fn deprecated_statements_warn() {
 fn escapes_warn_and_keep_the_character() {
     let c = warns(
         "User \"a\\.b\\\\c\\\"d\"\n",
-        &["p.cfg:1.9: warning: unrecognized escape character"],
+        &["p.cfg:1.9: unrecognized escape character"],
     );
     assert_eq!(c.global.user.as_deref(), Some("a.b\\c\"d"));
 }
@@ -649,7 +687,7 @@ fn include_errors() {
         d,
         vec![
             "/inc/b.cfg:1.9-15: /inc/a.cfg already included",
-            "p.cfg:1.9-15: here is the location of original inclusion",
+            "p.cfg:1.15: here is the location of original inclusion",
         ]
     );
     let fs = MemoryFs::new()
@@ -719,9 +757,13 @@ fn pattern_files() {
         .with_file("p.cfg", "Service\nURL -file \"urls\"\nEnd\n")
         .with_file("/inc/urls", "^/ok\n  (bad\n");
     let (_, d) = load_fs(&fs);
+    // pound reports a bad expression of a list and goes on without it.
     assert_eq!(
         d,
-        vec!["/inc/urls:2.3-6: unmatched ( in regular expression"]
+        vec![
+            "/inc/urls:2: Unmatched ( or \\(",
+            "p.cfg:1.7-3.3: warning: no backends defined"
+        ]
     );
 }
 
@@ -729,11 +771,15 @@ fn pattern_files() {
 fn acls() {
     fails(
         "ACL \"a\"\n\"10.0.0.300/8\"\nEnd\n",
-        &["p.cfg:2.1-14: invalid IP address: 10.0.0.300/8"],
+        &["p.cfg:2.1-14: invalid IP address: Name or service not known"],
     );
     fails(
-        "ACL \"a\"\n\"10.0.0.0/40\"\nEnd\n",
-        &["p.cfg:2.1-13: invalid netmask"],
+        "ACL \"a\"\n\"10.0.0.0/400\"\nEnd\n",
+        &["p.cfg:2.1-14: invalid netmask"],
+    );
+    warns(
+        "ACL \"a\"\n\"10.0.0.0/40\" \"::1\"\nEnd\n",
+        &["p.cfg:2.1-13: warning: netmask longer than the address; 10.0.0.0/32 used, as pound does"],
     );
     fails(
         "ACL \"a\"\nAddress 1\nEnd\n",
@@ -764,7 +810,7 @@ fn control_socket() {
     assert_eq!((ctl.mode, ctl.change_owner), (0o660, true));
     fails(
         "Control\nMode 600\nEnd\n",
-        &["p.cfg:1.1-3.3: Socket statement is missing"],
+        &["p.cfg:1.7-3.3: Socket statement is missing"],
     );
     fails(
         "Control\nSocket \"/s\"\nMode 689\nEnd\n",
@@ -804,7 +850,10 @@ fn global_values() {
     assert_eq!((h.forwarded, h.ssl), (false, true));
     fails(
         "WorkerMinCount 10\nWorkerMaxCount 5\n",
-        &["p.cfg:2.1-14: WorkerMinCount is greater than WorkerMaxCount"],
+        &[
+            "WorkerMinCount is greater than WorkerMaxCount",
+            "pound terminated",
+        ],
     );
 }
 
@@ -897,11 +946,17 @@ fn error_pages_are_read_at_load() {
 
 #[test]
 fn listener_acme_service() {
-    let c = ok("ListenHTTP\nAddress 127.0.0.1\nPort 80\nACME \"acme\"\nEnd\n");
-    let s = &c.listeners[0].services[0];
-    assert!(
-        matches!(&s.backends[0].kind, BackendKind::Acme { directory } if directory == "/inc/acme")
+    // The directory must exist; it is named relative to the working directory.
+    let text = "ListenHTTP\nAddress 127.0.0.1\nPort 80\nACME \"acme\"\nEnd\n";
+    let (c, d) = load_fs(
+        &MemoryFs::new()
+            .with_file("p.cfg", text)
+            .with_file("acme/x", ""),
     );
+    assert!(d.is_empty(), "{d:?}");
+    let c = c.unwrap();
+    let s = &c.listeners[0].services[0];
+    assert!(matches!(&s.backends[0].kind, BackendKind::Acme { directory } if directory == "acme"));
     let ConditionKind::Path(m) = &s.conditions[0].kind else {
         panic!()
     };

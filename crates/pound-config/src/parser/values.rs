@@ -35,13 +35,11 @@ impl Parser<'_> {
         Ok(Spanned::new(self.resolve(&s.value), s.span))
     }
 
-    /// A quoted string or a bare word (names such as `ForwardedHeader X-Real-IP`).
-    pub(super) fn word_or_string(&mut self, what: &str) -> PResult<Token> {
-        let t = self.next()?;
-        match t.kind {
-            TokenKind::String | TokenKind::Ident | TokenKind::Literal | TokenKind::Number => Ok(t),
-            _ => Err(Self::unexpected(&t, what)),
-        }
+    /// A file name that is the statement's only argument, taken as written (relative to the
+    /// working directory).
+    pub(super) fn cwd_file_arg(&mut self) -> PResult<Spanned<PathBuf>> {
+        let s = self.string_arg()?;
+        Ok(Spanned::new(PathBuf::from(s.value), s.span))
     }
 
     /// A decimal number.
@@ -57,14 +55,46 @@ impl Parser<'_> {
         Ok((value, t.span))
     }
 
-    /// A number within `min..=max`.
-    pub(super) fn number_in(&mut self, min: u64, max: u64) -> PResult<(u64, Span)> {
+    /// A number that fits C's `int`, as pound reads most small settings.
+    pub(super) fn integer(&mut self) -> PResult<(u64, Span)> {
         let (value, span) = self.number()?;
+        if value > i32::MAX as u64 {
+            return Err(Diagnostic::error(&span, "bad integer number"));
+        }
+        Ok((value, span))
+    }
+
+    /// A number that fits C's `unsigned`, as pound reads times and counts.
+    pub(super) fn unsigned(&mut self) -> PResult<(u32, Span)> {
+        let (value, span) = self.number()?;
+        match u32::try_from(value) {
+            Ok(v) => Ok((v, span)),
+            Err(_) => Err(Diagnostic::error(&span, "bad unsigned number")),
+        }
+    }
+
+    /// A number that fits C's `long` (`MaxRequest`), the statement's only argument.
+    pub(super) fn long_arg(&mut self) -> PResult<u64> {
+        let t = self.next()?;
+        if t.kind != TokenKind::Number {
+            return Err(Self::unexpected(&t, "number"));
+        }
+        let value = t
+            .text
+            .parse::<i64>()
+            .map_err(|_| Diagnostic::error(&t.span, "bad long number"))?;
+        self.end_of_line()?;
+        Ok(value as u64)
+    }
+
+    /// An `int` within `min..=max`.
+    pub(super) fn number_in(&mut self, min: u64, max: u64) -> PResult<(u64, Span)> {
+        let (value, span) = self.integer()?;
         check_range(value, min, max, &span)?;
         Ok((value, span))
     }
 
-    /// A number that is the statement's only argument, within `min..=max`.
+    /// An `int` that is the statement's only argument, within `min..=max`.
     pub(super) fn number_arg(&mut self, min: u64, max: u64) -> PResult<u64> {
         let (value, _) = self.number_in(min, max)?;
         self.end_of_line()?;
@@ -74,7 +104,7 @@ impl Parser<'_> {
     /// `Priority N` (pound 4.15 and later): 1 or more; above 65535 it is cut to 65535, which
     /// the caller reports (`true`) as pound does, for the whole backend.
     pub(super) fn priority_arg(&mut self) -> PResult<(u16, bool)> {
-        let (value, span) = self.number()?;
+        let (value, span) = self.integer()?;
         if value == 0 {
             return Err(Diagnostic::error(
                 &span,
@@ -90,8 +120,9 @@ impl Parser<'_> {
 
     /// A number of seconds (or a count) that fits in 32 bits.
     pub(super) fn u32_arg(&mut self) -> PResult<u32> {
-        // The bound makes the conversion lossless.
-        Ok(self.number_arg(0, u64::from(u32::MAX))? as u32)
+        let (value, _) = self.unsigned()?;
+        self.end_of_line()?;
+        Ok(value)
     }
 
     /// One of the `Client*` limits (global or per listener).
@@ -115,16 +146,18 @@ impl Parser<'_> {
         Ok(self.number_arg(0, u64::from(max))? as u8)
     }
 
-    /// A boolean: `yes true on 1` or `no false off 0`, in any case.
+    /// A boolean: `yes true on 1` or `no false off 0`, case-sensitive as in pound.
     pub(super) fn boolean(&mut self) -> PResult<bool> {
         let t = self.next()?;
-        if !matches!(t.kind, TokenKind::Ident | TokenKind::Number) {
-            return Err(Self::unexpected(&t, "boolean"));
+        if !matches!(
+            t.kind,
+            TokenKind::Ident | TokenKind::Number | TokenKind::Literal
+        ) {
+            return Err(Self::unexpected(&t, "identifier, number or literal"));
         }
-        let is = |words: &[&str]| words.iter().any(|w| t.text.eq_ignore_ascii_case(w));
-        if is(TRUE_WORDS) {
+        if TRUE_WORDS.contains(&t.text.as_str()) {
             Ok(true)
-        } else if is(FALSE_WORDS) {
+        } else if FALSE_WORDS.contains(&t.text.as_str()) {
             Ok(false)
         } else {
             self.diags
@@ -148,13 +181,13 @@ impl Parser<'_> {
         let t = self.next()?;
         match t.kind {
             TokenKind::String | TokenKind::Ident | TokenKind::Literal => Ok(t),
-            _ => Err(Self::unexpected(&t, "hostname or IP address")),
+            _ => Err(Self::unexpected(&t, "identifier, quoted string or literal")),
         }
     }
 
     /// A port: a number (bare or quoted) or a service name from the system's services
-    /// database.
-    pub(super) fn port(&mut self, min: u16) -> PResult<(u16, Span)> {
+    /// database. `listener` selects pound's wording for a listener's `Port`.
+    pub(super) fn port(&mut self, listener: bool) -> PResult<(u16, Span)> {
         let t = self.next()?;
         let numeric = !t.text.is_empty() && t.text.bytes().all(|b| b.is_ascii_digit());
         match t.kind {
@@ -163,18 +196,27 @@ impl Parser<'_> {
                     .text
                     .parse()
                     .map_err(|_| Diagnostic::error(&t.span, "bad unsigned number"))?;
-                check_range(n, u64::from(min), 65535, &t.span)?;
+                check_range(n, 0, 65535, &t.span)?;
                 Ok((n as u16, t.span))
             }
             TokenKind::Ident | TokenKind::String | TokenKind::Literal => {
                 match self.env.service_port(&t.text) {
                     Some(port) => Ok((port, t.span)),
-                    None => Err(Diagnostic::error(
+                    // pound's text is getaddrinfo(3)'s.
+                    None if listener => Err(Diagnostic::error(
                         &t.span,
                         format!("bad port number: {}", t.text),
                     )),
+                    None => Err(Diagnostic::error(
+                        &t.span,
+                        "bad port number: Servname not supported for ai_socktype",
+                    )),
                 }
             }
+            _ if listener => Err(Self::unexpected(
+                &t,
+                "identifier, number, quoted string or literal",
+            )),
             _ => Err(Self::unexpected(&t, "port number or service name")),
         }
     }
@@ -190,6 +232,30 @@ impl Parser<'_> {
             .find(|(n, _)| t.text.eq_ignore_ascii_case(n))
             .map(|&(_, v)| v)
             .ok_or_else(|| Diagnostic::error(&t.span, err.replace("%s", &t.text)))
+    }
+
+    /// A word (identifier, number or literal) that must be one of `names` (any case), as
+    /// pound reads `Balancer`; `err` is the message otherwise.
+    pub(super) fn word_choice<T: Copy>(&mut self, names: &[(&str, T)], err: &str) -> PResult<T> {
+        let t = self.word()?;
+        names
+            .iter()
+            .find(|(n, _)| t.text.eq_ignore_ascii_case(n))
+            .map(|&(_, v)| v)
+            .ok_or_else(|| Diagnostic::error(&t.span, err.replace("%s", &t.text)))
+    }
+
+    /// An unquoted word: identifier, number or literal.
+    pub(super) fn word(&mut self) -> PResult<Token> {
+        let t = self.next()?;
+        if matches!(
+            t.kind,
+            TokenKind::Ident | TokenKind::Number | TokenKind::Literal
+        ) {
+            Ok(t)
+        } else {
+            Err(Self::unexpected(&t, "identifier, number or literal"))
+        }
     }
 }
 

@@ -51,17 +51,10 @@ impl Signatures {
     }
 }
 
-/// Warnings about global TLS statements that cannot be honoured.
-pub fn global_warnings(global: &pound_config::model::Global) -> Vec<String> {
-    global
-        .ssl_engine
-        .iter()
-        .map(|engine| {
-            format!(
-                "warning: SSLEngine \"{engine}\": OpenSSL engines do not exist in this TLS implementation; ignored"
-            )
-        })
-        .collect()
+/// Warnings about global TLS statements that cannot be honoured: none any more (`SSLEngine`
+/// and `ECDHcurve` are reported, and ignored, by the parser, as pound 4.23 does).
+pub fn global_warnings(_global: &pound_config::model::Global) -> Vec<String> {
+    Vec::new()
 }
 
 /// Adds `new` warnings to `all`, each once: listeners share global statements, whose

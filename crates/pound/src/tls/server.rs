@@ -37,10 +37,11 @@ pub struct Built {
 
 /// Builds the configuration of an HTTPS listener. `listener` is the span of the whole
 /// section, for errors that belong to no single statement. Errors are the text to print,
-/// location first.
+/// location first. No global statement affects it any more (`ECDHcurve` is ignored, as in
+/// pound 4.23); `_global` is kept for the callers.
 pub fn build(
     tls: &TlsListener,
-    global: &Global,
+    _global: &Global,
     listener: &Span,
     http2: bool,
 ) -> Result<Built, String> {
@@ -52,14 +53,6 @@ pub fn build(
         .drain(..)
         .map(|w| at(listener, format!("warning: {w}")))
         .collect();
-    if let Some(curve) = &global.ecdh_curve {
-        match key_exchange(curve) {
-            Some(group) => Arc::make_mut(&mut s.provider).kx_groups = vec![group],
-            None => warnings.push(format!(
-                "warning: ECDHcurve \"{curve}\" is not supported (prime256v1, secp384r1 and X25519 are); the default curves are used"
-            )),
-        }
-    }
     if tls.allow_client_renegotiation != 0 {
         warnings.push(at(
             listener,
@@ -157,17 +150,6 @@ fn key_error(e: &rustls::Error) -> String {
         }
         rustls::Error::General(m) => format!("unusable private key: {m}"),
         other => format!("unusable certificate or key: {other}"),
-    }
-}
-
-/// The key exchange group `ECDHcurve` names, by its OpenSSL or IETF name.
-fn key_exchange(name: &str) -> Option<&'static dyn rustls::crypto::SupportedKxGroup> {
-    use rustls::crypto::ring::kx_group;
-    match name.to_ascii_lowercase().as_str() {
-        "prime256v1" | "secp256r1" | "p-256" => Some(kx_group::SECP256R1),
-        "secp384r1" | "p-384" => Some(kx_group::SECP384R1),
-        "x25519" => Some(kx_group::X25519),
-        _ => None,
     }
 }
 
