@@ -56,6 +56,8 @@ pub struct Backend {
     pub timeout: Duration,
     pub ws_timeout: Duration,
     pub tls: Option<Tls>,
+    /// `ServerName`: the `Host` requests to this backend carry, and its SNI name.
+    pub server_name: Option<Arc<str>>,
     alive: AtomicBool,
     pub stats: crate::metrics::BackendStats,
     /// Idle connections, most recently used at the back.
@@ -89,6 +91,7 @@ impl Backend {
         Backend {
             named,
             address,
+            server_name: None,
             conn_to,
             timeout,
             ws_timeout,
@@ -102,17 +105,21 @@ impl Backend {
     /// A backend with the same settings and a state of its own: alive, with an empty pool
     /// (each service's use of a named backend).
     pub fn copy(&self) -> Backend {
-        Backend::new(
+        let mut b = Backend::new(
             self.named.clone(),
             self.address.clone(),
             [self.conn_to, self.timeout, self.ws_timeout],
             self.tls.clone(),
-        )
+        );
+        b.server_name = self.server_name.clone();
+        b
     }
 
-    /// The SNI name for a request with this `Host` (see [`crate::tls::client::server_name`]).
+    /// The SNI name for a request with this `Host` (see [`crate::tls::client::server_name`]);
+    /// `ServerName` wins.
     pub fn sni(&self, host: Option<&[u8]>) -> Sni {
         let tls = self.tls.as_ref()?;
+        let host = self.server_name.as_deref().map(str::as_bytes).or(host);
         crate::tls::client::server_name(host, tls.host.as_deref())
     }
 

@@ -888,6 +888,13 @@ impl Connection {
             if self.listener.rewrite_destination {
                 self.rewrite_destination(&backend);
             }
+            // `ServerName`: the backend gets its own `Host` (and logs show it, as pound's).
+            if let Some(name) = &backend.server_name {
+                match self.req.head.position("host") {
+                    Some(i) => self.req.head.set_value(i, name.as_bytes()),
+                    None => self.req.head.push("Host", name.as_bytes()),
+                }
+            }
             self.backend_head();
             if self.req.expect_continue && !continued {
                 continued = true;

@@ -405,7 +405,9 @@ fn new_backend(
         location: location(span),
     };
     let timeouts = [secs(r.conn_to), secs(r.timeout), secs(r.ws_timeout)];
-    Ok(Arc::new(Backend::new(named, address, timeouts, tls)))
+    let mut backend = Backend::new(named, address, timeouts, tls);
+    backend.server_name = r.server_name.as_deref().map(Arc::from);
+    Ok(Arc::new(backend))
 }
 
 /// The request log format a `LogLevel` names.

@@ -35,6 +35,7 @@ const IMPLEMENTED: &[&str] = &[
     "Supervisor",
     "TimeOut",
     "WSTimeOut",
+    "ServerName",
     // Listeners.
     "ListenHTTP",
     "Address",

@@ -218,3 +218,32 @@ fn max_request_is_refused_in_pounds_words() {
         backend.port()
     ));
 }
+
+/// `ServerName` (pound 4.11, and in `Emergency` since 4.12): the backend gets that `Host`,
+/// and the log shows it, as pound's does.
+#[test]
+fn server_name_sets_the_host_a_backend_gets() {
+    let emergency = Backend::named("spare");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let pound = Pound::start(&format!(
+        "LogLevel 2\nListenHTTP\nLISTEN\nEnd\nService \"S\"\n\
+         Backend\nAddress 127.0.0.1\nPort {dead_port}\nEnd\n\
+         Emergency\n{}ServerName \"emerg.example\"\nEnd\nEnd\n",
+        emergency.config()
+    ));
+    let r = pound
+        .connect()
+        .send("GET /e HTTP/1.1\r\nHost: orig.example\r\n\r\n")
+        .response();
+    assert_eq!(r.text(), "spare");
+    assert_eq!(
+        emergency.requests()[0].header("Host").as_deref(),
+        Some("emerg.example")
+    );
+    pound.out.wait_for(&format!(
+        "pound: 127.0.0.1 GET /e HTTP/1.1 - HTTP/1.1 200 OK (emerg.example/S -> 127.0.0.1:{})",
+        emergency.port()
+    ));
+}

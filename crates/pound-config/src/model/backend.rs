@@ -66,6 +66,9 @@ pub struct RegularBackend {
     pub ws_timeout: u32,
     /// Present when the backend speaks HTTPS.
     pub tls: Option<BackendTls>,
+    /// `ServerName` (pound 4.11; in `Emergency` since 4.12): the `Host` the backend gets,
+    /// and the SNI name when it speaks HTTPS.
+    pub server_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

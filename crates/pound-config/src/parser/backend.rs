@@ -25,6 +25,7 @@ const BACKEND: &[&str] = &[
     "TimeOut",
     "ConnTO",
     "WSTimeOut",
+    "ServerName",
 ];
 
 impl Parser<'_> {
@@ -45,6 +46,7 @@ impl Parser<'_> {
             conn_to: d.conn_to,
             ws_timeout: d.ws_timeout,
             tls: None,
+            server_name: None,
         };
         let mut clamped = false;
         let end = self.block(&[BACKEND], BlockEnd::End, opener, &mut |p, kw, t| {
@@ -72,6 +74,7 @@ impl Parser<'_> {
                 "TimeOut" => b.timeout = p.u32_arg()?,
                 "ConnTO" => b.conn_to = p.u32_arg()?,
                 "WSTimeOut" => b.ws_timeout = p.u32_arg()?,
+                "ServerName" => b.server_name = Some(p.string_arg()?.value),
                 "Disabled" => b.disabled = p.bool_arg()?,
                 _ => unreachable!("keyword {kw} listed but not handled"),
             }

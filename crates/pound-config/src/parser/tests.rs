@@ -1071,3 +1071,26 @@ fn socket_names_are_not_resolved_against_the_include_directory() {
         std::path::PathBuf::from("ctl.sock")
     );
 }
+
+#[test]
+fn server_name_in_backends_and_emergency() {
+    let c = ok(&service(
+        "Backend\nAddress 10.0.0.1\nServerName \"a.example\"\nHTTPS\nEnd\nEmergency\nAddress 10.0.0.2\nServerName \"b.example\"\nEnd\n",
+    ));
+    let name = |b: &Backend| match &b.kind {
+        BackendKind::Regular(r) => r.server_name.clone(),
+        _ => None,
+    };
+    assert_eq!(
+        name(&c.services[0].backends[0]).as_deref(),
+        Some("a.example")
+    );
+    assert_eq!(
+        name(&c.services[0].emergency[0]).as_deref(),
+        Some("b.example")
+    );
+    fails(
+        &service("Backend\nAddress 10.0.0.1\nServerName a\nEnd\n"),
+        &["p.cfg:4.12: expected quoted string, but found identifier"],
+    );
+}
