@@ -109,8 +109,18 @@ impl Cidr {
         }
     }
 
+    /// Whether `addr` is in the network. An IPv4-mapped entry (`::ffff:10.0.0.0/104`) holds
+    /// the IPv4 addresses it maps, as in pound 4.22 (the caller maps clients to IPv4).
     pub fn contains(&self, addr: IpAddr) -> bool {
-        addr.is_ipv4() == self.addr.is_ipv4() && mask(addr, self.prefix) == self.addr
+        if addr.is_ipv4() == self.addr.is_ipv4() {
+            return mask(addr, self.prefix) == self.addr;
+        }
+        match (addr, self.addr) {
+            (IpAddr::V4(v4), IpAddr::V6(net)) if self.prefix >= 96 => net
+                .to_ipv4_mapped()
+                .is_some_and(|n| mask(IpAddr::V4(v4), self.prefix - 96) == IpAddr::V4(n)),
+            _ => false,
+        }
     }
 }
 
@@ -205,5 +215,20 @@ mod tests {
             entries: vec![Cidr::parse("192.0.2.0/24").unwrap()],
         };
         assert!(acl.contains("::ffff:192.0.2.7".parse().unwrap()));
+        // An IPv4-mapped entry holds the IPv4 addresses it maps, as pound 4.22's does.
+        let acl = Acl {
+            entries: vec![
+                Cidr::parse("::ffff:127.0.0.1/128").unwrap(),
+                Cidr::parse("::ffff:10.0.0.0/104").unwrap(),
+            ],
+            ..acl
+        };
+        assert!(acl.contains("127.0.0.1".parse().unwrap()));
+        assert!(acl.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(acl.contains("10.9.8.7".parse().unwrap()));
+        assert!(!acl.contains("127.0.0.2".parse().unwrap()));
+        assert!(!acl.contains("11.0.0.1".parse().unwrap()));
+        let wide = Cidr::parse("::/64").unwrap();
+        assert!(!wide.contains("127.0.0.1".parse().unwrap()));
     }
 }
