@@ -109,17 +109,16 @@ impl Cidr {
         }
     }
 
-    /// Whether `addr` is in the network. An IPv4-mapped entry (`::ffff:10.0.0.0/104`) holds
-    /// the IPv4 addresses it maps, as in pound 4.22 (the caller maps clients to IPv4).
+    /// Whether `addr` is in the network. An IPv6 network holds the IPv4 addresses whose
+    /// mapped form it holds (`::ffff:10.0.0.0/104`), as in pound 4.22 (the caller maps
+    /// clients to IPv4).
     pub fn contains(&self, addr: IpAddr) -> bool {
         if addr.is_ipv4() == self.addr.is_ipv4() {
             return mask(addr, self.prefix) == self.addr;
         }
-        match (addr, self.addr) {
-            (IpAddr::V4(v4), IpAddr::V6(net)) if self.prefix >= 96 => net
-                .to_ipv4_mapped()
-                .is_some_and(|n| mask(IpAddr::V4(v4), self.prefix - 96) == IpAddr::V4(n)),
-            _ => false,
+        match addr {
+            IpAddr::V4(v4) => mask(IpAddr::V6(v4.to_ipv6_mapped()), self.prefix) == self.addr,
+            IpAddr::V6(_) => false,
         }
     }
 }
@@ -228,7 +227,11 @@ mod tests {
         assert!(acl.contains("10.9.8.7".parse().unwrap()));
         assert!(!acl.contains("127.0.0.2".parse().unwrap()));
         assert!(!acl.contains("11.0.0.1".parse().unwrap()));
-        let wide = Cidr::parse("::/64").unwrap();
-        assert!(!wide.contains("127.0.0.1".parse().unwrap()));
+        assert!(Cidr::parse("::/64")
+            .unwrap()
+            .contains("127.0.0.1".parse().unwrap()));
+        assert!(!Cidr::parse("2001:db8::/32")
+            .unwrap()
+            .contains("127.0.0.1".parse().unwrap()));
     }
 }
