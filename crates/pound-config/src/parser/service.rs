@@ -187,7 +187,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// `LogSuppress class...`: names, digits 1 to 5, or `all`.
+    /// `LogSuppress class...`: names, digits 1 to 6, or `all`.
     fn log_suppress(&mut self) -> PResult<LogSuppress> {
         let mut mask = 0u8;
         loop {
@@ -199,7 +199,8 @@ impl Parser<'_> {
             let word = t.text.to_ascii_lowercase();
             let bit = match word.as_str() {
                 "all" => 0b11_1110,
-                "1" | "2" | "3" | "4" | "5" => 1 << (word.as_bytes()[0] - b'0'),
+                // pound 4.23 takes 6 too; no status is in that class.
+                "1" | "2" | "3" | "4" | "5" | "6" => 1 << (word.as_bytes()[0] - b'0'),
                 _ => LogSuppress::NAMES
                     .iter()
                     .find(|(n, _)| *n == word)

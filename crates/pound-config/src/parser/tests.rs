@@ -892,6 +892,12 @@ fn log_suppress() {
         &service("LogSuppress weird\n"),
         &["p.cfg:2.13-17: unsupported status mask"],
     );
+    // pound 4.23 takes 6 (a class without statuses), not 7.
+    ok(&service(&format!("LogSuppress 6\n{BACKEND}")));
+    fails(
+        &service("LogSuppress 7\n"),
+        &["p.cfg:2.13: unsupported status mask"],
+    );
 }
 
 #[test]
