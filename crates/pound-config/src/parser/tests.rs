@@ -1100,3 +1100,19 @@ fn server_name_in_backends_and_emergency() {
         &["p.cfg:4.12: expected quoted string, but found identifier"],
     );
 }
+
+/// pound takes ports above 65535 and uses them modulo 65536 (65537 listens on port 1).
+#[test]
+fn ports_above_65535_wrap_as_in_pound() {
+    let c = warns(
+        "ListenHTTP\nAddress 127.0.0.1\nPort 65537\nEnd\n",
+        &["p.cfg:3.6-10: warning: port 65537 is out of range; 1 is used, as pound uses it"],
+    );
+    assert_eq!(
+        c.listeners[0].addr,
+        ListenAddr::Inet {
+            host: "127.0.0.1".into(),
+            port: 1
+        }
+    );
+}

@@ -196,8 +196,16 @@ impl Parser<'_> {
                     .text
                     .parse()
                     .map_err(|_| Diagnostic::error(&t.span, "bad unsigned number"))?;
-                check_range(n, 0, 65535, &t.span)?;
-                Ok((n as u16, t.span))
+                // pound takes a larger number and uses it modulo 65536; so does pound-rs,
+                // with a warning.
+                let port = (n % 65536) as u16;
+                if n > 65535 {
+                    self.warn(
+                        &t.span,
+                        format!("port {n} is out of range; {port} is used, as pound uses it"),
+                    );
+                }
+                Ok((port, t.span))
             }
             TokenKind::Ident | TokenKind::String | TokenKind::Literal => {
                 match self.env.service_port(&t.text) {
