@@ -534,15 +534,18 @@ fn unusable_tls_files_stop_pound_with_their_location() {
     let mismatched = write(dir, "mismatched.pem", &format!("{cert_text}{key}"));
     let server = cert_line(&p.server);
     let cases = [
+        // pound's words and place (the file name, joined to the working directory).
         (
             "Cert \"missing.pem\"\n".to_string(),
-            "pound: pound.cfg:3.1-18: missing.pem: No such file or directory (os error 2)\n"
-                .to_string(),
+            format!(
+                "pound: pound.cfg:3.6-18: {}/missing.pem: stat error: No such file or directory\n",
+                std::fs::canonicalize(dir).unwrap().display()
+            ),
         ),
         (
             cert_line(&only_cert),
             format!(
-                "pound: pound.cfg:3.1-{}: {}: no private key found (an encrypted key cannot be used)\n",
+                "pound: pound.cfg:3.6-{}: {}: no private key found (an encrypted key cannot be used)\n",
                 cert_line(&only_cert).len() - 1,
                 only_cert.display()
             ),
@@ -550,7 +553,7 @@ fn unusable_tls_files_stop_pound_with_their_location() {
         (
             cert_line(&mismatched),
             format!(
-                "pound: pound.cfg:3.1-{}: {}: the private key does not match the certificate\n",
+                "pound: pound.cfg:3.6-{}: {}: the private key does not match the certificate\n",
                 cert_line(&mismatched).len() - 1,
                 mismatched.display()
             ),

@@ -235,9 +235,11 @@ impl Parser<'_> {
 
     fn tls_statement(&mut self, tls: &mut TlsListener, kw: &'static str, t: &Token) -> PResult<()> {
         if kw == "Cert" {
+            // Errors about the file are reported at its name, and name it as pound does (a
+            // relative name joined to the working directory without an include directory).
             let file = self.file_arg()?;
-            tls.certs
-                .push(Spanned::new(file.value, t.span.to(&file.span)));
+            let shown = std::path::PathBuf::from(self.shown(&file.value));
+            tls.certs.push(Spanned::new(shown, file.span));
             return Ok(());
         }
         // pound's spelling of the names in this message.

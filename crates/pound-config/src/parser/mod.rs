@@ -328,7 +328,7 @@ impl<'e> Parser<'e> {
 
     /// How pound names a resolved file in messages: a relative name is joined to the working
     /// directory when there is no include directory.
-    fn shown(&self, path: &Path) -> String {
+    pub(super) fn shown(&self, path: &Path) -> String {
         match self.env.current_dir() {
             Some(cwd) if self.include_dir.is_none() && path.is_relative() => {
                 cwd.join(path).display().to_string()

@@ -121,8 +121,17 @@ pub fn build(
 /// The files a `Cert` statement names: the file itself, or every regular file of a
 /// directory, in name order.
 fn cert_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
+    match std::fs::metadata(path) {
+        // pound's words for a file that is not there.
+        Err(e) => {
+            return Err(format!(
+                "{}: stat error: {}",
+                path.display(),
+                pound_config::env::describe_io_error(&e)
+            ));
+        }
+        Ok(m) if !m.is_dir() => return Ok(vec![path.to_path_buf()]),
+        Ok(_) => {}
     }
     let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut files = Vec::new();
