@@ -35,6 +35,9 @@ pub struct Args {
     pub dns: bool,
     /// `-W include-dir=DIR` / `-W no-include-dir` (`None`: the current directory).
     pub include_dir: Option<PathBuf>,
+    /// The include directory was given with `-W include-dir=DIR`: pound checks it before
+    /// reading the configuration.
+    pub include_dir_given: bool,
     /// `-W [no-]warn-deprecated`.
     pub warn_deprecated: bool,
 }
@@ -52,6 +55,7 @@ impl Default for Args {
             pid_file: None,
             dns: true,
             include_dir: Some(PathBuf::from(SYSCONFDIR)),
+            include_dir_given: false,
             warn_deprecated: true,
         }
     }
@@ -115,9 +119,15 @@ fn feature(out: &mut Args, spec: &str) -> Result<(), String> {
         "no-dns" => out.dns = false,
         "warn-deprecated" => out.warn_deprecated = true,
         "no-warn-deprecated" => out.warn_deprecated = false,
-        "no-include-dir" => out.include_dir = None,
+        "no-include-dir" => {
+            out.include_dir = None;
+            out.include_dir_given = false;
+        }
         _ => match spec.strip_prefix("include-dir=") {
-            Some(dir) if !dir.is_empty() => out.include_dir = Some(PathBuf::from(dir)),
+            Some(dir) if !dir.is_empty() => {
+                out.include_dir = Some(PathBuf::from(dir));
+                out.include_dir_given = true;
+            }
             _ => return Err(format!("invalid feature name: {spec}")),
         },
     }

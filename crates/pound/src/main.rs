@@ -28,6 +28,24 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
+    // pound checks a given include directory before it reads anything.
+    if let (true, Some(dir)) = (args.include_dir_given, &args.include_dir) {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                eprintln!("pound: include-dir: {} is not a directory", dir.display());
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!(
+                    "pound: include-dir: can't stat {}: {}",
+                    dir.display(),
+                    pound_config::env::describe_io_error(&e)
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let options = Options {
         include_dir: args.include_dir.clone(),
         warn_deprecated: args.warn_deprecated,

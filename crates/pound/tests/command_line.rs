@@ -139,3 +139,29 @@ fn host_names_need_dns_at_start() {
         "pound: p.cfg:1.10-4.3: localhost: host name resolution is disabled (-W no-dns)\n"
     );
 }
+
+/// As pound does, a directory given with `-W include-dir=` is checked before the
+/// configuration is read.
+#[test]
+fn a_given_include_directory_must_be_one() {
+    let dir = scratch_dir("incdir-check");
+    std::fs::write(
+        dir.join("p.cfg"),
+        "ListenHTTP\nAddress 127.0.0.1\nPort 8080\nEnd\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("file"), "").unwrap();
+    let run = pound_in(&dir, &["-c", "-W", "include-dir=nosub", "-f", "p.cfg"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            Some(1),
+            "pound: include-dir: can't stat nosub: No such file or directory\n"
+        )
+    );
+    let run = pound_in(&dir, &["-c", "-W", "include-dir=file", "-f", "p.cfg"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (Some(1), "pound: include-dir: file is not a directory\n")
+    );
+}

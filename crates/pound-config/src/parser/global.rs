@@ -130,8 +130,29 @@ impl Parser<'_> {
             "Grace" => self.global.grace = self.u32_arg()?,
             "Control" => self.control(&t)?,
             "IncludeDir" => {
-                let dir = self.string_arg()?.value;
-                self.include_dir = Some(dir.into());
+                let dir = self.string_arg()?;
+                // pound opens the directory at once: one that cannot be opened is an error
+                // at its name.
+                match self.env.stat(std::path::Path::new(&dir.value)) {
+                    Ok(crate::env::FileKind::Directory) => {}
+                    Ok(_) => {
+                        return Err(Diagnostic::error(
+                            &dir.span,
+                            format!("can't open directory {}: Not a directory", dir.value),
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(Diagnostic::error(
+                            &dir.span,
+                            format!(
+                                "can't open directory {}: {}",
+                                dir.value,
+                                crate::env::describe_io_error(&e)
+                            ),
+                        ))
+                    }
+                }
+                self.include_dir = Some(dir.value.into());
             }
             "Anonymise" | "Anonymize" => {
                 self.end_of_line()?;
