@@ -247,3 +247,23 @@ fn server_name_sets_the_host_a_backend_gets() {
         emergency.port()
     ));
 }
+
+/// A `Rewrite` nested in a `Rewrite response` chooses its branch on the response, as in
+/// pound 4.23.
+#[test]
+fn rewrites_nested_in_response_rewrites_apply_to_the_response() {
+    let backend = Backend::start(|_| {
+        Reply::Send(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        )
+    });
+    let pound = Pound::start(&format!(
+        "ListenHTTP\nLISTEN\nEnd\nService\nRewrite response\nHeader \"Content-Type:\"\n\
+         SetHeader \"X-Outer: 1\"\nRewrite\nHeader \"X-Missing:\"\nSetHeader \"X-Inner: no\"\n\
+         Else\nSetHeader \"X-Inner: yes\"\nEnd\nEnd\nBackend\n{}End\nEnd\n",
+        backend.config()
+    ));
+    let r = pound.connect().get("/");
+    assert_eq!(r.header("X-Outer").as_deref(), Some("1"));
+    assert_eq!(r.header("X-Inner").as_deref(), Some("yes"));
+}

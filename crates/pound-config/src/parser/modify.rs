@@ -177,16 +177,16 @@ impl Parser<'_> {
             } else if tables[0].contains(&kw) {
                 current.conditions.push(p.condition(kw, t, scope)?);
             } else if response && kw == "Rewrite" {
-                // pound reads a nested `Rewrite` here; pound-rs cannot apply one to a
-                // response.
+                // A nested `Rewrite` in a response rewrite works on the response too; it
+                // takes no direction (pound reads one as an unknown statement).
                 let next = p.peek()?;
                 if next.is_keyword("response") || next.is_keyword("request") {
                     return Err(Diagnostic::error(&next.span, "unrecognized keyword"));
                 }
-                return Err(Diagnostic::error(
-                    &t.span,
-                    "a Rewrite nested in a Rewrite response is not supported",
-                ));
+                match p.rewrite(&t, scope)? {
+                    Modified::Response(r) => current.actions.push(Modification::Rewrite(r)),
+                    Modified::Request(m) => current.actions.push(m),
+                }
             } else {
                 match p.modification(kw, &t, scope)? {
                     Modified::Request(m) => current.actions.push(m),

@@ -311,27 +311,44 @@ pub fn apply_response(
     capture: bool,
 ) -> Result<(), EvalError> {
     for branches in blocks {
-        let mut cx = Cx {
-            req,
-            headers: head,
-            client,
-            matches,
-            capture,
-        };
-        let Some(branch) = cx.choose(branches)? else {
-            continue;
-        };
-        let mut value = Vec::new();
-        for action in &branch.then {
-            match action {
-                Action::SetHeader(t) => {
-                    expand(t, "Header", req, matches, &mut value)?;
-                    set_header(head, &value, &t.text)?;
-                }
-                Action::DeleteHeader(m) => delete_header(head, m),
-                // The parser allows only the two above in response rewrites.
-                _ => {}
+        apply_response_branches(branches, req, head, client, matches, capture)?;
+    }
+    Ok(())
+}
+
+/// One `Rewrite response` block (or a `Rewrite` nested in one): the first branch whose
+/// conditions hold on the response.
+fn apply_response_branches(
+    branches: &[Branch],
+    req: &Request,
+    head: &mut Head,
+    client: Option<IpAddr>,
+    matches: &mut Matches,
+    capture: bool,
+) -> Result<(), EvalError> {
+    let mut cx = Cx {
+        req,
+        headers: head,
+        client,
+        matches,
+        capture,
+    };
+    let Some(branch) = cx.choose(branches)? else {
+        return Ok(());
+    };
+    let mut value = Vec::new();
+    for action in &branch.then {
+        match action {
+            Action::SetHeader(t) => {
+                expand(t, "Header", req, matches, &mut value)?;
+                set_header(head, &value, &t.text)?;
             }
+            Action::DeleteHeader(m) => delete_header(head, m),
+            Action::Rewrite(nested) => {
+                apply_response_branches(nested, req, head, client, matches, capture)?
+            }
+            // The parser allows only the ones above in response rewrites.
+            _ => {}
         }
     }
     Ok(())
