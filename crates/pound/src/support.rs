@@ -137,7 +137,9 @@ mod tests {
     fn config(text: &str) -> Config {
         let fs = MemoryFs::new()
             .with_file("p.cfg", text)
-            .with_file("inc.cfg", "# nothing\n");
+            .with_file("inc.cfg", "# nothing\n")
+            // `IncludeDir` names a directory that must exist.
+            .with_file("/x/inc.cfg", "# nothing\n");
         let opts = Options {
             include_dir: None,
             warn_deprecated: true,

@@ -141,6 +141,6 @@ fn missing_configuration_file() {
     assert_eq!(run.code, Some(1));
     assert_eq!(
         run.stderr,
-        "pound: can't open /nonexistent/pound.cfg: No such file or directory\n"
+        "pound: can't stat /nonexistent/pound.cfg: No such file or directory\n"
     );
 }

@@ -48,7 +48,7 @@ pub fn load(env: &dyn Environment, path: &str, options: &Options) -> Loaded {
     let config = match env.read_file(Path::new(path)) {
         Err(e) => {
             p.diags.push(Diagnostic::plain(format!(
-                "can't open {path}: {}",
+                "can't stat {path}: {}",
                 describe_io_error(&e)
             )));
             None

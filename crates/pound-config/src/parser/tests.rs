@@ -730,7 +730,7 @@ fn include_errors() {
 fn missing_main_file() {
     let (c, d) = load_fs(&MemoryFs::new());
     assert!(c.is_none());
-    assert_eq!(d, vec!["can't open p.cfg: No such file or directory"]);
+    assert_eq!(d, vec!["can't stat p.cfg: No such file or directory"]);
 }
 
 #[test]
