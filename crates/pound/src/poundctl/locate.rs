@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(socket(&o, &mut notes), cannot);
         assert_eq!(
             notes,
-            [format!("can't open {missing}: No such file or directory")]
+            [format!("can't stat {missing}: No such file or directory")]
         );
     }
 }
