@@ -72,6 +72,11 @@ pub struct BackendStats {
 
 static START: OnceLock<Instant> = OnceLock::new();
 
+/// How long pound has served (`pound_uptime`, and `uptime` in the control interface).
+pub fn uptime() -> Duration {
+    START.get().map_or(Duration::ZERO, |s| s.elapsed())
+}
+
 /// Records the start of serving, for `pound_uptime`.
 pub fn start() {
     START.get_or_init(Instant::now);
@@ -171,7 +176,7 @@ pub fn render(state: &State, control: bool) -> String {
         text: String::with_capacity(4096),
     };
     let w = crate::workers::snapshot();
-    let uptime = START.get().map_or(Duration::ZERO, |s| s.elapsed());
+    let uptime = uptime();
 
     out.family(
         "pound_uptime",

@@ -104,6 +104,16 @@ fn the_state_has_the_shapes_of_the_control_api() {
     // pound's release where pound reports its version, pound-rs's own beside it.
     assert_eq!(top["version"], "4.23");
     assert_eq!(top["pound_rs_version"], env!("CARGO_PKG_VERSION"));
+    // pound 4.23's `core` object, where its poundctl reads these figures.
+    let core = &top["core"];
+    assert_eq!(
+        (core["kind"].as_str(), top["kind"].as_str()),
+        (Some("core"), Some("pound"))
+    );
+    assert_eq!(core["version"], "4.23");
+    assert_eq!(core["pid"], s.pound.child.id());
+    assert!(core["uptime"].is_u64() && core["queue"]["len"].is_u64());
+    assert_eq!(core["workers"], top["workers"]);
     let w = &top["workers"];
     for k in ["active", "count", "max", "min", "timeout"] {
         assert!(w[k].is_u64(), "workers.{k}: {w}");

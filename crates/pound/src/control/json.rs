@@ -27,21 +27,37 @@ pub fn pound(state: &State, control_path: &str) -> Value {
     let mut listeners = vec![control_listener(control_path)];
     listeners.extend(state.listeners.iter().map(|l| listener(l)));
     let w = crate::workers::snapshot();
+    let workers = json!({
+        "active": w.active,
+        "count": w.threads,
+        "max": w.max,
+        "min": w.min,
+        "timeout": w.idle_timeout,
+    });
+    let timestamp = timestamp(SystemTime::now());
     json!({
+        // pound 4.23's shape: the process figures in `core`, where its poundctl reads them
+        // (the same figures stay at the top level, where control-api.md has them).
+        "kind": "pound",
+        "core": {
+            "kind": "core",
+            "pid": std::process::id(),
+            "queue": { "len": w.waiting },
+            "queue_len": w.waiting,
+            "timestamp": timestamp.clone(),
+            "uptime": crate::metrics::uptime().as_millis() as u64,
+            "version": crate::POUND_VERSION,
+            "pound_rs_version": crate::VERSION,
+            "workers": workers.clone(),
+        },
         "listeners": listeners,
         "services": state.globals.iter().map(|s| service(s)).collect::<Vec<_>>(),
         "pid": std::process::id(),
         "queue_len": w.waiting,
-        "timestamp": timestamp(SystemTime::now()),
+        "timestamp": timestamp,
         "version": crate::POUND_VERSION,
         "pound_rs_version": crate::VERSION,
-        "workers": {
-            "active": w.active,
-            "count": w.threads,
-            "max": w.max,
-            "min": w.min,
-            "timeout": w.idle_timeout,
-        },
+        "workers": workers,
     })
 }
 

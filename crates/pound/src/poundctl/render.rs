@@ -74,10 +74,12 @@ pub fn kind(v: &Value) -> &'static str {
 
 /// The whole state: the core figures, the listeners, then the global services.
 fn everything(out: &mut String, obj: &Map<String, Value>) {
-    let _ = writeln!(out, "Server time: {}", text(obj.get("timestamp")));
-    let _ = writeln!(out, "Pound version: {}", text(obj.get("version")));
-    let _ = writeln!(out, "PID: {}", text(obj.get("pid")));
-    if let Some(w) = obj.get("workers").filter(|w| truthy(w)) {
+    // pound 4.23 keeps these figures in `core`; control-api.md at the top level.
+    let core = obj.get("core").and_then(Value::as_object).unwrap_or(obj);
+    let _ = writeln!(out, "Server time: {}", text(core.get("timestamp")));
+    let _ = writeln!(out, "Pound version: {}", text(core.get("version")));
+    let _ = writeln!(out, "PID: {}", text(core.get("pid")));
+    if let Some(w) = core.get("workers").filter(|w| truthy(w)) {
         let f = |k: &str| text(w.get(k));
         let _ = writeln!(out, "Workers:");
         let _ = writeln!(out, "  Min:     {}", f("min"));
