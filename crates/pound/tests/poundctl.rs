@@ -512,12 +512,10 @@ fn no_socket_to_be_found() {
 
     let missing = dir.path().join("missing.cfg").display().to_string();
     let run = poundctl(&["-f", &missing, "list"]);
+    // As pound's poundctl says it.
     assert_failure(
         &run,
-        &format!(
-            "poundctl: can't open {missing}: No such file or directory\n\
-             poundctl: can't determine control socket name; use the -s option\n"
-        ),
+        "poundctl: can't determine control socket name; use the -s option\n",
     );
 
     let gone = dir.path().join("gone.sock").display().to_string();
