@@ -719,7 +719,6 @@ impl Connection {
         self.req.set_target(&target);
     }
 
-    /// 503 when no service or no backend can take the request, logged as pound does.
     /// No service takes the request (503), or choosing one failed (500; the reason was
     /// logged): pound's message and page.
     async fn unavailable(&mut self, status: u16) -> Outcome {

@@ -331,8 +331,7 @@ impl State {
         let listeners = listeners
             .into_iter()
             .map(|(l, services, request, response)| {
-                let mut built = new_listener(config, l, services, &mut warnings)?;
-                built.dns = dns;
+                let mut built = new_listener(config, l, services, dns, &mut warnings)?;
                 built.own_services = own.next().unwrap_or(0);
                 built.request = request;
                 built.response = response;
@@ -427,6 +426,7 @@ fn new_listener(
     config: &Config,
     l: &ListenerCfg,
     services: Vec<Arc<Service>>,
+    dns: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Listener, String> {
     let http2_on = l.http2_enabled();
@@ -486,7 +486,7 @@ fn new_listener(
             .map(|h| h.as_str().into())
             .collect(),
         rewrite_location: l.rewrite_location,
-        dns: true,
+        dns,
         rewrite_destination: l.rewrite_destination,
         request: Vec::new(),
         response: Vec::new(),
