@@ -660,21 +660,25 @@ pub fn expand(data: &[u8]) {
         None => ("^/([^/?]*)(/[^?]*)?(\\?.*)?".into(), false),
     };
 
-    let t = match Template::parse(&text) {
-        Ok(t) => t,
-        Err(e) => {
-            assert!(
-                matches!(text.as_bytes().get(e.offset), Some(b'$' | b'%')),
-                "error offset {} of {text:?} is not at a '$' or '%'",
-                e.offset
-            );
-            assert!(!e.message.is_empty());
-            return;
-        }
-    };
+    let t = Template::parse(&text);
     check_template(&text, &t);
-
     let req = expand_request(request_bytes);
+    if let Some(e) = &t.error {
+        // pound's offsets: at the `%` of an unclosed `%[`, else just after the `$` or `%`.
+        let at = |i: usize| matches!(text.as_bytes().get(i), Some(b'$' | b'%'));
+        assert!(
+            at(e.offset) || (e.offset > 0 && at(e.offset - 1)),
+            "error offset {} of {text:?} is not at or after a '$' or '%'",
+            e.offset
+        );
+        assert!(!e.message.is_empty());
+        // Such a template is accepted, and fails each request that needs it.
+        let mut out = Vec::new();
+        let r = rules::expand(&t, "fuzz", &req, &Matches::default(), &mut out);
+        assert!(r.is_err_and(|e| e.0.contains(&t.text)), "a broken template expands");
+        return;
+    }
+
     let m = matcher(&pattern, icase);
     let mut matches = Matches::default();
     let conds = [
@@ -825,7 +829,10 @@ fn check_template(text: &str, t: &Template) {
             }
             Part::Ref { nth, text: r, .. } => {
                 refs = true;
-                assert!(*nth < pound_config::model::template::MATCH_HISTORY);
+                assert!(
+                    *nth < pound_config::model::template::MATCH_HISTORY
+                        || *nth == pound_config::model::template::NO_MATCH
+                );
                 assert!(
                     text.contains(r.as_str()),
                     "the reference {r:?} is in the text"
