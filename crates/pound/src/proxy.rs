@@ -569,9 +569,14 @@ impl Connection {
             405 => methods::allow_field(self.listener.limits.xhttp),
             _ => "",
         };
-        let mut o = self
-            .send_error_with(Version::Http10, rej.status, extra)
-            .await;
+        // A head that parsed but frames its body wrongly is answered in the request's
+        // version, as pound answers it; one that did not parse, in HTTP/1.0.
+        let version = if is_framing(&rej) {
+            self.req.version
+        } else {
+            Version::Http10
+        };
+        let mut o = self.send_error_with(version, rej.status, extra).await;
         o.refused_line = Some(line);
         self.count(&o, t0.elapsed());
         self.log_request(&o, start, t0.elapsed());
@@ -653,6 +658,23 @@ impl Connection {
         }
         let listener = self.listener.clone();
         self.matches.clear();
+        // For `%[remoteip 0]` and `%[remoteip 1]`: the client, and the originator behind
+        // the listener's trusted proxies (the client itself without `TrustedIP`).
+        let client = self.peer.addr;
+        let forwarded = listener
+            .trusted_ip
+            .as_deref()
+            .filter(|_| listener.originator)
+            .and_then(|acl| {
+                crate::log::origin::originator(
+                    client,
+                    &self.req.head,
+                    &listener.forwarded_header,
+                    acl,
+                )
+            });
+        let client = client.map(|ip| ip.to_canonical());
+        self.matches.origin = [client, forwarded.map(|ip| ip.to_canonical()).or(client)];
         let mut chosen = None;
         for s in &listener.services {
             let mut cx = Cx {
@@ -679,6 +701,25 @@ impl Connection {
         let Some(service) = chosen else {
             return self.unavailable(503).await;
         };
+        // A service's own `TrustedIP` or `ForwardedHeader` is the most specific for
+        // `%[remoteip 1]` in its modifications and redirects.
+        if listener.originator
+            && (service.trusted_ip.is_some() || service.forwarded_header.is_some())
+        {
+            let acl = service
+                .trusted_ip
+                .as_deref()
+                .or(listener.trusted_ip.as_deref());
+            let header = service
+                .forwarded_header
+                .as_deref()
+                .unwrap_or(&listener.forwarded_header);
+            let client = self.matches.origin[0];
+            let forwarded = acl.and_then(|acl| {
+                crate::log::origin::originator(self.peer.addr, &self.req.head, header, acl)
+            });
+            self.matches.origin[1] = forwarded.map(|ip| ip.to_canonical()).or(client);
+        }
         let mut outcome = match &service.special {
             None => self.forward(service).await,
             // Redirects mixed with regular backends (deprecated): drawn like backends.
@@ -826,9 +867,11 @@ impl Connection {
         for i in 0..req.head.fields.len() {
             let name = req.head.name(i);
             let keep_upgrade = req.upgrade && name.eq_ignore_ascii_case(b"upgrade");
-            if (req.is_hop_by_hop(i) && !keep_upgrade)
-                || (req.expect_continue && name.eq_ignore_ascii_case(b"expect"))
-            {
+            // `Expect: 100-continue` is pound's to answer (or, in HTTP/1.0 and without a
+            // body, meaningless): it never reaches the backend, as in pound.
+            let expect_continue = name.eq_ignore_ascii_case(b"expect")
+                && crate::http::trim(req.head.value(i)).eq_ignore_ascii_case(b"100-continue");
+            if (req.is_hop_by_hop(i) && !keep_upgrade) || expect_continue {
                 continue;
             }
             out.extend_from_slice(name);
@@ -1574,11 +1617,34 @@ fn refused_line(data: &[u8], max_line: usize) -> String {
     String::from_utf8_lossy(line).into_owned()
 }
 
-/// pound's words for why a request head was refused.
+/// pound's words for why a request head was refused; pound-rs's own where pound has none
+/// (it accepts those heads).
 fn pound_reason(rej: &request::Reject) -> &'static str {
     match rej.reason {
         "several Content-Length fields" => "multiple Content-Length headers",
+        "invalid Content-Length" => "bad Content-Length value",
+        "both Transfer-Encoding and Content-Length" => {
+            "both Transfer-Encoding and Content-Length given"
+        }
         "unknown transfer coding" => "unknown Transfer-Encoding",
+        r if is_framing(rej) => r,
         _ => "error parsing request",
     }
+}
+
+/// Whether a refusal is about a head that parsed: its body's framing or its `Host`.
+fn is_framing(rej: &request::Reject) -> bool {
+    matches!(
+        rej.reason,
+        "several Content-Length fields"
+            | "invalid Content-Length"
+            | "both Transfer-Encoding and Content-Length"
+            | "unknown transfer coding"
+            | "several Transfer-Encoding fields"
+            | "malformed Transfer-Encoding"
+            | "chunked is not the last transfer coding"
+            | "Transfer-Encoding in an HTTP/1.0 request"
+            | "invalid Host"
+            | "missing or repeated Host"
+    )
 }

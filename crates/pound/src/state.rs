@@ -84,6 +84,8 @@ pub struct Listener {
     pub response: Vec<Vec<Branch>>,
     /// Whether matches must be recorded for back-references (some template uses them).
     pub capture: bool,
+    /// Whether some template uses `%[remoteip 1]`, the originator behind trusted proxies.
+    pub originator: bool,
     /// The listener's own services, then the global ones.
     pub services: Vec<Arc<Service>>,
     /// Present for `ListenHTTPS`.
@@ -325,7 +327,7 @@ impl State {
             let response = rules.responses(&l.response);
             listeners.push((l, services, request, response));
         }
-        let capture = rules.captures;
+        let (capture, originator) = (rules.captures, rules.originator);
         let mut own = own.into_iter();
         warnings.extend(crate::tls::global_warnings(&config.global));
         let listeners = listeners
@@ -336,6 +338,7 @@ impl State {
                 built.request = request;
                 built.response = response;
                 built.capture = capture;
+                built.originator = originator;
                 Ok(Arc::new(built))
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -491,6 +494,7 @@ fn new_listener(
         request: Vec::new(),
         response: Vec::new(),
         capture: false,
+        originator: false,
         services,
         tls,
         http2: http2_on.then_some(Http2 {

@@ -267,3 +267,32 @@ fn rewrites_nested_in_response_rewrites_apply_to_the_response() {
     assert_eq!(r.header("X-Outer").as_deref(), Some("1"));
     assert_eq!(r.header("X-Inner").as_deref(), Some("yes"));
 }
+
+/// `%[remoteip 0]` (the client), `%[remoteip 1]` (the originator behind the most specific
+/// `TrustedIP`/`ForwardedHeader`) and `%[user]`, as pound 4.23 expands them.
+#[test]
+fn remoteip_and_user_accessors() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&format!(
+        "TrustedIP\n\"127.0.0.1\"\nEnd\nListenHTTP\nLISTEN\nEnd\n\
+         Service\nPath -beg \"/rh\"\nForwardedHeader \"X-Real-IP\"\n\
+         SetHeader \"X-Orig: %[remoteip 1]\"\nBackend\n{0}End\nEnd\n\
+         Service\nSetHeader \"X-Acc: ip=%[remoteip 0] ipf=%[remoteip 1] user=%[user]\"\n\
+         Backend\n{0}End\nEnd\n",
+        backend.config()
+    ));
+    let get = |req: &str| {
+        pound.connect().send(req).response();
+        backend.requests().pop().expect("a request")
+    };
+    let r = get("GET /rh HTTP/1.1\r\nHost: a\r\nX-Real-IP: 5.6.7.8\r\n\r\n");
+    assert_eq!(r.header("X-Orig").as_deref(), Some("5.6.7.8"));
+    let r = get(
+        "GET /x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.9\r\n\
+         Authorization: Basic dXNlcjpwYXNz\r\n\r\n",
+    );
+    assert_eq!(
+        r.header("X-Acc").as_deref(),
+        Some("ip=127.0.0.1 ipf=192.0.2.9 user=user")
+    );
+}

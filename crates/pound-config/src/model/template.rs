@@ -46,6 +46,13 @@ pub enum Accessor {
     Header(String),
     Host,
     Port,
+    /// `%[remoteip FWD]` (pound 4.18): the client's address (`FWD` 0), or the originator
+    /// found in the forwarded header behind `TrustedIP` (else).
+    RemoteIp {
+        forwarded: bool,
+    },
+    /// `%[user]`: the user name of `Authorization: Basic` credentials, if any.
+    User,
 }
 
 /// What is wrong with a template, with the byte offset pound reports for it.
@@ -189,6 +196,14 @@ impl Template {
         }
     }
 
+    /// Whether the template needs the originator behind trusted proxies
+    /// (`%[remoteip 1]`), which is then worked out for each request.
+    pub fn uses_originator(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Accessor(Accessor::RemoteIp { forwarded: true })))
+    }
+
     /// Whether the template contains back-references.
     pub fn has_refs(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::Ref { .. }))
@@ -227,6 +242,10 @@ fn parse_accessor(inner: &str) -> Option<Accessor> {
         ("query", true) => Accessor::Query,
         ("host", true) => Accessor::Host,
         ("port", true) => Accessor::Port,
+        ("user", true) => Accessor::User,
+        ("remoteip", false) => Accessor::RemoteIp {
+            forwarded: arg != "0",
+        },
         ("param", false) => Accessor::Param(arg.to_string()),
         ("header", false) => Accessor::Header(arg.to_string()),
         _ => return None,
@@ -293,6 +312,20 @@ mod tests {
         assert!(Template::parse("%[host]").parts.len() == 1);
         assert!(!Template::parse("%[host]").has_refs());
         assert!(Template::parse("a$1").has_refs());
+    }
+
+    #[test]
+    fn remoteip_and_user() {
+        assert_eq!(
+            Template::parse("%[remoteip 0]%[remoteip 1]%[user]").parts,
+            vec![
+                Part::Accessor(Accessor::RemoteIp { forwarded: false }),
+                Part::Accessor(Accessor::RemoteIp { forwarded: true }),
+                Part::Accessor(Accessor::User),
+            ]
+        );
+        assert!(Template::parse("%[remoteip 1]").uses_originator());
+        assert!(!Template::parse("%[remoteip 0]").uses_originator());
     }
 
     /// Accessors pound does not know are copied as written, as pound does.

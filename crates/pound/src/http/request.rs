@@ -9,8 +9,10 @@ use std::mem::MaybeUninit;
 use super::head::{Field, Head, Span};
 use super::{methods, parse_content_length, trim, BodyKind, Version};
 
-/// At most this many header fields in a request.
-pub const MAX_FIELDS: usize = 128;
+/// At most this many header fields in a request. pound sets no such bound (only its head
+/// size bounds them); 1024 fields within the 64 KiB head serve any real client, and the
+/// parser's table of them (32 KiB) lives on the stack only while a head is parsed.
+pub const MAX_FIELDS: usize = 1024;
 
 /// Size bounds applied while reading a request.
 #[derive(Debug, Clone, Copy)]

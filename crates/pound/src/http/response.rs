@@ -6,7 +6,7 @@ use super::head::{Field, Head, Span};
 use super::{parse_content_length, tokens, BodyKind, Version};
 
 /// At most this many header fields in a response.
-pub const MAX_FIELDS: usize = 128;
+pub const MAX_FIELDS: usize = 1024;
 
 /// A backend response head. Reused from one response to the next.
 #[derive(Debug)]
@@ -99,7 +99,7 @@ pub fn parse(
         return Err("malformed status line");
     };
     let version = Version::from_minor(minor).ok_or("unsupported response version")?;
-    if !(100..=999).contains(&code) {
+    if !(100..=599).contains(&code) {
         return Err("malformed status line");
     }
 

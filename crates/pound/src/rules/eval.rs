@@ -30,6 +30,9 @@ pub struct Matches {
     slots: VecDeque<Slot>,
     spare: Vec<Slot>,
     spans: Vec<Option<(usize, usize)>>,
+    /// What `%[remoteip 0]` and `%[remoteip 1]` expand to: the client's address and the
+    /// originator behind trusted proxies (see `log::origin`), set for each request.
+    pub origin: [Option<IpAddr>; 2],
 }
 
 impl Matches {
@@ -220,6 +223,25 @@ pub fn expand(
                     Accessor::Port => host
                         .map(|h| target::host_port(h).1)
                         .filter(|p| !p.is_empty()),
+                    Accessor::RemoteIp { forwarded } => {
+                        if let Some(ip) = m.origin[usize::from(*forwarded)] {
+                            use std::io::Write;
+                            let _ = write!(out, "{ip}");
+                            values += 1;
+                        }
+                        None
+                    }
+                    Accessor::User => {
+                        if let Some((user, _)) = req
+                            .head
+                            .get("authorization")
+                            .and_then(crate::auth::basic_credentials)
+                        {
+                            out.extend_from_slice(&user);
+                            values += 1;
+                        }
+                        None
+                    }
                 };
                 if let Some(v) = value {
                     out.extend_from_slice(v);

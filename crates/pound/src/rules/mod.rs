@@ -61,6 +61,8 @@ pub struct Builder {
     files: HashMap<PathBuf, Arc<Htpasswd>>,
     /// Whether some template refers to regex groups, so matches must be recorded.
     pub captures: bool,
+    /// Whether some template needs the originator behind trusted proxies.
+    pub originator: bool,
 }
 
 impl Builder {
@@ -101,7 +103,7 @@ impl Builder {
     }
 
     fn template(&mut self, t: &Template) -> Template {
-        self.captures |= t.has_refs();
+        self.note(t);
         t.clone()
     }
 
@@ -139,5 +141,6 @@ impl Builder {
     /// Notes a template used outside conditions and modifications (`Redirect`).
     pub fn note(&mut self, t: &Template) {
         self.captures |= t.has_refs();
+        self.originator |= t.uses_originator();
     }
 }
