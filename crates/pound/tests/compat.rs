@@ -296,3 +296,43 @@ fn remoteip_and_user_accessors() {
         Some("ip=127.0.0.1 ipf=192.0.2.9 user=user")
     );
 }
+
+/// A head that parsed but frames its body wrongly is answered in the request's version,
+/// with pound 4.23's reasons.
+#[test]
+fn framing_errors_are_answered_as_pound_answers_them() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&common::net::simple("", &[&backend]));
+    for (request, status, why) in [
+        (
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "400 Bad Request",
+            "both Transfer-Encoding and Content-Length given",
+        ),
+        (
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+            "400 Bad Request",
+            "multiple Content-Length headers",
+        ),
+        (
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+            "400 Bad Request",
+            "bad Content-Length value",
+        ),
+        (
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+            "501 Not Implemented",
+            "unknown Transfer-Encoding",
+        ),
+    ] {
+        let r = exchange(&pound, request);
+        assert!(
+            r.starts_with(&format!("HTTP/1.1 {status}\r\nContent-Length: ")),
+            "{r}"
+        );
+        pound
+            .err
+            .wait_for(&format!("127.0.0.1: \"POST / HTTP/1.1\": {why}"));
+    }
+    assert!(backend.requests().is_empty());
+}
