@@ -874,10 +874,7 @@ impl Connection {
             if (req.is_hop_by_hop(i) && !keep_upgrade) || expect_continue {
                 continue;
             }
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(req.head.value(i));
-            out.extend_from_slice(b"\r\n");
+            req.head.write_field(i, out);
         }
         if req.upgrade {
             out.extend_from_slice(b"Connection: upgrade\r\n");
@@ -1290,10 +1287,15 @@ impl Connection {
             } else {
                 None
             };
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(moved.as_deref().unwrap_or(value));
-            out.extend_from_slice(b"\r\n");
+            match moved {
+                Some(v) => {
+                    out.extend_from_slice(name);
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(&v);
+                    out.extend_from_slice(b"\r\n");
+                }
+                None => resp.head.write_field(i, out),
+            }
         }
         if !keep && !upgrade {
             out.extend_from_slice(b"Connection: close\r\n");

@@ -376,7 +376,7 @@ impl ResponseHead {
 fn response_head() -> impl Strategy<Value = ResponseHead> {
     let status = prop_oneof![
         4 => select(&[200u16, 201, 204, 206, 301, 302, 304, 400, 404, 500, 503][..]),
-        2 => 200u16..=999,
+        2 => 200u16..=599,
         1 => 100u16..200,
     ];
     let framing = prop_oneof![

@@ -19,11 +19,37 @@ impl Span {
     }
 }
 
-/// One header field: its name and value (without surrounding whitespace).
+/// One header field: its name and value (without surrounding whitespace), and the line it
+/// came on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
     pub name: Span,
     pub value: Span,
+    /// The whole line as it arrived, without its line ending: matched by `Header`
+    /// conditions and passed on as it is, as pound does. Empty for a field pound made or
+    /// changed, which is written `Name: value`.
+    pub line: Span,
+}
+
+impl Field {
+    /// A field read from a message: `name` and `value` are parts of `input` (which the
+    /// head's buffer copies from `offset`), and its line ends before the next CR or LF.
+    pub fn read(input: &[u8], name: &[u8], value: &[u8], offset: usize) -> Field {
+        let start = name.as_ptr() as usize - input.as_ptr() as usize;
+        let after = value.as_ptr() as usize - input.as_ptr() as usize + value.len();
+        let end = input[after.max(start + name.len())..]
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .map_or(input.len(), |p| p + after.max(start + name.len()));
+        Field {
+            name: Head::span_of(input, name, offset),
+            value: Head::span_of(input, value, offset),
+            line: Span {
+                start: (start + offset) as u32,
+                end: (end + offset) as u32,
+            },
+        }
+    }
 }
 
 /// The bytes of a head and its header fields.
@@ -60,6 +86,20 @@ impl Head {
         self.bytes(self.fields[i].value)
     }
 
+    /// Writes field `i` with its line ending to `out`: the line as it came, or `Name: value`
+    /// for a field pound made or changed.
+    pub fn write_field(&self, i: usize, out: &mut Vec<u8>) {
+        let f = self.fields[i];
+        if f.line.end > f.line.start {
+            out.extend_from_slice(self.bytes(f.line));
+        } else {
+            out.extend_from_slice(self.bytes(f.name));
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(self.bytes(f.value));
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
     /// Indices of the fields called `name` (ASCII case-insensitive).
     pub fn find<'a>(&'a self, name: &'a str) -> impl Iterator<Item = usize> + 'a {
         (0..self.fields.len()).filter(move |&i| self.name(i).eq_ignore_ascii_case(name.as_bytes()))
@@ -89,13 +129,18 @@ impl Head {
     pub fn push(&mut self, name: &str, value: &[u8]) {
         let name = self.append(name.as_bytes());
         let value = self.append(value);
-        self.fields.push(Field { name, value });
+        self.fields.push(Field {
+            name,
+            value,
+            line: Span::default(),
+        });
     }
 
     /// Replaces the value of field `i`.
     pub fn set_value(&mut self, i: usize, value: &[u8]) {
         let v = self.append(value);
         self.fields[i].value = v;
+        self.fields[i].line = Span::default();
     }
 
     /// Removes every field called `name`.
@@ -108,12 +153,9 @@ impl Head {
     /// Writes the header fields for which `keep` (given the index) holds, each as
     /// `name: value\r\n`, to `out`.
     pub fn write_fields(&self, out: &mut Vec<u8>, keep: impl Fn(usize) -> bool) {
-        for (i, f) in self.fields.iter().enumerate() {
+        for i in 0..self.fields.len() {
             if keep(i) {
-                out.extend_from_slice(self.bytes(f.name));
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(self.bytes(f.value));
-                out.extend_from_slice(b"\r\n");
+                self.write_field(i, out);
             }
         }
     }

@@ -240,9 +240,9 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
     let mut upgrade_field = false;
     let mut expect_continue = false;
     for f in parsed.headers.iter() {
-        let name = Head::span_of(input, f.name.as_bytes(), 0);
-        let value = Head::span_of(input, f.value, 0);
-        req.head.fields.push(Field { name, value });
+        req.head
+            .fields
+            .push(Field::read(input, f.name.as_bytes(), f.value, 0));
         let v = f.value;
         match f.name.len() {
             4 if f.name.eq_ignore_ascii_case("host") => {

@@ -131,9 +131,9 @@ pub fn parse(
     let mut chunked = None;
     let mut connection = super::ConnectionOptions::default();
     for f in parsed.headers.iter() {
-        let name = Head::span_of(input, f.name.as_bytes(), 0);
-        let value = Head::span_of(input, f.value, 0);
-        resp.head.fields.push(Field { name, value });
+        resp.head
+            .fields
+            .push(Field::read(input, f.name.as_bytes(), f.value, 0));
         if f.name.eq_ignore_ascii_case("content-length") {
             let n = parse_content_length(f.value).ok_or("invalid Content-Length in response")?;
             if length.is_some_and(|l| l != n) {

@@ -450,11 +450,18 @@ fn set_target(req: &mut Request, new: &[u8], what: &str, t: &Template) -> Result
 }
 
 /// Field `i` as the line `Header` and `DeleteHeader` patterns see: `Name: value`.
+/// Field `i` as `Header` conditions and `DeleteHeader` see it: the line as it came, or
+/// `Name: value` for a field pound made or changed.
 fn field_line(head: &Head, i: usize, line: &mut Vec<u8>) {
+    let f = head.fields[i];
     line.clear();
-    line.extend_from_slice(head.name(i));
-    line.extend_from_slice(b": ");
-    line.extend_from_slice(head.value(i));
+    if f.line.end > f.line.start {
+        line.extend_from_slice(head.bytes(f.line));
+    } else {
+        line.extend_from_slice(head.bytes(f.name));
+        line.extend_from_slice(b": ");
+        line.extend_from_slice(head.bytes(f.value));
+    }
 }
 
 /// A rewritten URL part may not contain white space or control characters, which would
