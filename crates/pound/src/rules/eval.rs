@@ -285,15 +285,17 @@ pub fn apply(
                 expand(t, "path", req, matches, &mut value)?;
                 check_url_part(&value, "path", t)?;
                 let p = target::split(req.target());
-                target::join(p.origin, &value, p.query, &mut built);
+                // pound drops an empty query (`/a?`) when it rebuilds the URL.
+                let query = p.query.filter(|q| !q.is_empty());
+                target::join(p.origin, &value, query, &mut built);
                 set_target(req, &built, "path", t)?;
             }
             Action::SetQuery(t) => {
                 expand(t, "query", req, matches, &mut value)?;
                 check_url_part(&value, "query", t)?;
                 let p = target::split(req.target());
-                let query = (!value.is_empty()).then_some(&value[..]);
-                target::join(p.origin, p.path, query, &mut built);
+                // As pound: the query is the value, even empty (`/a?`).
+                target::join(p.origin, p.path, Some(&value), &mut built);
                 set_target(req, &built, "query", t)?;
             }
             Action::SetQueryParam(name, t) => {

@@ -74,14 +74,16 @@ pub fn param<'a>(query: &'a [u8], name: &[u8]) -> Option<Option<&'a [u8]>> {
 }
 
 /// Writes `query` with the first parameter called `name` set to `value` (or the parameter
-/// added at the end) to `out`.
+/// added at the end) to `out`. Empty pairs (`&&`) stay, as pound keeps them.
 pub fn set_param(query: &[u8], name: &[u8], value: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let mut done = false;
-    for pair in query.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        if !out.is_empty() {
+    let mut first = true;
+    for pair in query.split(|&b| b == b'&').filter(|_| !query.is_empty()) {
+        if !first {
             out.push(b'&');
         }
+        first = false;
         let n = pair.split(|&b| b == b'=').next().unwrap_or(pair);
         if !done && n == name {
             out.extend_from_slice(name);

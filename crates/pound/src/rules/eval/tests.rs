@@ -172,10 +172,18 @@ fn modifications_in_order() {
         "Host: www.Example.org:8080\r\nX-A: a=x&b=/v2/new/path\r\nX-New: 2\r\n"
     );
     assert_eq!(run.req.line(), b"GET /static/a/b.jpg?x=1&y=%20z HTTP/1.1");
+    // As pound 4.23: `SetQuery ""` leaves an empty query, `SetPath` drops one, and
+    // `SetQueryParam` keeps empty pairs.
     let (_, actions, ..) = service("SetQuery \"\"\n");
     let mut run = Run::new(GET);
     run.apply(&actions).unwrap();
-    assert_eq!(run.req.target(), b"/static/a/b.jpg");
+    assert_eq!(run.req.target(), b"/static/a/b.jpg?");
+    let (_, actions, ..) = service("SetPath \"/n\"\nSetQueryParam \"b\" \"2\"\n");
+    run.apply(&actions[..1]).unwrap();
+    assert_eq!(run.req.target(), b"/n");
+    let mut run = Run::new("GET /p?&&a HTTP/1.1\r\nHost: h\r\n\r\n");
+    run.apply(&actions[1..]).unwrap();
+    assert_eq!(run.req.target(), b"/p?&&a&b=2");
 }
 
 #[test]
