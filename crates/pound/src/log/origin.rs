@@ -47,7 +47,8 @@ fn parse(entry: &[u8]) -> Option<IpAddr> {
     text.parse().ok()
 }
 
-/// `Anonymise`: the address with its last byte set to 0 (`192.0.2.0`, `2001:db8::`).
+/// `Anonymise`: the address with its last part set to 0, as pound writes it (`192.0.2.0`,
+/// `2001:db8::0`).
 /// Text that is not an address (a UNIX-socket client) is left as it is.
 pub fn anonymise(text: &str) -> String {
     match text.parse::<IpAddr>() {
@@ -56,10 +57,12 @@ pub fn anonymise(text: &str) -> String {
             o[3] = 0;
             IpAddr::from(o).to_string()
         }
+        // As pound writes it: the last group of the usual text form is `0`
+        // (`2001:db8::12ff` → `2001:db8::0`, `::1` → `::0`).
         Ok(IpAddr::V6(v6)) => {
-            let mut o = v6.octets();
-            o[15] = 0;
-            IpAddr::from(o).to_string()
+            let full = v6.to_string();
+            let cut = full.rfind(':').map_or(0, |i| i + 1);
+            format!("{}0", &full[..cut])
         }
         Err(_) => text.to_string(),
     }
@@ -149,8 +152,12 @@ mod tests {
 
     #[test]
     fn anonymise_clears_the_last_byte() {
+        // pound 4.23's output for the same addresses.
         assert_eq!(anonymise("192.0.2.77"), "192.0.2.0");
-        assert_eq!(anonymise("2001:db8::12ff"), "2001:db8::1200");
+        assert_eq!(anonymise("2001:db8::12ff"), "2001:db8::0");
+        assert_eq!(anonymise("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2:3:4:5:0");
+        assert_eq!(anonymise("2001:db8::"), "2001:db8::0");
+        assert_eq!(anonymise("::1"), "::0");
         assert_eq!(anonymise("socket"), "socket");
     }
 }
