@@ -538,10 +538,14 @@ impl Connection {
     async fn refuse(&mut self, rej: request::Reject) {
         let start = SystemTime::now();
         let t0 = Instant::now();
-        let line = refused_line(self.cin.data(), self.listener.limits.max_line);
+        // pound logs no request line for a head whose line was too long.
+        let line = match rej.status {
+            413 if rej.reason == "header line too long" => String::new(),
+            _ => refused_line(self.cin.data(), self.listener.limits.max_line),
+        };
         // A body over `MaxRequest` is refused once the head was read whole: pound answers
         // in the request's version and says how large it was.
-        if let (413, BodyKind::Length(n)) = (rej.status, self.req.body) {
+        if let ("request body too large", BodyKind::Length(n)) = (rej.reason, self.req.body) {
             logmsg!(
                 Notice,
                 "{}e413: {}: \"{line}\": request too large: {n} bytes",
@@ -555,7 +559,7 @@ impl Connection {
             self.linger().await;
             return;
         }
-        if rej.status != 414 {
+        if rej.status != 414 && rej.reason != "header line too long" {
             logmsg!(
                 Notice,
                 "{}e{}: {}: \"{line}\": {}",

@@ -336,3 +336,30 @@ fn framing_errors_are_answered_as_pound_answers_them() {
     }
     assert!(backend.requests().is_empty());
 }
+
+/// pound's line buffer: a request line or header line of up to 4093 bytes is taken; a
+/// longer request line is answered 414, a longer header line 413, both in HTTP/1.0.
+#[test]
+fn lines_longer_than_pounds_line_buffer_are_refused() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&common::net::simple("", &[&backend]));
+    let line = |n: usize| {
+        format!(
+            "GET /{} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            "a".repeat(n - 14)
+        )
+    };
+    assert!(exchange(&pound, &line(4093)).starts_with("HTTP/1.1 200 "));
+    assert!(exchange(&pound, &line(4094)).starts_with("HTTP/1.0 414 URI Too Long\r\n"));
+    let field = |n: usize| {
+        format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Long: {}\r\n\r\n",
+            "b".repeat(n - 8)
+        )
+    };
+    assert!(exchange(&pound, &field(4093)).starts_with("HTTP/1.1 200 "));
+    assert!(exchange(&pound, &field(4094)).starts_with("HTTP/1.0 413 Payload Too Large\r\n"));
+    pound
+        .out
+        .wait_for("pound: 127.0.0.1  - HTTP/1.0 413 Payload Too Large");
+}

@@ -136,7 +136,8 @@ fn modifications_reach_the_backend_in_order() {
     let cases = [
         ("X-Mode: a\r\n", "GET /a/new/item?k=v&seen=item HTTP/1.1"),
         ("X-Mode: b\r\n", "GET /b/new/item?k=v&seen=item HTTP/1.1"),
-        ("", "GET /new/item HTTP/1.1"),
+        // `SetQuery ""` leaves an empty query, as in pound 4.23.
+        ("", "GET /new/item? HTTP/1.1"),
     ];
     for (extra, line) in cases {
         let r = get(

@@ -14,12 +14,17 @@ use super::{methods, parse_content_length, trim, BodyKind, Version};
 /// parser's table of them (32 KiB) lives on the stack only while a head is parsed.
 pub const MAX_FIELDS: usize = 1024;
 
+/// pound's line buffer (its `LineBufferSize`, 4096 by default): a line and its line ending
+/// must fit in it with a byte to spare, so a line holds at most 4093 bytes.
+pub const LINE_BUFFER: usize = 4096;
+
 /// Size bounds applied while reading a request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// The whole head, request line and fields.
     pub max_head: usize,
-    /// The request line (414 beyond it).
+    /// The longest request line (414 beyond it) and header line (413 beyond it), as pound
+    /// bounds them.
     pub max_line: usize,
     /// `xHTTP`.
     pub xhttp: u8,
@@ -31,7 +36,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_head: 64 * 1024,
-            max_line: 8 * 1024,
+            max_line: LINE_BUFFER - 3,
             xhttp: 0,
             max_body: None,
         }
@@ -240,9 +245,11 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
     let mut upgrade_field = false;
     let mut expect_continue = false;
     for f in parsed.headers.iter() {
-        req.head
-            .fields
-            .push(Field::read(input, f.name.as_bytes(), f.value, 0));
+        let field = Field::read(input, f.name.as_bytes(), f.value, 0);
+        if (field.line.end - field.line.start) as usize > limits.max_line {
+            return reject(413, "header line too long");
+        }
+        req.head.fields.push(field);
         let v = f.value;
         match f.name.len() {
             4 if f.name.eq_ignore_ascii_case("host") => {
