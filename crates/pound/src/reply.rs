@@ -15,6 +15,7 @@ fn text(code: u16) -> &'static str {
         405 => "The request method is not supported for the requested resource.",
         413 => "The request content is larger than the proxy server is able to process.",
         414 => "The length of the requested URL exceeds the capacity limit for this server.",
+        429 => "Originator sent too many requests in a given amount of time.",
         500 => "The server encountered an internal error and was unable to complete your request.",
         501 => "The server does not support the action requested.",
         503 => "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.",

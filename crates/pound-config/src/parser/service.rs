@@ -33,7 +33,7 @@ const SERVICE: &[&str] = &[
 const REDIRECT_CODES: &[u64] = &[301, 302, 303, 307, 308];
 
 /// Status codes an `Error` backend can answer with: those pound has texts for.
-pub(super) const ERROR_CODES: &[u64] = &[400, 401, 403, 404, 405, 413, 414, 500, 501, 503];
+pub(super) const ERROR_CODES: &[u64] = &[400, 401, 403, 404, 405, 413, 414, 429, 500, 501, 503];
 
 /// What a service inherits from its surroundings when it is defined.
 pub(super) struct ServiceDefaults {

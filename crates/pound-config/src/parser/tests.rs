@@ -489,6 +489,8 @@ fn backend_mixing() {
         &service("Error 299\n"),
         &["p.cfg:2.7-9: unsupported status code"],
     );
+    // pound 4.23 takes 429 (its `TBF` example answers it).
+    ok(&service("Error 429\n"));
     warns(
         "Service\nEnd\n",
         &["p.cfg:1.7-2.3: warning: no backends defined"],
