@@ -133,24 +133,14 @@ impl Parser<'_> {
                 let dir = self.string_arg()?;
                 // pound opens the directory at once: one that cannot be opened is an error
                 // at its name.
-                match self.env.stat(std::path::Path::new(&dir.value)) {
-                    Ok(crate::env::FileKind::Directory) => {}
-                    Ok(_) => {
-                        return Err(Diagnostic::error(
-                            &dir.span,
-                            format!("can't open directory {}: Not a directory", dir.value),
-                        ))
-                    }
-                    Err(e) => {
-                        return Err(Diagnostic::error(
-                            &dir.span,
-                            format!(
-                                "can't open directory {}: {}",
-                                dir.value,
-                                crate::env::describe_io_error(&e)
-                            ),
-                        ))
-                    }
+                if let Err(e) = self.directory(&dir.value) {
+                    let why = e.map_or("Not a directory".into(), |e| {
+                        crate::env::describe_io_error(&e)
+                    });
+                    return Err(Diagnostic::error(
+                        &dir.span,
+                        format!("can't open directory {}: {why}", dir.value),
+                    ));
                 }
                 self.include_dir = Some(dir.value.into());
             }

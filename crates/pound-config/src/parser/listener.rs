@@ -309,15 +309,15 @@ impl Parser<'_> {
         let dir = self.string_arg()?;
         // pound opens the directory now, relative to the working directory (not the include
         // directory), and takes its name literally.
-        match self.env.stat(std::path::Path::new(&dir.value)) {
-            Ok(crate::env::FileKind::Directory) => {}
-            Ok(_) => {
+        match self.directory(&dir.value) {
+            Ok(()) => {}
+            Err(None) => {
                 return Err(Diagnostic::error(
                     &dir.span,
                     format!("{} is not a directory: Bad file descriptor", dir.value),
                 ))
             }
-            Err(e) => {
+            Err(Some(e)) => {
                 return Err(Diagnostic::error(
                     &dir.span,
                     format!(

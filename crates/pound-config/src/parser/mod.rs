@@ -326,6 +326,16 @@ impl<'e> Parser<'e> {
         }
     }
 
+    /// Whether `name` is a directory, as pound checks `IncludeDir` and `ACME` ones: the
+    /// error is `None` for something else than a directory.
+    pub(super) fn directory(&self, name: &str) -> Result<(), Option<std::io::Error>> {
+        match self.env.stat(Path::new(name)) {
+            Ok(crate::env::FileKind::Directory) => Ok(()),
+            Ok(_) => Err(None),
+            Err(e) => Err(Some(e)),
+        }
+    }
+
     /// How pound names a resolved file in messages: a relative name is joined to the working
     /// directory when there is no include directory.
     pub(super) fn shown(&self, path: &Path) -> String {

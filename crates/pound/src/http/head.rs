@@ -86,9 +86,9 @@ impl Head {
         self.bytes(self.fields[i].value)
     }
 
-    /// Writes field `i` with its line ending to `out`: the line as it came, or `Name: value`
-    /// for a field pound made or changed.
-    pub fn write_field(&self, i: usize, out: &mut Vec<u8>) {
+    /// Appends field `i` to `out` as a header line without its ending: the line as it came,
+    /// or `Name: value` for a field pound made or changed.
+    pub fn write_line(&self, i: usize, out: &mut Vec<u8>) {
         let f = self.fields[i];
         if f.line.end > f.line.start {
             out.extend_from_slice(self.bytes(f.line));
@@ -97,6 +97,11 @@ impl Head {
             out.extend_from_slice(b": ");
             out.extend_from_slice(self.bytes(f.value));
         }
+    }
+
+    /// Writes field `i` with its line ending to `out` (see [`Head::write_line`]).
+    pub fn write_field(&self, i: usize, out: &mut Vec<u8>) {
+        self.write_line(i, out);
         out.extend_from_slice(b"\r\n");
     }
 

@@ -455,15 +455,8 @@ fn set_target(req: &mut Request, new: &[u8], what: &str, t: &Template) -> Result
 /// Field `i` as `Header` conditions and `DeleteHeader` see it: the line as it came, or
 /// `Name: value` for a field pound made or changed.
 fn field_line(head: &Head, i: usize, line: &mut Vec<u8>) {
-    let f = head.fields[i];
     line.clear();
-    if f.line.end > f.line.start {
-        line.extend_from_slice(head.bytes(f.line));
-    } else {
-        line.extend_from_slice(head.bytes(f.name));
-        line.extend_from_slice(b": ");
-        line.extend_from_slice(head.bytes(f.value));
-    }
+    head.write_line(i, line);
 }
 
 /// A rewritten URL part may not contain white space or control characters, which would
