@@ -85,6 +85,9 @@ impl Peer {
 /// pound's words for a backend that closed or went silent before its response head.
 const EOF_FROM_BACKEND: &str = "eof from backend";
 
+/// pound's words for a response head it cannot use.
+const MALFORMED_RESPONSE: &str = "malformed response";
+
 /// How one request ended.
 struct Outcome {
     status: u16,
@@ -186,6 +189,8 @@ struct Connection {
     h2c: bool,
     /// An h2c connection preface arrived: the connection goes to the HTTP/2 server.
     preface: bool,
+    /// When the current request was taken in, for the times pound gives in some messages.
+    started: Instant,
 }
 
 /// A connection that turned out to speak HTTP/2 (h2c), with what was already read from it
@@ -307,6 +312,7 @@ impl Connection {
             tag,
             h2c,
             preface: false,
+            started: Instant::now(),
             pace,
         }
     }
@@ -375,6 +381,7 @@ impl Connection {
     async fn request(&mut self, n: usize) -> bool {
         let start = SystemTime::now();
         let t0 = Instant::now();
+        self.started = t0;
         self.cin.consume(n);
         self.pace.begin();
         let outcome = match self.admit().await {
@@ -1043,9 +1050,15 @@ impl Connection {
                     // pound 4.23 answers a backend that fails to answer with 503.
                     Err(reason) => {
                         let reason = reason.unwrap_or_else(|| EOF_FROM_BACKEND.into());
+                        // pound gives the time a malformed response took.
+                        let took = if reason == MALFORMED_RESPONSE {
+                            format!(" ({:.3} sec)", self.started.elapsed().as_secs_f64())
+                        } else {
+                            String::new()
+                        };
                         logmsg!(
                             Notice,
-                            "{}e503: {} <= {}: \"{}\": {reason}",
+                            "{}e503: {} <= {}: \"{}\": {reason}{took}",
                             self.tag,
                             self.peer.ip,
                             backend.named.name,
@@ -1168,7 +1181,7 @@ impl Connection {
                     continue;
                 }
                 Ok(None) => {}
-                Err(_) => return Err(Some("malformed response".into())),
+                Err(_) => return Err(Some(MALFORMED_RESPONSE.into())),
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match timed(left, bin.fill(&mut conn.stream)).await {
@@ -1334,12 +1347,13 @@ impl Connection {
                     RelayError::Write(_) => {}
                     other => logmsg!(
                         Notice,
-                        "({:x}): {} <= {}: \"{}\": {}",
+                        "({:x}): {} <= {}: \"{}\": {} ({:.3} sec)",
                         self.tag.0,
                         self.peer.ip,
                         backend.named.name,
                         self.request_text(),
-                        describe(other)
+                        describe(other),
+                        self.started.elapsed().as_secs_f64()
                     ),
                 }
                 if !head_sent && !matches!(e, RelayError::Write(_)) {
