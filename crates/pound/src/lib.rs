@@ -11,6 +11,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod auth;
 pub mod backend;
 pub mod balance;
+pub mod base64;
 pub mod cli;
 pub mod clients;
 pub mod control;

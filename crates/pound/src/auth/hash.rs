@@ -12,7 +12,7 @@ use sha1::Sha1;
 /// whatever the position of the first difference.
 pub fn verify(password: &[u8], hash: &str) -> bool {
     if let Some(b64) = hash.strip_prefix("{SHA}") {
-        let Some(stored) = crate::log::format::base64_decode(b64.as_bytes()) else {
+        let Some(stored) = crate::base64::decode(b64.as_bytes()) else {
             return false;
         };
         return constant_eq(&Sha1::digest(password), &stored);

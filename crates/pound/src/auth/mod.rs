@@ -203,7 +203,7 @@ pub fn basic_credentials(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     if v.len() < 6 || !v[..6].eq_ignore_ascii_case(b"basic ") {
         return None;
     }
-    let decoded = crate::log::format::base64_decode(crate::http::trim(&v[6..]))?;
+    let decoded = crate::base64::decode(crate::http::trim(&v[6..]))?;
     let colon = decoded.iter().position(|&b| b == b':')?;
     Some((decoded[..colon].to_vec(), decoded[colon + 1..].to_vec()))
 }

@@ -249,7 +249,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// The PEM form of a certificate, its lines joined by `CRLF TAB`.
 fn pem_folded(der: &[u8]) -> String {
-    let b64 = base64(der);
+    let b64 = crate::base64::encode(der);
     let mut out = String::with_capacity(b64.len() + b64.len() / 64 * 3 + 80);
     out.push_str("-----BEGIN CERTIFICATE-----");
     for line in b64.as_bytes().chunks(64) {
@@ -257,27 +257,6 @@ fn pem_folded(der: &[u8]) -> String {
         out.push_str(std::str::from_utf8(line).unwrap_or_default());
     }
     out.push_str("\r\n\t-----END CERTIFICATE-----");
-    out
-}
-
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> shift & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
     out
 }
 
@@ -325,15 +304,6 @@ mod tests {
     }
 
     #[test]
-    fn base64_pads() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
     fn client_fields_follow_openssl() {
         let key = rcgen::KeyPair::generate().expect("key");
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
@@ -367,7 +337,7 @@ mod tests {
             .filter(|l| !l.starts_with("-----"))
             .collect();
         assert_eq!(
-            crate::log::format::base64_decode(body.as_bytes()).as_deref(),
+            crate::base64::decode(body.as_bytes()).as_deref(),
             Some(cert.der().as_ref())
         );
     }
