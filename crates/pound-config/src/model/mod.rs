@@ -175,6 +175,12 @@ pub enum Balancer {
     Iwrr,
 }
 
+impl Balancer {
+    /// The `Balancer` names, global and per service.
+    pub const NAMES: &'static [(&'static str, Balancer)] =
+        &[("random", Balancer::Random), ("iwrr", Balancer::Iwrr)];
+}
+
 /// The control socket (`Control "path"` or the block form).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Control {

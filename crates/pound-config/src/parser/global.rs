@@ -56,9 +56,6 @@ const GLOBAL: &[&str] = &[
     "Backend",
 ];
 
-pub(super) const BALANCERS: &[(&str, Balancer)] =
-    &[("random", Balancer::Random), ("iwrr", Balancer::Iwrr)];
-
 impl Parser<'_> {
     pub(super) fn parse_top(&mut self) -> PResult<()> {
         let opener = Span {
@@ -92,7 +89,7 @@ impl Parser<'_> {
             }
             "Balancer" => {
                 self.global.balancer =
-                    self.word_choice(BALANCERS, "unsupported balancing strategy: %s")?;
+                    self.word_choice(Balancer::NAMES, "unsupported balancing strategy: %s")?;
                 self.end_of_line()?;
             }
             "Daemon" => self.global.daemon = self.bool_arg()?,

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::condition::{Scope, CONDITIONS};
-use super::global::BALANCERS;
 use super::modify::{Modified, MODIFICATIONS};
 use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
@@ -123,7 +122,8 @@ impl Parser<'_> {
     ) -> PResult<()> {
         match kw {
             "Balancer" => {
-                s.balancer = self.word_choice(BALANCERS, "unsupported balancing strategy: %s")?;
+                s.balancer =
+                    self.word_choice(Balancer::NAMES, "unsupported balancing strategy: %s")?;
                 self.end_of_line()?;
             }
             "IgnoreCase" => {
