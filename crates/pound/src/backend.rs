@@ -59,7 +59,7 @@ pub struct Backend {
     /// `ServerName`: the `Host` requests to this backend carry, and its SNI name.
     pub server_name: Option<Arc<str>>,
     alive: AtomicBool,
-    pub stats: crate::metrics::BackendStats,
+    pub stats: crate::stats::BackendStats,
     /// Idle connections, most recently used at the back.
     pool: Mutex<VecDeque<Idle>>,
 }

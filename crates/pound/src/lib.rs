@@ -32,6 +32,7 @@ pub mod rules;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod stats;
 pub mod supervisor;
 pub mod support;
 pub mod tls;

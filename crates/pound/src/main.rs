@@ -153,13 +153,13 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     // The control socket is opened here, before privileges are dropped: `ChangeOwner` hands
     // it to `User`/`Group`. Opening it before the detach reports errors on the terminal, and
     // before the fork lets every worker inherit it.
-    let mut state = state;
-    if let Some(c) = &config.global.control {
-        match control::open(c, |p| identity.chown(p)) {
-            Ok(socket) => state.control = Some(socket),
+    let control = match &config.global.control {
+        Some(c) => match control::open(c, |p| identity.chown(p)) {
+            Ok(socket) => Some(socket),
             Err(e) => return terminated(&e),
-        }
-    }
+        },
+        None => None,
+    };
 
     let target = match &config.global.log_facility {
         _ if args.log_to_stderr => log::Target::Stdio,
@@ -202,6 +202,7 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     let worker = Worker {
         state,
         sockets,
+        control,
         identity,
         jail,
         target,
@@ -229,6 +230,8 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
 struct Worker {
     state: state::State,
     sockets: Vec<listen::Socket>,
+    /// The control socket, opened before privileges were dropped.
+    control: Option<control::Socket>,
     identity: privileges::Identity,
     jail: Option<privileges::Jail>,
     target: log::Target,
@@ -264,6 +267,6 @@ impl Worker {
             return 1;
         }
         log::init(self.target);
-        server::run(self.state, self.sockets, None, startup)
+        server::run(self.state, self.sockets, self.control, None, startup)
     }
 }

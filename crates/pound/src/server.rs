@@ -49,6 +49,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub fn run(
     state: State,
     sockets: Vec<Socket>,
+    control: Option<crate::control::Socket>,
     pid_file: Option<PathBuf>,
     mut startup: crate::daemon::Startup,
 ) -> i32 {
@@ -67,14 +68,14 @@ pub fn run(
             return 1;
         }
     };
-    let control = state.control.as_ref().map(|c| (c.path.clone(), c.id()));
-    let code = runtime.block_on(serve(state, sockets, &mut startup));
+    let control_file = control.as_ref().map(|c| (c.path.clone(), c.id()));
+    let code = runtime.block_on(serve(state, sockets, control, &mut startup));
     if let Some(p) = pid_file {
         let _ = std::fs::remove_file(p);
     }
     // The control socket goes with a clean stop (when permissions still allow); after a
     // failure a supervisor's next worker goes on serving on it.
-    if let Some((path, id)) = control.filter(|_| code == 0) {
+    if let Some((path, id)) = control_file.filter(|_| code == 0) {
         crate::control::Socket::remove_file(&path, id);
     }
     crate::log::flush();
@@ -84,15 +85,15 @@ pub fn run(
 }
 
 async fn serve(
-    mut state: State,
+    state: State,
     sockets: Vec<Socket>,
+    control: Option<crate::control::Socket>,
     startup: &mut crate::daemon::Startup,
 ) -> i32 {
     let (stop_tx, stop_rx) = watch::channel(false);
     let tracker = Arc::new(Tracker::default());
-    let control = state.control.take();
     let state = Arc::new(state);
-    crate::metrics::start();
+    crate::stats::start();
     crate::metrics::publish(state.clone(), control.is_some());
     if let Some(c) = control {
         match UnixListener::from_std(c.listener) {
@@ -140,7 +141,9 @@ async fn serve(
         state.backends.clone(),
         state.alive,
     ));
-    tokio::spawn(crate::session::sweep(state.services.clone()));
+    tokio::spawn(crate::session::sweep(state.services.clone(), |s| {
+        s.sessions.as_ref()
+    }));
     tokio::spawn(crate::memory::give_back(tracker.active.clone()));
 
     let mut signals = match Signals::new() {

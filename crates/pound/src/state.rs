@@ -32,9 +32,6 @@ pub struct State {
     pub warnings: Vec<String>,
     pub alive: Duration,
     pub grace: Duration,
-    /// The control socket, once opened (before privileges are dropped), with its path as
-    /// the control socket's listener 0 shows it.
-    pub control: Option<crate::control::Socket>,
     /// `WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`, and the runtime threads
     /// (counted at start, before a `RootJail` hides /sys and /proc).
     pub workers: (u32, u32, u32, usize),
@@ -52,7 +49,7 @@ pub struct Listener {
     pub enabled: AtomicBool,
     /// How many of `services` are the listener's own (the rest are the global ones).
     pub own_services: usize,
-    pub stats: crate::metrics::ListenerStats,
+    pub stats: crate::stats::ListenerStats,
     pub limits: Limits,
     pub client_timeout: Duration,
     /// `ClientMinRate` and `ClientRateGrace` (see `pace`).
@@ -137,7 +134,7 @@ pub struct Service {
     /// Which special backends the control socket disabled: one flag per redirect, else one.
     pub special_off: Box<[AtomicBool]>,
     /// Requests the service took, for metrics.
-    pub stats: crate::metrics::Counters,
+    pub stats: crate::stats::Counters,
 }
 
 /// `Balancer`, with the state interleaved round robin keeps.
@@ -350,7 +347,6 @@ impl State {
             warnings,
             alive: secs(config.global.alive),
             grace: secs(config.global.grace),
-            control: None,
             workers: (
                 config.global.worker_min_count,
                 config.global.worker_max_count,

@@ -45,7 +45,7 @@ pub fn pound(state: &State, control_path: &str) -> Value {
             "queue": { "len": w.waiting },
             "queue_len": w.waiting,
             "timestamp": timestamp.clone(),
-            "uptime": crate::metrics::uptime().as_millis() as u64,
+            "uptime": crate::stats::uptime().as_millis() as u64,
             "version": crate::POUND_VERSION,
             "pound_rs_version": crate::VERSION,
             "workers": workers.clone(),

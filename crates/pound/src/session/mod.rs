@@ -129,13 +129,12 @@ pub fn set_cookie<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 /// entries from the part of the table they touch).
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Sweeps the session tables of `services` every few seconds until the runtime stops.
-pub async fn sweep(services: Vec<std::sync::Arc<crate::state::Service>>) {
-    let tables: Vec<_> = services
-        .into_iter()
-        .filter(|s| s.sessions.is_some())
-        .collect();
-    if tables.is_empty() {
+/// Sweeps the session tables of `owners` (what `tables` finds in each) every few seconds
+/// until the runtime stops. The owners are whatever holds the tables (the services), which
+/// this module need not know.
+pub async fn sweep<T>(owners: Vec<T>, tables: impl Fn(&T) -> Option<&Sessions>) {
+    let owners: Vec<T> = owners.into_iter().filter(|o| tables(o).is_some()).collect();
+    if owners.is_empty() {
         return;
     }
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
@@ -143,8 +142,8 @@ pub async fn sweep(services: Vec<std::sync::Arc<crate::state::Service>>) {
     loop {
         tick.tick().await;
         let now = std::time::Instant::now();
-        for s in &tables {
-            if let Some(sessions) = &s.sessions {
+        for o in &owners {
+            if let Some(sessions) = tables(o) {
                 sessions.table.sweep(now);
             }
         }
