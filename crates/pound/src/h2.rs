@@ -40,10 +40,6 @@ const CHUNK: usize = 16 * 1024;
 /// How long a connection being closed may take to finish its streams' frames.
 const CLOSING: Duration = Duration::from_secs(5);
 
-/// The connection preface of HTTP/2 (RFC 9113, 3.4), whose first line looks like a request
-/// line: how a cleartext (h2c) client with prior knowledge is recognised.
-pub const PREFACE_LINE: &[u8] = b"PRI * HTTP/2.0\r\n";
-
 /// Serves one HTTP/2 connection to the end.
 pub async fn serve<T>(
     io: T,

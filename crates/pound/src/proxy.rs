@@ -499,7 +499,7 @@ impl Connection {
         loop {
             let data = self.cin.data();
             if !data.is_empty() && (head_complete(data, scanned) || data.len() > limits.max_line) {
-                if self.h2c && data.starts_with(crate::h2::PREFACE_LINE) {
+                if self.h2c && data.starts_with(crate::http::PREFACE_LINE) {
                     self.preface = true;
                     return None;
                 }

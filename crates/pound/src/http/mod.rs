@@ -66,6 +66,10 @@ pub fn valid_authority(a: &[u8]) -> bool {
     port_ok
 }
 
+/// The connection preface of HTTP/2 (RFC 9113, 3.4), whose first line looks like a request
+/// line: how the HTTP/1 reader recognises a cleartext (h2c) client with prior knowledge.
+pub const PREFACE_LINE: &[u8] = b"PRI * HTTP/2.0\r\n";
+
 /// The HTTP/1 minor version of a message (`HTTP/1.0` or `HTTP/1.1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
