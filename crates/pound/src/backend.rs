@@ -145,7 +145,7 @@ impl Backend {
     /// pound's (`connect_nb: ...`, `can't connect to backend ...`).
     pub fn connect_failed(
         &self,
-        tag: crate::proxy::Tag,
+        tag: crate::log::Tag,
         client: &str,
         request: &str,
         e: ConnectError,

@@ -203,16 +203,7 @@ pub struct Handoff {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// The prefix of this connection's messages, `(1f) `: its number in hexadecimal, where
-/// pound shows a thread id. Formatted only when a message is logged.
-#[derive(Clone, Copy)]
-pub struct Tag(pub u64);
-
-impl std::fmt::Display for Tag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "({:x}) ", self.0)
-    }
-}
+pub use crate::log::Tag;
 
 /// What an idle connection keeps: who it is with, and nothing to work with. While it waits
 /// for its next request, its task holds only this and the wait (see [`Warm`]).

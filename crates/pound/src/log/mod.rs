@@ -281,3 +281,14 @@ pub fn facility(name: &str) -> i32 {
     };
     code << 3
 }
+
+/// The prefix of a connection's messages, `(1f) `: its number in hexadecimal, where pound
+/// shows a thread id. Formatted only when a message is logged.
+#[derive(Clone, Copy)]
+pub struct Tag(pub u64);
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({:x}) ", self.0)
+    }
+}
