@@ -17,7 +17,8 @@ pub mod clients;
 pub mod control;
 pub mod daemon;
 pub mod h2;
-pub mod http;
+/// The HTTP/1 codec, a crate of its own (`pound-http`).
+pub use pound_http as http;
 pub mod io;
 pub mod listen;
 pub mod log;

@@ -2,7 +2,8 @@
 //! heads, the chunked transfer coding, method classes and status texts.
 //!
 //! Everything here is pure so that the rules of the sanitizer can be unit-tested byte for byte;
-//! the proxy in [`crate::proxy`] drives it over sockets.
+//! the engine (the `pound` crate's `proxy` and `h2`) drives it over sockets. It depends on
+//! nothing but `httparse`.
 
 pub mod chunked;
 pub mod combine;
