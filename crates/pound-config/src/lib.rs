@@ -15,6 +15,21 @@
 //! assert_eq!(loaded.config.unwrap().listeners.len(), 1);
 //! ```
 
+/// The pound release whose language and behaviour this implements: reported wherever pound
+/// reports its version (`pound -V`, `poundctl -V`, the control interface), so that operators'
+/// scripts see what they expect.
+pub const POUND_VERSION: &str = "4.23";
+
+/// The installation directories fixed at build time, like pound's `--sysconfdir` and
+/// `--localstatedir` (see build.rs): where `pound` and `poundctl` look for `pound.cfg` and
+/// where the PID file goes by default.
+pub mod dirs {
+    /// `POUND_SYSCONFDIR` at build time, `/etc` by default.
+    pub const SYSCONFDIR: &str = env!("POUND_SYSCONFDIR");
+    /// `POUND_LOCALSTATEDIR` at build time, `/var` by default.
+    pub const LOCALSTATEDIR: &str = env!("POUND_LOCALSTATEDIR");
+}
+
 pub mod diag;
 pub mod env;
 pub mod lexer;

@@ -8,9 +8,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Build-time defaults (`POUND_SYSCONFDIR`, `POUND_LOCALSTATEDIR`).
-pub const SYSCONFDIR: &str = env!("POUND_SYSCONFDIR");
-pub const LOCALSTATEDIR: &str = env!("POUND_LOCALSTATEDIR");
+pub use pound_config::dirs::{LOCALSTATEDIR, SYSCONFDIR};
 
 pub fn default_config_file() -> String {
     format!("{SYSCONFDIR}/pound.cfg")

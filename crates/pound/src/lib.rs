@@ -1,9 +1,7 @@
 //! The pound proxy engine as a library: the `pound` binary is start-up around it, and the
 //! fuzz targets and property tests reach the parsers through it.
 
-/// The pound release whose behaviour this implements: reported wherever pound reports its
-/// version (`-V`, the control interface), so that operators' scripts see what they expect.
-pub const POUND_VERSION: &str = "4.23";
+pub use pound_config::POUND_VERSION;
 
 /// pound-rs's own version, reported beside [`POUND_VERSION`].
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -12,7 +12,7 @@ fn help_and_version() {
     assert!(run
         .stdout
         .starts_with("usage: pound [-FVcehv] [-W [no-]FEATURE] [-f FILE] [-p FILE]\n"));
-    let etc = env!("POUND_SYSCONFDIR");
+    let etc = pound_config::dirs::SYSCONFDIR;
     assert!(run.stdout.contains(&format!("(default: {etc}/pound.cfg)")));
 
     let run = pound(&["-V"]);
@@ -89,7 +89,7 @@ fn include_directory() {
         run.stderr,
         format!(
             "pound: main.cfg:1.9-18: can't stat {}/part.cfg: No such file or directory\n",
-            env!("POUND_SYSCONFDIR")
+            pound_config::dirs::SYSCONFDIR
         )
     );
 }

@@ -580,7 +580,7 @@ fn help_and_version() {
     assert!(run
         .stdout
         .starts_with("usage: poundctl [OPTIONS] [COMMAND [/L/S/B] [ARG]]\n"));
-    let etc = env!("POUND_SYSCONFDIR");
+    let etc = pound_config::dirs::SYSCONFDIR;
     assert!(run.stdout.contains(&format!("(default: {etc}/pound.cfg)")));
     assert_eq!(run.stderr, "");
 

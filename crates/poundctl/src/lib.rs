@@ -5,6 +5,9 @@
 //! the same commands, `/L/S/B` addresses, options, requests on the wire, human-readable
 //! layout, JSON output and exit status. Every failure is one line, `poundctl: MESSAGE`, on
 //! standard error and exit status 1.
+//!
+//! This crate knows the control protocol and the configuration language (to find the
+//! socket), nothing of the engine; the `poundctl` binary of the `pound` package runs it.
 
 mod address;
 mod args;
@@ -24,7 +27,8 @@ use serde_json::Value;
 use args::{Invocation, Options};
 use command::{Command, ReplyKind};
 
-fn main() -> ExitCode {
+/// The whole program: parses the command line, does what it asks and says how it went.
+pub fn main() -> ExitCode {
     let result = match args::parse(std::env::args_os().skip(1)) {
         Err(message) => Err(message),
         Ok(Invocation::Help) => emit(&args::usage()),

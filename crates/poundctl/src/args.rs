@@ -14,8 +14,7 @@ use std::path::PathBuf;
 
 use crate::command::Command;
 
-/// The build-time configuration directory, as for `pound` (crates/pound/build.rs).
-pub const SYSCONFDIR: &str = env!("POUND_SYSCONFDIR");
+pub use pound_config::dirs::SYSCONFDIR;
 
 /// pound's default configuration file, where the control socket is looked up.
 pub fn default_config_file() -> String {
@@ -242,8 +241,8 @@ There is NO WARRANTY, to the extent permitted by law.
 Built-in defaults:
 
 ",
-        pound::POUND_VERSION,
-        pound::VERSION
+        pound_config::POUND_VERSION,
+        env!("CARGO_PKG_VERSION")
     );
     for (key, value) in [
         ("Configuration file:", default_config_file()),

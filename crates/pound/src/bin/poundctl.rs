@@ -1,0 +1,5 @@
+//! The `poundctl` binary: the `poundctl` crate's program.
+
+fn main() -> std::process::ExitCode {
+    poundctl::main()
+}
