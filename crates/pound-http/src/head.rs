@@ -141,6 +141,32 @@ impl Head {
         });
     }
 
+    /// Appends field `i` of `other` as it is there (its line as it came, if it has one).
+    pub fn push_from(&mut self, other: &Head, i: usize) {
+        let f = other.fields[i];
+        let within = |s: Span| s.start >= f.line.start && s.end <= f.line.end;
+        if f.line.end <= f.line.start || !within(f.name) || !within(f.value) {
+            let name = self.append(other.bytes(f.name));
+            let value = self.append(other.bytes(f.value));
+            self.fields.push(Field {
+                name,
+                value,
+                line: Span::default(),
+            });
+            return;
+        }
+        let line = self.append(other.bytes(f.line));
+        let moved = |s: Span| Span {
+            start: s.start - f.line.start + line.start,
+            end: s.end - f.line.start + line.start,
+        };
+        self.fields.push(Field {
+            name: moved(f.name),
+            value: moved(f.value),
+            line,
+        });
+    }
+
     /// Replaces the value of field `i`.
     pub fn set_value(&mut self, i: usize, value: &[u8]) {
         let v = self.append(value);

@@ -236,7 +236,66 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
         end: line_end as u32,
     };
     req.version = version;
+    for f in parsed.headers.iter() {
+        req.head
+            .fields
+            .push(Field::read(input, f.name.as_bytes(), f.value, 0));
+    }
+    check(req, limits)?;
+    Ok(Some(n))
+}
 
+impl Request {
+    /// Starts a request made from parts rather than parsed (an HTTP/2 stream): its request
+    /// line reads `METHOD TARGET HTTP/1.1`, the version whose semantics the engine applies.
+    /// Fields follow with [`Request::add_field`]; [`Request::finish`] checks the whole.
+    pub fn start(&mut self, method: &[u8], target: &[u8]) {
+        self.head.clear();
+        self.connection_names.clear();
+        self.method = self.head.append(method);
+        self.head.buf.push(b' ');
+        self.target = self.head.append(target);
+        self.head.buf.extend_from_slice(b" HTTP/1.1");
+        self.line = Span {
+            start: 0,
+            end: self.head.buf.len() as u32,
+        };
+        self.head.buf.extend_from_slice(b"\r\n");
+        self.version = Version::Http11;
+    }
+
+    /// Adds a field of a request begun with [`Request::start`]; its line is `name: value`,
+    /// which `Header` conditions match as they match a line that came over HTTP/1.
+    pub fn add_field(&mut self, name: &[u8], value: &[u8]) {
+        let start = self.head.buf.len();
+        let name = self.head.append(name);
+        self.head.buf.extend_from_slice(b": ");
+        let value = self.head.append(value);
+        let line = Span {
+            start: start as u32,
+            end: value.end,
+        };
+        self.head.buf.extend_from_slice(b"\r\n");
+        self.head.fields.push(Field { name, value, line });
+    }
+
+    /// Checks a request made with [`Request::start`] and [`Request::add_field`] as
+    /// [`parse`] checks a parsed one, and works out its framing and connection options.
+    pub fn finish(&mut self, limits: &Limits) -> Result<(), Reject> {
+        if self.head.buf.len() > limits.max_head {
+            return reject(400, "request header too long");
+        }
+        if self.line().len() > limits.max_line {
+            return reject(414, "request URI too long");
+        }
+        check(self, limits)
+    }
+}
+
+/// The checks of a request head whose line and fields are in `req`, and what follows from
+/// its fields: framing, keep-alive, upgrade, `Expect`.
+fn check(req: &mut Request, limits: &Limits) -> Result<(), Reject> {
+    let version = req.version;
     let mut content_length = None;
     let mut lengths = 0;
     let mut encodings = 0;
@@ -244,35 +303,40 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
     let mut connection = super::ConnectionOptions::default();
     let mut upgrade_field = false;
     let mut expect_continue = false;
-    for f in parsed.headers.iter() {
-        let field = Field::read(input, f.name.as_bytes(), f.value, 0);
+    let Request {
+        head,
+        connection_names,
+        ..
+    } = req;
+    let buf = &head.buf[..];
+    for field in &head.fields {
         if (field.line.end - field.line.start) as usize > limits.max_line {
             return reject(413, "header line too long");
         }
-        req.head.fields.push(field);
-        let v = f.value;
-        match f.name.len() {
-            4 if f.name.eq_ignore_ascii_case("host") => {
+        let name = &buf[field.name.range()];
+        let v = &buf[field.value.range()];
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
                 hosts += 1;
                 if !super::valid_authority(trim(v)) {
                     return reject(400, "invalid Host");
                 }
             }
-            6 if f.name.eq_ignore_ascii_case("expect") => {
+            6 if name.eq_ignore_ascii_case(b"expect") => {
                 expect_continue |= trim(v).eq_ignore_ascii_case(b"100-continue")
             }
-            7 if f.name.eq_ignore_ascii_case("upgrade") => upgrade_field = true,
-            10 if f.name.eq_ignore_ascii_case("connection") => {
-                connection.add(v, input, &mut req.connection_names)
+            7 if name.eq_ignore_ascii_case(b"upgrade") => upgrade_field = true,
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                connection.add(v, buf, connection_names)
             }
-            14 if f.name.eq_ignore_ascii_case("content-length") => {
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
                 lengths += 1;
                 content_length = Some(parse_content_length(v).ok_or(Reject {
                     status: 400,
                     reason: "invalid Content-Length",
                 })?);
             }
-            17 if f.name.eq_ignore_ascii_case("transfer-encoding") => {
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
                 encodings += 1;
                 check_transfer_coding(v)?;
             }
@@ -295,14 +359,13 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
     if hosts > 1 || (hosts == 0 && version == Version::Http11) {
         return reject(400, "missing or repeated Host");
     }
-    // pound 4.23: a method it does not know is a bad request; a known one that the
-    // listener's `xHTTP` class leaves out, 405.
-    match methods::level(method.as_bytes()) {
+    let method = req.method();
+    match methods::level(method) {
         None => return reject(400, "unknown method"),
         Some(l) if l > limits.xhttp => return reject(405, "method not allowed by xHTTP"),
         Some(_) => {}
     }
-    if !valid_target(method.as_bytes(), target.as_bytes()) {
+    if !valid_target(method, req.target()) {
         return reject(400, "malformed request target");
     }
 
@@ -316,15 +379,13 @@ pub fn parse(input: &[u8], limits: &Limits, req: &mut Request) -> Result<Option<
             return reject(413, "request body too large");
         }
     }
-    // As in pound, an HTTP/1.0 connection carries one request.
     req.keep_alive = version == Version::Http11 && !connection.close;
     req.upgrade = upgrade_field && connection.upgrade && version == Version::Http11;
     req.expect_continue =
         expect_continue && version == Version::Http11 && req.body != BodyKind::Empty;
-    Ok(Some(n))
+    Ok(())
 }
 
-/// `Transfer-Encoding`: known codings only (else 501), `chunked` exactly once and last.
 fn check_transfer_coding(v: &[u8]) -> Result<(), Reject> {
     let mut last_chunked = false;
     let mut any = false;

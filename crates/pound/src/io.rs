@@ -174,15 +174,13 @@ pub async fn write_two<W: AsyncWrite + Unpin + ?Sized>(
     Ok(())
 }
 
-/// A connection: TCP, a UNIX socket, TLS to a backend, TLS from a client, or one end of an
-/// in-process pipe (an HTTP/2 stream handed to the HTTP/1 engine, see `h2`).
+/// A connection: TCP, a UNIX socket, TLS to a backend, or TLS from a client.
 #[derive(Debug)]
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
     TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     TlsServer(Box<tokio_rustls::server::TlsStream<Stream>>),
-    Pipe(tokio::io::DuplexStream),
 }
 
 /// Forwards a call to whichever stream `$s` holds.
@@ -199,7 +197,6 @@ macro_rules! each_stream {
                 let $v = $v.as_mut();
                 $e
             }
-            Stream::Pipe($v) => $e,
         }
     };
 }
@@ -214,7 +211,7 @@ impl Stream {
             Stream::Tcp(s) => s.try_read(&mut probe),
             Stream::Unix(s) => s.try_read(&mut probe),
             // Only backend connections are pooled.
-            Stream::TlsServer(_) | Stream::Pipe(_) => return false,
+            Stream::TlsServer(_) => return false,
             // Through the TLS layer, so that records it already holds (decrypted data, an
             // alert, close_notify) count as well as bytes still in the socket.
             Stream::TlsClient(s) => {
@@ -276,7 +273,7 @@ impl Stream {
             Stream::Tcp(s) => Some(s),
             Stream::TlsClient(s) => Some(s.get_ref().0),
             Stream::TlsServer(s) => return s.get_ref().0.reset_on_close(),
-            Stream::Unix(_) | Stream::Pipe(_) => None,
+            Stream::Unix(_) => None,
         };
         if let Some(s) = tcp {
             use std::os::fd::AsRawFd;

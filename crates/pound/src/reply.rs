@@ -1,7 +1,10 @@
-//! Responses pound writes itself: error pages.
+//! Responses pound writes itself: error pages, as protocol-neutral fields and a body
+//! (what each protocol's side of an exchange then sends its way), and as HTTP/1 bytes.
 
+use std::borrow::Cow;
 use std::io::Write;
 
+use crate::http::head::Head;
 use crate::http::status::reason;
 use crate::http::Version;
 
@@ -35,51 +38,51 @@ pub fn default_page(code: u16) -> Vec<u8> {
     page
 }
 
-/// Writes a complete error response to `out`: the listener's `ErrNNN` page when it has one,
-/// else the default page. Error responses always close the connection. Returns the length
-/// of the body (`%b`).
-///
-/// The head is pound's, field for field: for `HTTP/1.1`, `Content-Length` and `Connection:
-/// close` come first; for `HTTP/1.0` (an HTTP/1.0 request, or one too malformed to have a
-/// version, which pound answers in 1.0) the body is delimited by the end of the connection
-/// and neither field is sent.
-pub fn error(out: &mut Vec<u8>, version: Version, code: u16, page: Option<&[u8]>) -> usize {
-    error_with(out, version, code, page, "")
+/// The body of pound's answer for an error status: the listener's `ErrNNN` page when it has
+/// one, else the default page.
+pub fn page(code: u16, custom: Option<&[u8]>) -> Cow<'_, [u8]> {
+    match custom {
+        Some(p) => Cow::Borrowed(p),
+        None => Cow::Owned(default_page(code)),
+    }
 }
 
-/// [`error`] with `extra` header lines (each ending in CRLF) after the status line.
-pub fn error_with(
-    out: &mut Vec<u8>,
-    version: Version,
-    code: u16,
-    page: Option<&[u8]>,
-    extra: &str,
-) -> usize {
-    let default;
-    let body = match page {
-        Some(p) => p,
-        None => {
-            default = default_page(code);
-            &default
-        }
-    };
-    let _ = write!(
-        out,
-        "{} {code} {}\r\n{extra}",
-        version.as_str(),
-        reason(code)
-    );
-    if version == Version::Http11 {
-        let _ = write!(
-            out,
-            "Content-Length: {}\r\nConnection: close\r\n",
-            body.len()
-        );
+/// The fields of pound's error answer with a body of `len` bytes, field for field as pound
+/// sends them: `allow` first when given (405), then for `HTTP/1.1` `Content-Length` and
+/// `Connection: close`; for `HTTP/1.0` (an HTTP/1.0 request, or one too malformed to have a
+/// version, which pound answers in 1.0) the body is delimited by the end of the connection
+/// and neither is sent. Error responses always close the connection.
+pub fn error_fields(head: &mut Head, version: Version, len: usize, allow: Option<&str>) {
+    head.clear();
+    if let Some(methods) = allow {
+        head.push("Allow", methods.as_bytes());
     }
-    out.extend_from_slice(
-        b"Content-Type: text/html\r\nExpires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\n",
-    );
-    out.extend_from_slice(body);
+    if version == Version::Http11 {
+        head.push("Content-Length", len.to_string().as_bytes());
+        head.push("Connection", b"close");
+    }
+    head.push("Content-Type", b"text/html");
+    head.push("Expires", b"now");
+    head.push("Pragma", b"no-cache");
+    head.push("Cache-control", b"no-cache,no-store");
+}
+
+/// Writes an HTTP/1 response head: the status line, `head`'s fields and the empty line.
+pub fn write_head(out: &mut Vec<u8>, version: Version, status: u16, head: &Head) {
+    let _ = write!(out, "{} {status} {}\r\n", version.as_str(), reason(status));
+    head.write_fields(out, |_| true);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes a complete HTTP/1 error response (head and page) to `out`, for answers that
+/// are bytes on a socket of their own (the control socket); returns the page's length
+/// (`%b`).
+pub fn error(out: &mut Vec<u8>, version: Version, code: u16, custom: Option<&[u8]>) -> usize {
+    let body = page(code, custom);
+    let mut head = Head::default();
+    error_fields(&mut head, version, body.len(), None);
+    write_head(out, version, code, &head);
+    out.extend_from_slice(&body);
     body.len()
 }
 

@@ -1,17 +1,13 @@
 //! Answers from the special backends (pound.8, Redirect, Error, ACME) and the request edit of
 //! `RewriteDestination`.
 
-use std::io::Write;
 use std::path::Path;
 
-use tokio::io::AsyncWriteExt;
-
-use super::{Connection, Outcome};
+use super::downstream::Downstream;
+use super::{Exchange, Outcome};
 use crate::backend::Backend;
 use crate::http::head::Head;
 use crate::http::status::reason;
-use crate::http::Version;
-use crate::io::timed;
 use crate::log::format::Named;
 use crate::logmsg;
 use crate::rules::{self, target, EvalError};
@@ -22,7 +18,7 @@ const ACME_PREFIX: &[u8] = b"/.well-known/acme-challenge/";
 /// Challenge files are a few dozen bytes; anything much larger is not one.
 const ACME_MAX: u64 = 64 * 1024;
 
-impl Connection {
+impl<C: Downstream> Exchange<C> {
     /// Answers the request with the service's special backend.
     pub(super) async fn answer(&mut self, service: &Service, special: &Special) -> Outcome {
         // Special backends see the request as modified, as pound applies the listener's and
@@ -68,43 +64,44 @@ impl Connection {
         o
     }
 
-    /// Sends `head` (a complete response head) and `body`; the connection closes after it.
-    async fn send_generated(&mut self, status: u16, body: &[u8]) -> Outcome {
-        let sent = self.write_generated(body).await;
-        let mut o = Outcome::generated(status);
-        o.bytes = sent.unwrap_or(0);
-        o
-    }
-
-    /// Writes the head in `self.out` and `body` (none for HEAD requests, whose answer
-    /// only describes it); the body bytes sent, or `None` when the client failed.
-    async fn write_generated(&mut self, body: &[u8]) -> Option<u64> {
+    /// Sends `status` with `fields` and `body` (none for HEAD requests, whose answer only
+    /// describes it), in the request's version; the connection closes after it.
+    async fn send_generated(&mut self, status: u16, fields: &Head, body: &[u8]) -> Outcome {
         let body = if self.req.method() == b"HEAD" {
             &[][..]
         } else {
             body
         };
-        let write = async {
-            self.client.write_all(&self.out).await?;
-            crate::io::write_flush(&mut self.client, body).await
-        };
-        let sent = timed(self.listener.client_timeout, write).await.is_ok();
-        sent.then_some(body.len() as u64)
+        let timeout = self.listener.client_timeout;
+        let sent = self
+            .client
+            .deliver(
+                self.req.version,
+                status,
+                fields,
+                body,
+                &mut self.out,
+                &mut self.pace,
+                timeout,
+            )
+            .await;
+        let mut o = Outcome::generated(status);
+        o.bytes = sent.unwrap_or(0);
+        o
     }
 
     /// `Metrics`: the OpenMetrics exposition of the moment. As in pound 4.22 and later, the
     /// connection closes after it.
     async fn metrics(&mut self) -> Outcome {
         let body = crate::metrics::scrape().unwrap_or_else(|| "# EOF\n".to_string());
-        self.out.clear();
-        let _ = write!(
-            self.out,
-            "{} 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; \
-             charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.req.version.as_str(),
-            body.len(),
+        let mut fields = Head::default();
+        fields.push(
+            "Content-Type",
+            b"application/openmetrics-text; version=1.0.0; charset=utf-8",
         );
-        self.send_generated(200, body.as_bytes()).await
+        fields.push("Content-Length", body.len().to_string().as_bytes());
+        fields.push("Connection", b"close");
+        self.send_generated(200, &fields, body.as_bytes()).await
     }
 
     async fn redirect(&mut self, r: &Redirect) -> Outcome {
@@ -138,18 +135,12 @@ impl Connection {
         html_escape(&url, &mut body);
         body.extend_from_slice(b"</a></p></body></html>");
         // pound's head, field for field.
-        self.out.clear();
-        let _ = write!(
-            self.out,
-            "{} {} {}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\nLocation: ",
-            self.req.version.as_str(),
-            r.code,
-            reason(r.code),
-            body.len()
-        );
-        self.out.extend_from_slice(&url);
-        self.out.extend_from_slice(b"\r\n\r\n");
-        let mut o = self.send_generated(r.code, &body).await;
+        let mut fields = Head::default();
+        fields.push("Content-Type", b"text/html");
+        fields.push("Content-Length", body.len().to_string().as_bytes());
+        fields.push("Connection", b"close");
+        fields.push("Location", &url);
+        let mut o = self.send_generated(r.code, &fields, &body).await;
         o.special = Some(r.named.clone());
         // pound logs a redirect as `302 -` (`%>s`), its page as no body (`%b`).
         o.response_line = format!("{} -", r.code);
@@ -178,29 +169,17 @@ impl Connection {
             return self.eval_failed(&e).await;
         }
         // pound's head: with the length first for HTTP/1.1, delimited by the connection's
-        // end for HTTP/1.0 (an HTTP/2 stream needs the length).
-        let version = if self.peer.h2 {
-            Version::Http11
-        } else {
-            self.req.version
-        };
-        self.out.clear();
-        let _ = write!(
-            self.out,
-            "{} {status} {}\r\n",
-            version.as_str(),
-            reason(status)
-        );
-        if version == Version::Http11 {
-            let _ = write!(
-                self.out,
-                "Content-Length: {}\r\nConnection: close\r\n",
-                body.len()
-            );
+        // end for HTTP/1.0.
+        let version = self.req.version;
+        let mut fields = Head::default();
+        if version == crate::http::Version::Http11 {
+            fields.push("Content-Length", body.len().to_string().as_bytes());
+            fields.push("Connection", b"close");
         }
-        head.write_fields(&mut self.out, |_| true);
-        self.out.extend_from_slice(b"\r\n");
-        let mut o = self.send_generated(status, &body).await;
+        for i in 0..head.fields.len() {
+            fields.push_from(&head, i);
+        }
+        let mut o = self.send_generated(status, &fields, &body).await;
         o.response_line = format!("{} {status} {}", version.as_str(), reason(status));
         o
     }
@@ -236,14 +215,11 @@ impl Connection {
                 return self.error(500).await;
             }
         };
-        self.out.clear();
-        let _ = write!(
-            self.out,
-            "{} 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.req.version.as_str(),
-            body.len()
-        );
-        self.send_generated(200, &body).await
+        let mut fields = Head::default();
+        fields.push("Content-Type", b"text/plain");
+        fields.push("Content-Length", body.len().to_string().as_bytes());
+        fields.push("Connection", b"close");
+        self.send_generated(200, &fields, &body).await
     }
 
     /// `RewriteDestination 1`: a WebDAV `Destination` naming pound is made to name the
