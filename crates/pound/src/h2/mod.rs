@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use h2::Reason;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Semaphore};
@@ -92,34 +93,42 @@ pub async fn serve<T>(
     let max = limits.max_streams as usize;
     let permits = Arc::new(Semaphore::new(max));
     let waiting = Arc::new(Semaphore::new(max.max(100)));
+    // The streams being served run in this task, beside the connection: no task of their
+    // own to allocate and schedule, and none of the connection's state shared across threads.
+    let mut streams = FuturesUnordered::new();
+    // `Client` without a new stream while none is served ends the connection; once
+    // closing, `CLOSING` without progress.
+    let timer = tokio::time::sleep(idle);
+    tokio::pin!(timer);
     let mut closing = false;
     loop {
-        let next = if closing {
-            match tokio::time::timeout(CLOSING, conn.accept()).await {
-                Ok(n) => n,
-                Err(_) => return,
-            }
-        } else {
-            tokio::select! {
-                n = tokio::time::timeout(idle, conn.accept()) => match n {
-                    Ok(n) => n,
-                    // Idle for `Client` seconds with no stream being served: closed, as an
-                    // idle HTTP/1 connection is.
-                    Err(_) => {
-                        if permits.available_permits() == max {
-                            conn.graceful_shutdown();
-                            closing = true;
-                        }
-                        continue;
-                    }
-                },
-                _ = shutdown.changed() => {
+        let next = tokio::select! {
+            Some(()) = streams.next(), if !streams.is_empty() => continue,
+            n = conn.accept() => n,
+            () = &mut timer => {
+                if closing {
+                    break;
+                }
+                // Idle for `Client` seconds with no stream being served: closed, as an
+                // idle HTTP/1 connection is.
+                if streams.is_empty() {
                     conn.graceful_shutdown();
                     closing = true;
-                    continue;
+                    timer.as_mut().reset(tokio::time::Instant::now() + CLOSING);
+                } else {
+                    timer.as_mut().reset(tokio::time::Instant::now() + idle);
                 }
+                continue;
+            }
+            _ = shutdown.changed(), if !closing => {
+                conn.graceful_shutdown();
+                closing = true;
+                timer.as_mut().reset(tokio::time::Instant::now() + CLOSING);
+                continue;
             }
         };
+        let wait = if closing { CLOSING } else { idle };
+        timer.as_mut().reset(tokio::time::Instant::now() + wait);
         match next {
             Some(Ok((req, mut respond))) => {
                 let Ok(place) = waiting.clone().try_acquire_owned() else {
@@ -130,7 +139,7 @@ pub async fn serve<T>(
                 let peer = peer.clone();
                 let listener = listener.clone();
                 let shutdown = shutdown.clone();
-                tokio::spawn(async move {
+                streams.push(Box::pin(async move {
                     let permit = tokio::select! {
                         p = permits.acquire_owned() => p,
                         _ = std::future::poll_fn(|cx| respond.poll_reset(cx)) => return,
@@ -139,19 +148,22 @@ pub async fn serve<T>(
                     if let Ok(permit) = permit {
                         stream::serve(req, respond, peer, listener, shutdown, id, permit).await;
                     }
-                });
+                }));
             }
             Some(Err(e)) => {
                 if !e.is_io() && !e.is_go_away() {
                     logmsg!(Notice, "{tag}{}: HTTP/2 error: {e}", peer.ip);
                 }
-                return;
+                break;
             }
-            None => return,
+            None => break,
         }
         if *shutdown.borrow() && !closing {
             conn.graceful_shutdown();
             closing = true;
         }
     }
+    // The connection is over: streams still in flight end now, their frames undeliverable,
+    // each accounted for as its exchange ends.
+    let _ = tokio::time::timeout(CLOSING, async { while streams.next().await.is_some() {} }).await;
 }
