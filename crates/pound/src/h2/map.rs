@@ -2,6 +2,7 @@
 //! engine's protocol-neutral heads: a request stream becomes a [`Request`] field by field,
 //! a response head or trailer section becomes a header map. Pure: unit-tested below.
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::http::head::Head;
@@ -92,17 +93,24 @@ pub fn request(
 /// The header map of a response head for an HTTP/2 client: every field but the HTTP/1
 /// connection's own (hop-by-hop, the transfer coding, and a length that a transfer coding
 /// overrides).
+///
+/// The values share one copy of the head rather than each being copied on its own.
 pub fn response_fields(resp: &Response) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(resp.head.fields.len());
-    for i in 0..resp.head.fields.len() {
-        if resp.is_hop_by_hop(i) {
+    let head = &resp.head;
+    let shared = Bytes::copy_from_slice(&head.buf);
+    let mut map = HeaderMap::with_capacity(head.fields.len());
+    for (i, f) in head.fields.iter().enumerate() {
+        let name = head.name(i);
+        if resp.is_hop_by_hop(i)
+            || connection_specific(name)
+            || (resp.transfer_encoding && name.eq_ignore_ascii_case(b"content-length"))
+        {
             continue;
         }
-        let name = resp.head.name(i);
-        if resp.transfer_encoding && name.eq_ignore_ascii_case(b"content-length") {
-            continue;
+        let value = HeaderValue::from_maybe_shared(shared.slice(f.value.range()));
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name), value) {
+            map.append(n, v);
         }
-        append(&mut map, name, resp.head.value(i));
     }
     map
 }

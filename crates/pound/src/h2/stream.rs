@@ -179,9 +179,11 @@ impl H2Stream {
     /// Sends `data` as the client's flow-control window allows, each wait for the window on
     /// the client's pace (a stream whose window stays shut for over a second takes one of
     /// the connection's places for slow streams while it waits).
+    /// With `last`, the last frame ends the stream.
     async fn send_data(
         &mut self,
         mut data: Bytes,
+        last: bool,
         pace: &mut Pace,
         timeout: Duration,
     ) -> Result<(), RelayError> {
@@ -207,10 +209,13 @@ impl H2Stream {
             if n == 0 {
                 continue;
             }
-            if let Err(e) = send.send_data(data.split_to(n), false) {
+            let part = data.split_to(n);
+            let end = last && data.is_empty();
+            if let Err(e) = send.send_data(part, end) {
                 self.client_failed = true;
                 return Err(RelayError::Write(h2_error(e)));
             }
+            self.complete = end;
             if let Some(s) = &self.slow {
                 s.moved(n);
             }
@@ -317,8 +322,9 @@ impl H2Stream {
                     let left = usize::try_from(n - sent).unwrap_or(usize::MAX);
                     let part = self.take(bin, backend, read, left).await?;
                     sent += part.len() as u64;
-                    self.send_data(part, pace, timeout).await?;
+                    self.send_data(part, sent == n, pace, timeout).await?;
                 }
+                return Ok(sent);
             }
             BodyKind::Chunked => {
                 let mut dec = Decoder::new();
@@ -333,7 +339,7 @@ impl H2Stream {
                             let part = Bytes::copy_from_slice(&bin.data()[..k]);
                             bin.consume(k);
                             sent += k as u64;
-                            self.send_data(part, pace, timeout).await?;
+                            self.send_data(part, false, pace, timeout).await?;
                         }
                         Segment::Trailer => {
                             trailers.extend_from_slice(&bin.data()[..k]);
@@ -351,7 +357,7 @@ impl H2Stream {
                     let part = Bytes::copy_from_slice(bin.data());
                     bin.consume(part.len());
                     sent += part.len() as u64;
-                    self.send_data(part, pace, timeout).await?;
+                    self.send_data(part, false, pace, timeout).await?;
                 }
                 match self.fill(bin, backend, read).await {
                     Ok(0) => break,
@@ -521,10 +527,9 @@ impl Downstream for H2Stream {
         if body.is_empty() {
             return Some(0);
         }
-        self.send_data(Bytes::copy_from_slice(body), pace, timeout)
+        self.send_data(Bytes::copy_from_slice(body), true, pace, timeout)
             .await
             .ok()?;
-        self.end(None).ok()?;
         Some(body.len() as u64)
     }
 
