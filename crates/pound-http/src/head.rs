@@ -221,4 +221,23 @@ mod tests {
         assert_eq!(out, b"Host: b\r\nX-New: n\r\n");
         assert_eq!(h.get("HOST"), Some(&b"b"[..]));
     }
+
+    #[test]
+    fn fields_copied_from_another_head_keep_their_lines() {
+        let input = b"X-A:  spaced \r\n";
+        let mut from = Head::default();
+        from.buf.extend_from_slice(input);
+        from.fields
+            .push(Field::read(input, &input[..3], &input[6..12], 0));
+        from.push("X-B", b"made");
+        let mut to = Head::default();
+        to.push("First", b"1");
+        to.push_from(&from, 0);
+        to.push_from(&from, 1);
+        let mut out = Vec::new();
+        to.write_fields(&mut out, |_| true);
+        assert_eq!(out, b"First: 1\r\nX-A:  spaced \r\nX-B: made\r\n");
+        assert_eq!(to.value(1), b"spaced");
+        assert_eq!(to.name(2), b"X-B");
+    }
 }

@@ -145,6 +145,11 @@ fn backend() -> Backend {
                 out.extend_from_slice(b"0\r\n\r\n");
                 Reply::Send(out)
             }
+            "/trailers" => Reply::Send(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: grpc-status\r\n\r\n\
+                  5\r\nhello\r\n0\r\ngrpc-status: 0\r\nContent-Length: 9\r\n\r\n"
+                    .to_vec(),
+            ),
             "/slow" => Reply::Delay(
                 Duration::from_secs(30),
                 b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow".to_vec(),
@@ -433,4 +438,59 @@ fn a_stream_ending_without_data_sends_no_body() {
     });
     let r = b.requests().pop().expect("request");
     assert_eq!(r.header("transfer-encoding"), None, "{}", r.head);
+}
+
+#[test]
+fn trailers_pass_both_ways() {
+    let b = backend();
+    let pound = https_pound("", &b);
+    runtime().block_on(async {
+        let (s, _) = tls(pound.addr, &[b"h2"]).await;
+        let c = h2_client(s).await;
+        // The backend's trailer section reaches the client as HTTP/2 trailers, less the
+        // fields that may not be trailers.
+        let req = http::Request::builder()
+            .method("GET")
+            .uri("https://www.example.org/trailers")
+            .body(())
+            .unwrap();
+        let mut ready = c.clone().ready().await.expect("ready");
+        let (resp, _) = ready.send_request(req, true).expect("send request");
+        let resp = resp.await.expect("response");
+        let mut body = resp.into_body();
+        let mut data = Vec::new();
+        while let Some(chunk) = body.data().await {
+            data.extend_from_slice(&chunk.expect("body"));
+        }
+        assert_eq!(data, b"hello");
+        let trailers = body.trailers().await.expect("trailers").expect("some");
+        assert_eq!(
+            trailers.get("grpc-status").map(|v| v.as_bytes()),
+            Some(&b"0"[..])
+        );
+        assert!(trailers.get("content-length").is_none());
+
+        // A client's trailers reach the backend at the end of the chunked body.
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("https://www.example.org/echo")
+            .body(())
+            .unwrap();
+        let mut ready = c.clone().ready().await.expect("ready");
+        let (resp, mut send) = ready.send_request(req, false).expect("send request");
+        send.send_data(Bytes::from_static(b"abc"), false)
+            .expect("data");
+        let mut t = http::HeaderMap::new();
+        t.insert("x-checksum", http::HeaderValue::from_static("7"));
+        send.send_trailers(t).expect("trailers");
+        assert_eq!(resp.await.expect("response").status(), 200);
+    });
+    let r = b.requests().pop().expect("request");
+    assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"));
+    assert!(
+        r.raw_body
+            .ends_with(b"3\r\nabc\r\n0\r\nx-checksum: 7\r\n\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&r.raw_body)
+    );
 }

@@ -235,3 +235,93 @@ fn host_and_absolute_form_authorities() {
     assert!(valid_target(b"CONNECT", b"h.example:443"));
     assert!(!valid_target(b"CONNECT", b"u@h.example:443"));
 }
+
+/// A request made field by field (as from an HTTP/2 stream) and the same request parsed
+/// from HTTP/1.1 bytes: the same checks, the same conclusions.
+fn built(method: &str, target: &str, fields: &[(&str, &str)]) -> Result<Request, Reject> {
+    let mut req = Request::default();
+    req.start(method.as_bytes(), target.as_bytes());
+    for (n, v) in fields {
+        req.add_field(n.as_bytes(), v.as_bytes());
+    }
+    req.finish(&limits(1)).map(|()| req)
+}
+
+#[test]
+fn built_requests_are_checked_as_parsed_ones() {
+    let fields = [("Host", "h"), ("content-length", "5"), ("x-a", "1")];
+    let b = built("PUT", "/up?x=1", &fields).expect("accepted");
+    let p = ok("PUT /up?x=1 HTTP/1.1\r\nHost: h\r\ncontent-length: 5\r\nx-a: 1\r\n\r\n");
+    assert_eq!(b.line(), p.line());
+    assert_eq!(b.method(), p.method());
+    assert_eq!(b.target(), p.target());
+    assert_eq!(
+        (b.body, b.keep_alive, b.version),
+        (p.body, p.keep_alive, p.version)
+    );
+    for i in 0..3 {
+        let (mut lb, mut lp) = (Vec::new(), Vec::new());
+        b.head.write_line(i, &mut lb);
+        p.head.write_line(i, &mut lp);
+        assert_eq!(lb, lp);
+        assert_eq!(b.head.name(i), p.head.name(i));
+        assert_eq!(b.head.value(i), p.head.value(i));
+    }
+
+    let chunked = built(
+        "POST",
+        "/",
+        &[
+            ("Host", "h"),
+            ("expect", "100-continue"),
+            ("transfer-encoding", "chunked"),
+        ],
+    )
+    .expect("accepted");
+    assert_eq!(chunked.body, BodyKind::Chunked);
+    assert!(chunked.expect_continue);
+
+    let reason = |r: Result<Request, Reject>| r.map(|_| ()).map_err(|e| (e.status, e.reason));
+    assert_eq!(
+        reason(built("GET", "/", &[])),
+        Err((400, "missing or repeated Host"))
+    );
+    assert_eq!(
+        reason(built("LOCK", "/", &[("Host", "h")])),
+        Err((405, "method not allowed by xHTTP"))
+    );
+    assert_eq!(
+        reason(built(
+            "POST",
+            "/",
+            &[("Host", "h"), ("content-length", "5000")]
+        )),
+        Err((413, "request body too large"))
+    );
+    assert_eq!(
+        reason(built("GET", "/", &[("Host", "h"), ("content-length", "x")])),
+        Err((400, "invalid Content-Length"))
+    );
+    assert_eq!(
+        reason(built("GET", "/", &[("Host", "a b")])),
+        Err((400, "invalid Host"))
+    );
+    let long = "/".repeat(5000);
+    assert_eq!(
+        reason(built("GET", &long, &[("Host", "h")])).map_err(|e| e.0),
+        Err(414)
+    );
+    // `Connection` names fields hop-by-hop here too, never the protected ones.
+    let b = built(
+        "GET",
+        "/",
+        &[
+            ("Host", "h"),
+            ("Connection", "x-hop, content-length"),
+            ("x-hop", "1"),
+        ],
+    )
+    .expect("accepted");
+    assert!(b.is_hop_by_hop(2));
+    assert_eq!(b.connection_names.len(), 1);
+}
