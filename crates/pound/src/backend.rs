@@ -278,14 +278,18 @@ impl Backend {
     }
 }
 
-/// Every `interval`, probes each dead backend. Runs until the runtime stops.
-pub async fn probe_dead(backends: Vec<Arc<Backend>>, interval: Duration) {
+/// Every `interval`, probes each dead backend of those `backends` gives (the snapshot in
+/// force). Runs until the runtime stops.
+pub async fn probe_dead<F>(backends: F, interval: Duration)
+where
+    F: Fn() -> Vec<Arc<Backend>>,
+{
     let mut tick = tokio::time::interval(interval.max(Duration::from_secs(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tick.tick().await;
-        let dead: Vec<_> = backends.iter().filter(|b| !b.is_alive()).cloned().collect();
+        let dead: Vec<_> = backends().into_iter().filter(|b| !b.is_alive()).collect();
         let probes = dead.into_iter().map(|b| async move { b.probe().await });
         futures_join_all(probes).await;
     }

@@ -28,6 +28,7 @@ pub mod proxy;
 pub mod relay;
 pub mod reply;
 pub mod rules;
+pub mod running;
 pub mod server;
 pub mod session;
 pub mod state;

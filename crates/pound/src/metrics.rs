@@ -356,15 +356,17 @@ pub fn render(state: &State, control: bool) -> String {
     out.text
 }
 
-/// The running state, for the `Metrics` backend, which answers from inside a connection.
-static STATE: OnceLock<(std::sync::Arc<State>, bool)> = OnceLock::new();
+/// The running configuration, for the `Metrics` backend, which answers from inside a
+/// connection.
+static STATE: OnceLock<(std::sync::Arc<crate::running::Running>, bool)> = OnceLock::new();
 
-/// Makes the state visible to `Metrics` backends; `control` as for [`render`].
-pub fn publish(state: std::sync::Arc<State>, control: bool) {
-    let _ = STATE.set((state, control));
+/// Makes the running configuration visible to `Metrics` backends; `control` as for
+/// [`render`].
+pub fn publish(running: std::sync::Arc<crate::running::Running>, control: bool) {
+    let _ = STATE.set((running, control));
 }
 
-/// The exposition now, or `None` before serving started.
+/// The exposition of the snapshot in force, or `None` before serving started.
 pub fn scrape() -> Option<String> {
-    STATE.get().map(|(s, c)| render(s, *c))
+    STATE.get().map(|(r, c)| render(&r.load(), *c))
 }

@@ -17,6 +17,7 @@ use crate::io::Stream;
 use crate::listen::Socket;
 use crate::logmsg;
 use crate::proxy::{self, Peer};
+use crate::running::Running;
 use crate::state::{Listener, State};
 use crate::tls::server::{ClientTls, ALPN_H2};
 
@@ -92,13 +93,14 @@ async fn serve(
 ) -> i32 {
     let (stop_tx, stop_rx) = watch::channel(false);
     let tracker = Arc::new(Tracker::default());
-    let state = Arc::new(state);
+    let running = Arc::new(Running::new(state));
+    let state = running.load();
     crate::stats::start();
-    crate::metrics::publish(state.clone(), control.is_some());
+    crate::metrics::publish(running.clone(), control.is_some());
     if let Some(c) = control {
         match UnixListener::from_std(c.listener) {
             Ok(l) => {
-                tokio::spawn(crate::control::serve(l, state.clone(), c.path.into()));
+                tokio::spawn(crate::control::serve(l, running.clone(), c.path.into()));
             }
             Err(e) => {
                 startup.failed(&format!("can't listen on the control socket: {e}"));
@@ -106,17 +108,17 @@ async fn serve(
             }
         }
     }
-    for (socket, listener) in sockets.into_iter().zip(state.listeners.iter()) {
+    for (index, (socket, listener)) in sockets.into_iter().zip(state.listeners.iter()).enumerate() {
         let rx = stop_rx.clone();
         let tracker = tracker.clone();
-        let listener = listener.clone();
+        let at = (running.clone(), index);
         match socket {
             Socket::Tcp(s) => match TcpListener::from_std(s) {
                 Ok(l) => {
                     if let Ok(a) = l.local_addr() {
                         listener.address.get_or_init(|| a.to_string());
                     }
-                    tokio::spawn(accept_tcp(l, listener, rx, tracker));
+                    tokio::spawn(accept_tcp(l, at, rx, tracker));
                 }
                 Err(e) => {
                     startup.failed(&format!("can't listen: {e}"));
@@ -128,7 +130,7 @@ async fn serve(
                     if let Some(p) = l.local_addr().ok().as_ref().and_then(|a| a.as_pathname()) {
                         listener.address.get_or_init(|| p.display().to_string());
                     }
-                    tokio::spawn(accept_unix(l, listener, rx, tracker));
+                    tokio::spawn(accept_unix(l, at, rx, tracker));
                 }
                 Err(e) => {
                     startup.failed(&format!("can't listen: {e}"));
@@ -137,13 +139,16 @@ async fn serve(
             },
         }
     }
+    let current = running.clone();
     tokio::spawn(crate::backend::probe_dead(
-        state.backends.clone(),
+        move || current.load().backends.clone(),
         state.alive,
     ));
-    tokio::spawn(crate::session::sweep(state.services.clone(), |s| {
-        s.sessions.as_ref()
-    }));
+    let current = running.clone();
+    tokio::spawn(crate::session::sweep(
+        move || current.load().services.clone(),
+        |s| s.sessions.as_deref(),
+    ));
     tokio::spawn(crate::memory::give_back(tracker.active.clone()));
 
     let mut signals = match Signals::new() {
@@ -173,7 +178,7 @@ async fn serve(
         };
         // TERM or QUIT during the grace period still stops at once.
         tokio::select! {
-            _ = tokio::time::timeout(state.grace, drained) => {}
+            _ = tokio::time::timeout(running.load().grace, drained) => {}
             _ = async { while signals.next().await {} } => {}
         }
     }
@@ -310,9 +315,13 @@ fn ip_text(a: &SocketAddr) -> String {
     }
 }
 
+/// Which listener a socket serves: its place in the snapshot in force, looked up for each
+/// connection accepted.
+type ListenerAt = (Arc<Running>, usize);
+
 async fn accept_tcp(
     l: TcpListener,
-    listener: Arc<Listener>,
+    (running, index): ListenerAt,
     mut stop: watch::Receiver<bool>,
     tracker: Arc<Tracker>,
 ) {
@@ -351,7 +360,9 @@ async fn accept_tcp(
                     h2: false,
                     slow: None,
                 };
-                spawn_connection(Stream::Tcp(s), Arc::new(peer), &listener, &stop, &tracker);
+                if let Some(listener) = running.listener(index) {
+                    spawn_connection(Stream::Tcp(s), Arc::new(peer), &listener, &stop, &tracker);
+                }
             }
             Err(e) => accept_failed(e).await,
         }
@@ -360,7 +371,7 @@ async fn accept_tcp(
 
 async fn accept_unix(
     l: UnixListener,
-    listener: Arc<Listener>,
+    (running, index): ListenerAt,
     mut stop: watch::Receiver<bool>,
     tracker: Arc<Tracker>,
 ) {
@@ -384,7 +395,9 @@ async fn accept_unix(
                     h2: false,
                     slow: None,
                 };
-                spawn_connection(Stream::Unix(s), Arc::new(peer), &listener, &stop, &tracker);
+                if let Some(listener) = running.listener(index) {
+                    spawn_connection(Stream::Unix(s), Arc::new(peer), &listener, &stop, &tracker);
+                }
             }
             Err(e) => accept_failed(e).await,
         }

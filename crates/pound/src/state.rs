@@ -38,6 +38,78 @@ pub struct State {
     /// How requests to the control socket are logged: the global `LogLevel`, as pound logs
     /// them.
     pub control_log: Format,
+    /// The runtime objects of this snapshot by identity, for the next one to take over.
+    identities: Identities,
+}
+
+/// Backends and session tables by identity: the service they belong to (by listener and
+/// name, or place) and their settings. A backend is the same one when it stands in the same
+/// service with the same settings and resolved address; a session table when its service and
+/// `Session` block are the same.
+#[derive(Default)]
+struct Identities {
+    backends: Vec<(String, Arc<Backend>)>,
+    sessions: Vec<(String, Arc<Sessions>)>,
+}
+
+/// What a new snapshot takes over from the one in force: the backends (alive or dead, their
+/// pools of idle connections, their counters) and session tables whose identity it finds
+/// again. Everything else is new.
+#[derive(Default)]
+pub struct Carry {
+    backends: std::collections::HashMap<String, std::collections::VecDeque<Arc<Backend>>>,
+    sessions: std::collections::HashMap<String, Arc<Sessions>>,
+}
+
+impl Carry {
+    /// What `previous` can hand over.
+    pub fn from(previous: &State) -> Carry {
+        let mut carry = Carry::default();
+        for (key, b) in &previous.identities.backends {
+            carry
+                .backends
+                .entry(key.clone())
+                .or_default()
+                .push_back(b.clone());
+        }
+        for (key, s) in &previous.identities.sessions {
+            carry.sessions.insert(key.clone(), s.clone());
+        }
+        carry
+    }
+
+    /// The backend `fresh` stands for: the carried one with the same identity, or itself.
+    fn backend(&mut self, key: String, fresh: Arc<Backend>, ids: &mut Identities) -> Arc<Backend> {
+        let b = self
+            .backends
+            .get_mut(&key)
+            .and_then(|q| q.pop_front())
+            .unwrap_or(fresh);
+        ids.backends.push((key, b.clone()));
+        b
+    }
+
+    fn sessions(
+        &mut self,
+        key: String,
+        cfg: &pound_config::model::Session,
+        ids: &mut Identities,
+    ) -> Arc<Sessions> {
+        let s = self
+            .sessions
+            .remove(&key)
+            .unwrap_or_else(|| Arc::new(Sessions::new(cfg)));
+        ids.sessions.push((key, s.clone()));
+        s
+    }
+}
+
+/// A backend's settings and resolved address as an identity, within the service `owner`.
+fn backend_key(owner: &str, r: &RegularBackend, address: &Address) -> String {
+    format!(
+        "{owner}|{:?}|{:?}|{}|{}|{}|{:?}|{:?}",
+        r.address, address, r.timeout, r.conn_to, r.ws_timeout, r.tls, r.server_name
+    )
 }
 
 pub struct Listener {
@@ -128,7 +200,8 @@ pub struct Service {
     /// `Emergency` backends; member `members.len() + j` is `emergency[j]`.
     pub emergency: Vec<Member>,
     pub strategy: Strategy,
-    pub sessions: Option<Sessions>,
+    /// Shared with the next snapshot when it has the same service and `Session`.
+    pub sessions: Option<Arc<Sessions>>,
     /// Set when the service answers by itself instead of forwarding.
     pub special: Option<Special>,
     /// Which special backends the control socket disabled: one flag per redirect, else one.
@@ -215,6 +288,12 @@ pub fn resolve(host: &str, port: u16, dns: bool) -> Result<SocketAddr, String> {
 impl State {
     /// Builds the running state. The error is a message naming the offending object.
     pub fn build(config: &Config, dns: bool) -> Result<State, String> {
+        State::build_carrying(config, dns, &mut Carry::default())
+    }
+
+    /// [`State::build`], taking over from `carry` the runtime objects it finds again.
+    pub fn build_carrying(config: &Config, dns: bool, carry: &mut Carry) -> Result<State, String> {
+        let mut ids = Identities::default();
         let mut backends = Vec::new();
         let mut warnings = Vec::new();
         // Every definition is built once (address resolved, TLS files read), even if no
@@ -225,11 +304,13 @@ impl State {
             .map(|nb| new_backend(&nb.backend, &nb.span, dns, &mut warnings))
             .collect::<Result<Vec<_>, String>>()?;
         let mut rules = Builder::default();
-        let mut build_service = |s: &ServiceCfg| -> Result<Service, String> {
+        let mut build_service = |s: &ServiceCfg, owner: String| -> Result<Service, String> {
             let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
                 match &b.kind {
                     BackendKind::Regular(r) => {
                         let be = new_backend(r, &b.span, dns, &mut warnings)?;
+                        let key = backend_key(&owner, r, &be.address);
+                        let be = carry.backend(key, be, &mut ids);
                         backends.push(be.clone());
                         Ok(Member {
                             backend: be,
@@ -244,7 +325,8 @@ impl State {
                             .zip(named_backends.get(n.index))
                             .ok_or_else(|| format!("backend {} is not defined", n.name))?;
                         let cfg = &nb.backend;
-                        let be = Arc::new(definition.copy());
+                        let key = backend_key(&owner, cfg, &definition.address);
+                        let be = carry.backend(key, Arc::new(definition.copy()), &mut ids);
                         backends.push(be.clone());
                         Ok(Member {
                             backend: be,
@@ -292,25 +374,40 @@ impl State {
                     Balancer::Random => Strategy::Random,
                     Balancer::Iwrr => Strategy::Iwrr(Iwrr::default()),
                 },
-                sessions: s.session.as_ref().map(Sessions::new),
+                sessions: s.session.as_ref().map(|cfg| {
+                    let key = format!("{owner}|{:?}|{}|{:?}", cfg.kind, cfg.ttl, cfg.id);
+                    carry.sessions(key, cfg, &mut ids)
+                }),
                 special,
             })
         };
         let mut all_services = Vec::new();
+        // A service is known by its name, or else its place, in its listener (or among
+        // the global ones).
+        let service_id = |within: &str, s: &ServiceCfg, i: usize| match &s.name {
+            Some(n) => format!("{within} service {n:?}"),
+            None => format!("{within} service #{i}"),
+        };
         let globals = config
             .services
             .iter()
-            .map(&mut build_service)
+            .enumerate()
+            .map(|(i, s)| build_service(s, service_id("global", s, i)))
             .map(|s| s.map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         all_services.extend(globals.iter().cloned());
         let mut built = Vec::new();
         let mut own = Vec::new();
-        for l in &config.listeners {
+        for (li, l) in config.listeners.iter().enumerate() {
+            let within = match &l.name {
+                Some(n) => format!("listener {n:?}"),
+                None => format!("listener {:?} #{li}", l.addr),
+            };
             let mut services = l
                 .services
                 .iter()
-                .map(&mut build_service)
+                .enumerate()
+                .map(|(i, s)| build_service(s, service_id(&within, s, i)))
                 .map(|s| s.map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?;
             all_services.extend(services.iter().cloned());
@@ -354,6 +451,7 @@ impl State {
                 crate::workers::threads(config.global.worker_min_count),
             ),
             control_log: log_format(config, &config.global.log_level)?,
+            identities: ids,
         })
     }
 }
@@ -681,3 +779,6 @@ impl Service {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

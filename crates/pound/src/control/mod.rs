@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
+use crate::running::Running;
 use crate::state::{Service, State};
 
 /// Longest request head accepted; control requests are a line and a few fields.
@@ -103,7 +104,7 @@ pub fn open(
 }
 
 /// Serves control requests until pound stops.
-pub async fn serve(listener: UnixListener, state: Arc<State>, path: Arc<str>) {
+pub async fn serve(listener: UnixListener, running: Arc<Running>, path: Arc<str>) {
     let clients = Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
     loop {
         let Ok(permit) = clients.clone().acquire_owned().await else {
@@ -111,7 +112,8 @@ pub async fn serve(listener: UnixListener, state: Arc<State>, path: Arc<str>) {
         };
         match listener.accept().await {
             Ok((stream, _)) => {
-                let state = state.clone();
+                // Each request works on the snapshot in force when it arrived.
+                let state = running.load();
                 let path = path.clone();
                 tokio::spawn(async move {
                     let _ = connection(stream, state, path).await;

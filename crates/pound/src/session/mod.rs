@@ -129,20 +129,16 @@ pub fn set_cookie<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 /// entries from the part of the table they touch).
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Sweeps the session tables of `owners` (what `tables` finds in each) every few seconds
-/// until the runtime stops. The owners are whatever holds the tables (the services), which
-/// this module need not know.
-pub async fn sweep<T>(owners: Vec<T>, tables: impl Fn(&T) -> Option<&Sessions>) {
-    let owners: Vec<T> = owners.into_iter().filter(|o| tables(o).is_some()).collect();
-    if owners.is_empty() {
-        return;
-    }
+/// Sweeps the session tables of what `owners` gives (what `tables` finds in each) every few
+/// seconds until the runtime stops. The owners are whatever holds the tables (the services
+/// of the snapshot in force), which this module need not know.
+pub async fn sweep<T>(owners: impl Fn() -> Vec<T>, tables: impl Fn(&T) -> Option<&Sessions>) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let now = std::time::Instant::now();
-        for o in &owners {
+        for o in &owners() {
             if let Some(sessions) = tables(o) {
                 sessions.table.sweep(now);
             }
