@@ -22,6 +22,7 @@ use crate::http::{BodyKind, Version};
 use crate::io::{timed, write_flush, write_two, InBuf, Stream};
 use crate::pace::{Pace, SlowStreams};
 use crate::proxy::downstream::{BodyWait, Cut, Downstream, Relayed, Respond};
+use crate::proxy::failure::CANCEL;
 use crate::proxy::{Exchange, Peer, Tag, Warm};
 use crate::relay::{self, RelayError};
 use crate::state::Listener;
@@ -59,7 +60,6 @@ pub async fn serve(
         send: None,
         slow: peer.slow.clone(),
         complete: false,
-        client_failed: false,
     };
     // Without `Content-Length` the head waits for the first data (unless the client
     // expects `100 Continue`, which waits for the head to be answered), so that a request
@@ -90,10 +90,10 @@ pub async fn serve(
         Tag(id),
     );
     let made = map::request(&parts, chunked, &listener.limits, x.request_mut());
-    let abort = match made {
+    let failure = match made {
         Ok(()) => {
             crate::http::combine::combine(&mut x.request_mut().head, &listener.combine);
-            x.serve_request().await.abort
+            x.serve_request().await.failure
         }
         Err(rej) => {
             let line = if rej.reason == "header line too long" {
@@ -102,19 +102,15 @@ pub async fn serve(
                 String::from_utf8_lossy(x.request_mut().line()).into_owned()
             };
             x.refuse(rej, line).await;
-            false
+            None
         }
     };
     let mut side = x.finish(None);
     drop(permit);
     if !side.complete {
         // A response cut short by the backend is an error of ours; one the client stopped
-        // taking (reset, window shut too long) is cancelled.
-        let reason = if abort && !side.client_failed {
-            Reason::INTERNAL_ERROR
-        } else {
-            Reason::CANCEL
-        };
+        // taking (reset, window shut too long) or gave up on is cancelled.
+        let reason = Reason::from(failure.map_or(CANCEL, |f| f.reset_code()));
         match side.send.as_mut() {
             Some(s) => s.send_reset(reason),
             None => side.respond.send_reset(reason),
@@ -141,8 +137,6 @@ pub struct H2Stream {
     slow: Option<Arc<SlowStreams>>,
     /// The response was sent whole.
     complete: bool,
-    /// Sending to the client failed (a reset, a window kept shut).
-    client_failed: bool,
 }
 
 fn h2_error(e: h2::Error) -> io::Error {
@@ -201,10 +195,7 @@ impl H2Stream {
             };
             let n = match pace.wait(timeout, capacity).await {
                 Ok(n) => n.min(data.len()),
-                Err(e) => {
-                    self.client_failed = true;
-                    return Err(RelayError::Write(e));
-                }
+                Err(e) => return Err(RelayError::Write(e)),
             };
             if n == 0 {
                 continue;
@@ -212,7 +203,6 @@ impl H2Stream {
             let part = data.split_to(n);
             let end = last && data.is_empty();
             if let Err(e) = send.send_data(part, end) {
-                self.client_failed = true;
                 return Err(RelayError::Write(h2_error(e)));
             }
             self.complete = end;
@@ -233,10 +223,7 @@ impl H2Stream {
             Some(t) => send.send_trailers(t),
             None => send.send_data(Bytes::new(), true),
         };
-        sent.map_err(|e| {
-            self.client_failed = true;
-            RelayError::Write(h2_error(e))
-        })?;
+        sent.map_err(|e| RelayError::Write(h2_error(e)))?;
         self.complete = true;
         Ok(())
     }
@@ -253,10 +240,7 @@ impl H2Stream {
                 self.complete = end;
                 Ok(())
             }
-            Err(e) => {
-                self.client_failed = true;
-                Err(RelayError::Write(h2_error(e)))
-            }
+            Err(e) => Err(RelayError::Write(h2_error(e))),
         }
     }
 
@@ -279,7 +263,6 @@ impl H2Stream {
         tokio::select! {
             r = timed(read, bin.fill(backend)) => r.map_err(RelayError::Read),
             () = reset => {
-                self.client_failed = true;
                 Err(RelayError::Write(io::ErrorKind::ConnectionReset.into()))
             }
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::downstream::{Cut, Downstream, Respond};
+use super::failure::{Failure, HeadError, Party, Then};
 use super::{Exchange, Outcome};
 use crate::backend::{Address, Backend, Conn};
 use crate::http::request;
@@ -38,16 +39,6 @@ enum Exchanged {
     /// The backend could not be reached again after a stale pooled connection, before
     /// any of the request was consumed: another backend may take it.
     Untouched,
-}
-
-/// Why no usable response head came.
-enum HeadError {
-    /// The backend closed before sending a byte (a stale pooled connection).
-    Closed,
-    /// The client gave up on the request meanwhile.
-    Gone,
-    /// pound's words for what went wrong.
-    Failed(String),
 }
 
 impl<C: Downstream> Exchange<C> {
@@ -158,34 +149,21 @@ impl<C: Downstream> Exchange<C> {
                             .await;
                         return Exchanged::Done(o, reusable);
                     }
-                    // The pooled connection had been closed by the backend: nothing was lost.
-                    Err(HeadError::Closed) if retry && self.req.body == BodyKind::Empty => {}
-                    Err(HeadError::Gone) => {
-                        return Exchanged::Done(Outcome::gone(Some(backend.clone())), false)
-                    }
-                    // pound 4.23 answers a backend that fails to answer with 503.
                     Err(e) => {
-                        let reason = match e {
-                            HeadError::Failed(r) => r,
-                            _ => EOF_FROM_BACKEND.into(),
-                        };
-                        // pound gives the time a malformed response took.
-                        let took = if reason == MALFORMED_RESPONSE {
-                            format!(" ({:.3} sec)", self.started.elapsed().as_secs_f64())
-                        } else {
-                            String::new()
-                        };
-                        logmsg!(
-                            Notice,
-                            "{}e503: {} <= {}: \"{}\": {reason}{took}",
-                            self.tag,
-                            self.peer.ip,
-                            backend.named.name,
-                            self.request_text()
-                        );
-                        let mut o = self.error(503).await;
-                        o.backend = Some(backend.clone());
-                        return Exchanged::Done(o, false);
+                        let resendable = retry && self.req.body == BodyKind::Empty;
+                        let f = Failure::response_head(&e, resendable);
+                        // Otherwise the pooled connection had been closed by the backend:
+                        // nothing was lost, the request goes again on a fresh one.
+                        if !f.retry {
+                            let o = match f.then {
+                                Then::Drop => Outcome::gone(Some(backend.clone())),
+                                Then::Answer(status) => {
+                                    self.head_failed(backend, e, status, f).await
+                                }
+                                Then::Cut => self.head_failed(backend, e, 503, f).await,
+                            };
+                            return Exchanged::Done(o, false);
+                        }
                     }
                 },
                 Err(RelayError::Write(_))
@@ -207,10 +185,55 @@ impl<C: Downstream> Exchange<C> {
         }
     }
 
+    /// The backend gave no usable response head: pound's message and page.
+    async fn head_failed(
+        &mut self,
+        backend: &Arc<Backend>,
+        e: HeadError,
+        status: u16,
+        f: Failure,
+    ) -> Outcome {
+        let reason = match e {
+            HeadError::Failed(r) => r,
+            _ => EOF_FROM_BACKEND.into(),
+        };
+        // pound gives the time a malformed response took.
+        let took = if reason == MALFORMED_RESPONSE {
+            format!(" ({:.3} sec)", self.started.elapsed().as_secs_f64())
+        } else {
+            String::new()
+        };
+        logmsg!(
+            Notice,
+            "{}e{status}: {} <= {}: \"{}\": {reason}{took}",
+            self.tag,
+            self.peer.ip,
+            backend.named.name,
+            self.request_text()
+        );
+        let mut o = self.error(status).await;
+        o.backend = Some(backend.clone());
+        o.failure = Some(f);
+        o
+    }
+
     /// The request body could not be passed on; pound's messages: what went wrong, then
     /// `(id) eNNN: CLIENT => BACKEND: "REQUEST": WHY`.
     async fn request_body_failed(&mut self, backend: &Arc<Backend>, e: RelayError) -> Outcome {
+        let f = Failure::request_body(&e);
         let (status, why) = match &e {
+            _ if f.then == Then::Drop => {
+                if let RelayError::Read(err) = &e {
+                    logmsg!(
+                        Notice,
+                        "({:x}): {}: request dropped: {}",
+                        self.tag.0,
+                        self.peer.ip,
+                        pound_config::env::describe_io_error(err)
+                    );
+                }
+                return Outcome::gone(Some(backend.clone()));
+            }
             RelayError::Read(err) => {
                 logmsg!(
                     Notice,
@@ -222,20 +245,24 @@ impl<C: Downstream> Exchange<C> {
                 return Outcome::gone(Some(backend.clone()));
             }
             RelayError::Write(err) => (
-                500,
+                f.then,
                 format!(
                     "error copying the request body: {}",
                     pound_config::env::describe_io_error(err)
                 ),
             ),
-            RelayError::Framing(f) => {
-                logmsg!(Notice, "{}{}", self.tag, f.message());
-                (400, "error sending chunks".to_string())
+            RelayError::Framing(chunk) => {
+                logmsg!(Notice, "{}{}", self.tag, chunk.message());
+                (f.then, "error sending chunks".to_string())
             }
             RelayError::TooLarge => {
                 logmsg!(Notice, "{}chunk content too large", self.tag);
-                (413, "error sending chunks".to_string())
+                (f.then, "error sending chunks".to_string())
             }
+        };
+        let status = match status {
+            Then::Answer(s) => s,
+            Then::Cut | Then::Drop => 500,
         };
         logmsg!(
             Notice,
@@ -247,6 +274,7 @@ impl<C: Downstream> Exchange<C> {
         );
         let mut o = self.error(status).await;
         o.backend = Some(backend.clone());
+        o.failure = Some(f);
         o
     }
 
@@ -353,7 +381,7 @@ impl<C: Downstream> Exchange<C> {
             special: None,
             keep: false,
             linger: false,
-            abort: false,
+            failure: None,
             refused_line: None,
         };
         let switching = status == 101;
@@ -393,8 +421,9 @@ impl<C: Downstream> Exchange<C> {
                 (outcome, r.reusable)
             }
             Err(Cut { error, head_sent }) => {
+                let f = Failure::response_body(&error, head_sent);
                 match &error {
-                    RelayError::Write(_) => {}
+                    _ if f.party == Party::Client => {}
                     other => logmsg!(
                         Notice,
                         "({:x}): {} <= {}: \"{}\": {} ({:.3} sec)",
@@ -406,13 +435,13 @@ impl<C: Downstream> Exchange<C> {
                         self.started.elapsed().as_secs_f64()
                     ),
                 }
-                if !head_sent && !matches!(error, RelayError::Write(_)) {
-                    // Nothing reached the client yet: it gets a clean error instead.
-                    let mut o = self.error(500).await;
+                if let Then::Answer(status) = f.then {
+                    let mut o = self.error(status).await;
                     o.backend = Some(backend.clone());
+                    o.failure = Some(f);
                     return (o, false);
                 }
-                outcome.abort = true;
+                outcome.failure = Some(f);
                 (outcome, false)
             }
         }

@@ -191,7 +191,7 @@ impl Exchange<H1> {
         let outcome = self.serve_request().await;
         // While stopping, requests that already arrived are still answered.
         if !outcome.keep || (*self.shutdown.borrow() && self.client.cin.is_empty()) {
-            if outcome.abort {
+            if outcome.cut() {
                 self.client.stream.reset_on_close();
             } else if outcome.linger {
                 self.linger().await;

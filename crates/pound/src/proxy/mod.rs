@@ -31,6 +31,7 @@ use crate::state::{Listener, Service};
 use crate::tls::server::ClientTls;
 
 pub mod downstream;
+pub mod failure;
 mod forward;
 pub mod h1;
 mod headers;
@@ -43,6 +44,7 @@ pub use downstream::Downstream;
 pub use h1::{serve, Handoff};
 
 use downstream::BodyWait;
+pub use failure::Failure;
 
 /// The client's side of a connection, as logs and built-in headers show it.
 #[derive(Clone)]
@@ -91,9 +93,10 @@ pub struct Outcome {
     /// pound answered with an error: close gently, reading what the client still sends, so
     /// that the error page is not lost to a reset.
     pub linger: bool,
-    /// The response was cut short: reset the connection (or stream) so the client cannot
-    /// take it for complete.
-    pub abort: bool,
+    /// Why the exchange failed, when it did after the request was taken in: what the
+    /// client side does at the end (reset a cut response, and with which code) follows
+    /// from it.
+    pub failure: Option<Failure>,
     /// The request was refused while its head was read: its request line as it came, for
     /// the log (the parsed request is not this one).
     refused_line: Option<String>,
@@ -110,7 +113,7 @@ impl Outcome {
             special: None,
             keep: false,
             linger: true,
-            abort: false,
+            failure: None,
             refused_line: None,
         }
     }
@@ -120,8 +123,19 @@ impl Outcome {
         Outcome {
             backend,
             linger: false,
+            failure: Some(Failure {
+                party: failure::Party::Client,
+                retry: false,
+                then: failure::Then::Drop,
+            }),
             ..Outcome::generated(499)
         }
+    }
+
+    /// Whether the response was cut short: the connection (or stream) is reset so that
+    /// the client cannot take it for complete.
+    pub fn cut(&self) -> bool {
+        self.failure.is_some_and(|f| f.then == failure::Then::Cut)
     }
 }
 

@@ -154,7 +154,14 @@ impl<C: Downstream> Exchange<C> {
     /// is wrong with it), answered with 500.
     pub(super) async fn eval_failed(&mut self, e: &EvalError) -> Outcome {
         logmsg!(Warning, "{}", e.0);
-        self.error(500).await
+        let f = super::Failure::evaluation();
+        let status = match f.then {
+            super::failure::Then::Answer(s) => s,
+            _ => 500,
+        };
+        let mut o = self.error(status).await;
+        o.failure = Some(f);
+        o
     }
 
     /// Applies the service's, then the listener's `Rewrite response` blocks to `head`, or
