@@ -8,9 +8,10 @@
 //!
 //! Names and session keys are sent as given, like the original poundctl does, except for
 //! the bytes that cannot appear in an HTTP request line (space, control characters,
-//! non-ASCII), which are percent-encoded so that the request stays well-formed.
+//! non-ASCII), which are percent-encoded so that the request stays well-formed: the
+//! request targets are `pound-control`'s, which pound's control server reads.
 
-use std::fmt::Write as _;
+use pound_control::Object;
 
 /// A listener or service: by position or by the name given in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,21 +82,41 @@ impl Address {
         1 + usize::from(self.service.is_some()) + usize::from(self.backend.is_some())
     }
 
-    /// The address as a path (`/1/web/0`), ready to follow `/listener` or `/session` in a
-    /// request target.
-    pub fn path(&self) -> String {
-        let mut out = String::new();
+    /// The object the address names, for a listing, enabling or disabling.
+    pub fn object(&self) -> Object {
+        Object::Listener {
+            listener: self.listener(),
+            service: self.service.as_ref().map(Ident::text),
+            backend: self.backend.map(|n| n.to_string()),
+        }
+    }
+
+    /// The session `key` of the service (and backend) the address names. Only addresses
+    /// with a service name sessions (the commands check it).
+    pub fn session(&self, key: &str) -> Object {
+        Object::Session {
+            listener: self.listener(),
+            service: self.service.as_ref().map(Ident::text).unwrap_or_default(),
+            backend: self.backend.map(|n| n.to_string()),
+            key: Some(key.as_bytes().to_vec()),
+        }
+    }
+
+    fn listener(&self) -> Option<String> {
         match &self.scope {
-            Scope::Global => out.push_str("/-"),
-            Scope::Listener(id) => push_ident(&mut out, id),
+            Scope::Global => None,
+            Scope::Listener(id) => Some(id.text()),
         }
-        if let Some(id) = &self.service {
-            push_ident(&mut out, id);
+    }
+}
+
+impl Ident {
+    /// As the control protocol names it: the index in decimal, or the name.
+    fn text(&self) -> String {
+        match self {
+            Ident::Index(n) => n.to_string(),
+            Ident::Name(name) => name.clone(),
         }
-        if let Some(n) = self.backend {
-            let _ = write!(out, "/{n}");
-        }
-        out
     }
 }
 
@@ -107,48 +128,6 @@ fn ident(part: &str) -> Result<Ident, String> {
             .map_err(|_| format!("{part} is out of range"))
     } else {
         Ok(Ident::Name(part.to_string()))
-    }
-}
-
-fn push_ident(out: &mut String, id: &Ident) {
-    out.push('/');
-    match id {
-        Ident::Index(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Ident::Name(name) => encode_into(out, name, Part::Path),
-    }
-}
-
-/// Where an encoded string goes: `?` ends a path segment but is fine inside a query.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Path,
-    Query,
-}
-
-/// The query string for a session command: `?key=KEY`.
-pub fn key_query(key: &str) -> String {
-    let mut out = String::from("?key=");
-    encode_into(&mut out, key, Part::Query);
-    out
-}
-
-/// Copies `text`, percent-encoding the bytes a request line cannot carry as they are, and
-/// those that would change its meaning: `%` itself, `#`, `&` in a query, `?` in a path.
-/// pound decodes `%XX` (and only that) in names and keys.
-fn encode_into(out: &mut String, text: &str, part: Part) {
-    for &b in text.as_bytes() {
-        let special = match part {
-            Part::Path => matches!(b, b'?' | b'%' | b'#'),
-            Part::Query => matches!(b, b'&' | b'%' | b'#'),
-        };
-        let plain = matches!(b, 0x21..=0x7e) && !special;
-        if plain {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
     }
 }
 
@@ -170,10 +149,10 @@ mod tests {
         assert_eq!(a.service, Some(Ident::Index(0)));
         assert_eq!(a.backend, Some(2));
         assert_eq!(a.depth(), 3);
-        assert_eq!(a.path(), "/1/0/2");
+        assert_eq!(a.object().target(), "/listener/1/0/2");
         assert_eq!(parse("/0").depth(), 1);
-        assert_eq!(parse("/0").path(), "/0");
-        assert_eq!(parse("/007/01").path(), "/7/1");
+        assert_eq!(parse("/0").object().target(), "/listener/0");
+        assert_eq!(parse("/007/01").object().target(), "/listener/7/1");
     }
 
     #[test]
@@ -181,24 +160,33 @@ mod tests {
         let a = parse("/main/web");
         assert_eq!(a.scope, Scope::Listener(Ident::Name("main".into())));
         assert_eq!(a.service, Some(Ident::Name("web".into())));
-        assert_eq!(a.path(), "/main/web");
+        assert_eq!(a.object().target(), "/listener/main/web");
         let a = parse("/-/1/0");
         assert_eq!(a.scope, Scope::Global);
-        assert_eq!(a.path(), "/-/1/0");
-        assert_eq!(parse("/-").path(), "/-");
-        assert_eq!(parse("/-/static").path(), "/-/static");
+        assert_eq!(a.object().target(), "/listener/-/1/0");
+        assert_eq!(parse("/-").object().target(), "/listener/-");
+        assert_eq!(parse("/-/static").object().target(), "/listener/-/static");
     }
 
     #[test]
     fn awkward_names_are_encoded() {
-        assert_eq!(parse("/my site/a?b").path(), "/my%20site/a%3Fb");
-        assert_eq!(parse("/caf\u{e9}").path(), "/caf%C3%A9");
+        assert_eq!(
+            parse("/my site/a?b").object().target(),
+            "/listener/my%20site/a%3Fb"
+        );
+        assert_eq!(parse("/caf\u{e9}").object().target(), "/listener/caf%C3%A9");
         // A name holding `%` is sent so that pound's decoding gives it back.
-        assert_eq!(parse("/a%20b").path(), "/a%2520b");
+        assert_eq!(parse("/a%20b").object().target(), "/listener/a%2520b");
     }
 
     #[test]
     fn keys() {
+        let key_query = |key: &str| {
+            let t = parse("/1/0").session(key).target();
+            t.strip_prefix("/session/1/0")
+                .map(String::from)
+                .unwrap_or(t)
+        };
         assert_eq!(key_query("abc"), "?key=abc");
         assert_eq!(key_query("192.0.2.1"), "?key=192.0.2.1");
         assert_eq!(key_query("2001:db8::1"), "?key=2001:db8::1");

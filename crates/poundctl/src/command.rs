@@ -1,7 +1,9 @@
 //! The commands (`list`, `enable`, `disable`, `delete`, `add` and their short forms) and the
 //! HTTP request each one sends (control-api.md, the command table).
 
-use crate::address::{key_query, Address};
+use pound_control::Object;
+
+use crate::address::Address;
 
 /// One thing poundctl can ask of pound.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,16 +73,12 @@ impl Command {
     /// The request method and target, exactly as pound expects them.
     pub fn request(&self) -> (&'static str, String) {
         match self {
-            Command::List(None) => ("GET", "/listener".into()),
-            Command::List(Some(a)) => ("GET", format!("/listener{}", a.path())),
-            Command::Enable(a) => ("PUT", format!("/listener{}", a.path())),
-            Command::Disable(a) => ("DELETE", format!("/listener{}", a.path())),
-            Command::DeleteSession(a, key) => {
-                ("DELETE", format!("/session{}{}", a.path(), key_query(key)))
-            }
-            Command::AddSession(a, key) => {
-                ("PUT", format!("/session{}{}", a.path(), key_query(key)))
-            }
+            Command::List(None) => ("GET", Object::Pound.target()),
+            Command::List(Some(a)) => ("GET", a.object().target()),
+            Command::Enable(a) => ("PUT", a.object().target()),
+            Command::Disable(a) => ("DELETE", a.object().target()),
+            Command::DeleteSession(a, key) => ("DELETE", a.session(key).target()),
+            Command::AddSession(a, key) => ("PUT", a.session(key).target()),
         }
     }
 

@@ -16,6 +16,8 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
+use pound_control::Object;
+
 use crate::running::Running;
 use crate::state::{Service, State};
 
@@ -284,50 +286,37 @@ fn parse(head: &[u8]) -> Option<(String, String)> {
     }
 }
 
-/// What a request path names.
-#[derive(Debug, PartialEq, Eq)]
-enum Object<'a> {
-    /// `/listener/L[/S[/B]]` (L `None`: the global services, written `-`).
-    Listener(Option<&'a str>, Option<&'a str>, Option<&'a str>),
-    /// `/session/L/S[/B]`.
-    Session(&'a str, &'a str, Option<&'a str>),
-}
-
 fn handle(state: &State, control: &str, method: &str, target: &str) -> Reply {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let path = path.trim_end_matches('/');
-    let mut parts = path.split('/').skip(1);
-    let kind = parts.next().unwrap_or("");
-    // Names may hold any byte, percent-encoded.
-    let decoded: Vec<String> = parts
-        .map(|p| String::from_utf8_lossy(&percent_decode(p.as_bytes())).into_owned())
-        .collect();
-    let rest: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    if rest.iter().any(|p| p.is_empty()) {
-        return Err(404);
-    }
-    let object = match (kind, rest.as_slice()) {
-        ("" | "listener", []) => {
-            return match method {
-                "GET" => Ok(json::pound(state, control)),
-                _ => Err(405),
-            }
-        }
-        ("listener", [l, more @ ..]) if more.len() <= 2 => Object::Listener(
-            Some(*l).filter(|l| *l != "-"),
-            more.first().copied(),
-            more.get(1).copied(),
+    match Object::parse(target).ok_or(404u16)? {
+        Object::Pound => match method {
+            "GET" => Ok(json::pound(state, control)),
+            _ => Err(405),
+        },
+        Object::Listener {
+            listener,
+            service,
+            backend,
+        } => listener_request(
+            state,
+            control,
+            method,
+            listener.as_deref(),
+            service.as_deref(),
+            backend.as_deref(),
         ),
-        ("service", [s, more @ ..]) if more.len() <= 1 => {
-            Object::Listener(None, Some(*s), more.first().copied())
-        }
-        ("session", [l, s]) => Object::Session(l, s, None),
-        ("session", [l, s, b]) => Object::Session(l, s, Some(b)),
-        _ => return Err(404),
-    };
-    match object {
-        Object::Listener(l, s, b) => listener_request(state, control, method, l, s, b),
-        Object::Session(l, s, b) => session_request(state, method, l, s, b, query),
+        Object::Session {
+            listener,
+            service,
+            backend,
+            key,
+        } => session_request(
+            state,
+            method,
+            listener.as_deref(),
+            &service,
+            backend.as_deref(),
+            key,
+        ),
     }
 }
 
@@ -445,18 +434,14 @@ fn listener_request(
 fn session_request(
     state: &State,
     method: &str,
-    l: &str,
+    l: Option<&str>,
     s: &str,
     b: Option<&str>,
-    query: &str,
+    key: Option<Vec<u8>>,
 ) -> Reply {
-    let list = services(state, Some(l).filter(|l| *l != "-"))?.ok_or(400u16)?;
+    let list = services(state, l)?.ok_or(400u16)?;
     let service = find_service(list, s)?;
-    let key = query
-        .split('&')
-        .find_map(|p| p.strip_prefix("key="))
-        .map(|k| percent_decode(k.as_bytes()))
-        .ok_or(400u16)?;
+    let key = key.ok_or(400u16)?;
     if key.is_empty() {
         return Err(400);
     }
@@ -480,35 +465,4 @@ fn session_request(
         _ => return Err(405),
     }
     Ok(json::service(service))
-}
-
-/// `%XX` escapes decoded; anything else, a `%` without two hex digits included, is kept as
-/// it is (`+` is not a space: the original poundctl sends keys raw).
-fn percent_decode(s: &[u8]) -> Vec<u8> {
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(s[i]);
-        i += 1;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode(b"a%20b+c%2"), b"a b+c%2");
-        assert_eq!(percent_decode(b"%zz%41%"), b"%zzA%");
-    }
 }
