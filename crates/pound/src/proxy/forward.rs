@@ -203,9 +203,24 @@ impl<C: Downstream> Exchange<C> {
         } else {
             String::new()
         };
+        self.backend_failed(backend, status, "<=", &format!("{reason}{took}"), f)
+            .await
+    }
+
+    /// pound's message for an exchange with a backend that failed, `(id) eNNN: CLIENT ARROW
+    /// BACKEND: "REQUEST": WHY` (`<=` about the response, `=>` about the request), and the
+    /// page for `status`.
+    async fn backend_failed(
+        &mut self,
+        backend: &Arc<Backend>,
+        status: u16,
+        arrow: &str,
+        why: &str,
+        f: Failure,
+    ) -> Outcome {
         logmsg!(
             Notice,
-            "{}e{status}: {} <= {}: \"{}\": {reason}{took}",
+            "{}e{status}: {} {arrow} {}: \"{}\": {why}",
             self.tag,
             self.peer.ip,
             backend.named.name,
@@ -221,19 +236,8 @@ impl<C: Downstream> Exchange<C> {
     /// `(id) eNNN: CLIENT => BACKEND: "REQUEST": WHY`.
     async fn request_body_failed(&mut self, backend: &Arc<Backend>, e: RelayError) -> Outcome {
         let f = Failure::request_body(&e);
-        let (status, why) = match &e {
-            _ if f.then == Then::Drop => {
-                if let RelayError::Read(err) = &e {
-                    logmsg!(
-                        Notice,
-                        "({:x}): {}: request dropped: {}",
-                        self.tag.0,
-                        self.peer.ip,
-                        pound_config::env::describe_io_error(err)
-                    );
-                }
-                return Outcome::gone(Some(backend.clone()));
-            }
+        let why = match &e {
+            // The client went away or stalled: nothing can be answered.
             RelayError::Read(err) => {
                 logmsg!(
                     Notice,
@@ -244,38 +248,24 @@ impl<C: Downstream> Exchange<C> {
                 );
                 return Outcome::gone(Some(backend.clone()));
             }
-            RelayError::Write(err) => (
-                f.then,
-                format!(
-                    "error copying the request body: {}",
-                    pound_config::env::describe_io_error(err)
-                ),
+            RelayError::Write(err) => format!(
+                "error copying the request body: {}",
+                pound_config::env::describe_io_error(err)
             ),
             RelayError::Framing(chunk) => {
                 logmsg!(Notice, "{}{}", self.tag, chunk.message());
-                (f.then, "error sending chunks".to_string())
+                "error sending chunks".to_string()
             }
             RelayError::TooLarge => {
                 logmsg!(Notice, "{}chunk content too large", self.tag);
-                (f.then, "error sending chunks".to_string())
+                "error sending chunks".to_string()
             }
         };
-        let status = match status {
+        let status = match f.then {
             Then::Answer(s) => s,
             Then::Cut | Then::Drop => 500,
         };
-        logmsg!(
-            Notice,
-            "{}e{status}: {} => {}: \"{}\": {why}",
-            self.tag,
-            self.peer.ip,
-            backend.named.name,
-            self.request_text()
-        );
-        let mut o = self.error(status).await;
-        o.backend = Some(backend.clone());
-        o.failure = Some(f);
-        o
+        self.backend_failed(backend, status, "=>", &why, f).await
     }
 
     /// Reads the final response head into `self.resp`, passing interim responses on. The
