@@ -142,7 +142,7 @@ pub async fn serve<T>(
                 let peer = peer.clone();
                 let listener = listener.clone();
                 let shutdown = shutdown.clone();
-                streams.push(Box::pin(async move {
+                streams.push(async move {
                     let permit = tokio::select! {
                         p = permits.acquire_owned() => p,
                         _ = std::future::poll_fn(|cx| respond.poll_reset(cx)) => return,
@@ -151,7 +151,7 @@ pub async fn serve<T>(
                     if let Ok(permit) = permit {
                         stream::serve(req, respond, peer, listener, shutdown, id, permit).await;
                     }
-                }));
+                });
             }
             Some(Err(e)) => {
                 if !e.is_io() && !e.is_go_away() {

@@ -414,7 +414,7 @@ impl Downstream for H2Stream {
         let mut total = 0u64;
         // The head, chunk framing and the end of the previous chunk go out together with
         // the next data.
-        let mut frame: Vec<u8> = Vec::with_capacity(head.len() + 32);
+        let mut frame: Vec<u8> = Vec::new();
         let mut open_chunk = false;
         loop {
             let (data, acknowledged) = match self.early.pop_front() {
@@ -466,32 +466,39 @@ impl Downstream for H2Stream {
                 s.moved(n);
             }
         }
+        if !chunked {
+            // Without framing there is nothing to add: the head (if it has not gone yet)
+            // is written as it is.
+            if !head.is_empty() {
+                timed(write, write_flush(backend, head))
+                    .await
+                    .map_err(RelayError::Write)?;
+                *head = &[];
+            }
+            return Ok(total);
+        }
         frame.clear();
         if open_chunk {
             frame.extend_from_slice(b"\r\n");
         }
         frame.extend_from_slice(head);
         *head = &[];
-        if chunked {
-            frame.extend_from_slice(b"0\r\n");
-            // The client's trailer section, less what may not be a trailer.
-            if let Ok(Ok(Some(t))) = tokio::time::timeout(read, self.body.trailers()).await {
-                let mut section = Vec::new();
-                for (name, value) in &t {
-                    section.extend_from_slice(name.as_str().as_bytes());
-                    section.extend_from_slice(b": ");
-                    section.extend_from_slice(value.as_bytes());
-                    section.extend_from_slice(b"\r\n");
-                }
-                crate::http::chunked::filter_trailers(&section, &mut frame);
+        frame.extend_from_slice(b"0\r\n");
+        // The client's trailer section, less what may not be a trailer.
+        if let Ok(Ok(Some(t))) = tokio::time::timeout(read, self.body.trailers()).await {
+            let mut section = Vec::new();
+            for (name, value) in &t {
+                section.extend_from_slice(name.as_str().as_bytes());
+                section.extend_from_slice(b": ");
+                section.extend_from_slice(value.as_bytes());
+                section.extend_from_slice(b"\r\n");
             }
-            frame.extend_from_slice(b"\r\n");
+            crate::http::chunked::filter_trailers(&section, &mut frame);
         }
-        if !frame.is_empty() {
-            timed(write, write_flush(backend, &frame))
-                .await
-                .map_err(RelayError::Write)?;
-        }
+        frame.extend_from_slice(b"\r\n");
+        timed(write, write_flush(backend, &frame))
+            .await
+            .map_err(RelayError::Write)?;
         Ok(total)
     }
 

@@ -361,10 +361,9 @@ impl<C: Downstream> Exchange<C> {
         }
         service.note_response(&self.resp.head, index);
         let status = self.resp.status;
-        let response_line = String::from_utf8_lossy(self.resp.line()).into_owned();
         let mut outcome = Outcome {
             status,
-            response_line,
+            response_line: None,
             bytes: 0,
             service: None,
             backend: Some(backend.clone()),

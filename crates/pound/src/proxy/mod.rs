@@ -81,8 +81,9 @@ impl Peer {
 /// How one request ended.
 pub struct Outcome {
     pub status: u16,
-    /// `%>s`: the backend's status line, or the status pound answered with itself.
-    response_line: String,
+    /// `%>s`: the status pound answered with itself; `None` for the backend's status line,
+    /// read from the response head only when a log line needs it.
+    response_line: Option<String>,
     bytes: u64,
     service: Option<Arc<Service>>,
     backend: Option<Arc<Backend>>,
@@ -106,7 +107,7 @@ impl Outcome {
     fn generated(status: u16) -> Outcome {
         Outcome {
             status,
-            response_line: format!("{status} {}", crate::http::status::reason(status)),
+            response_line: Some(format!("{status} {}", crate::http::status::reason(status))),
             bytes: 0,
             service: None,
             backend: None,
@@ -270,7 +271,7 @@ impl<C: Downstream> Exchange<C> {
         self.pace.begin();
         let outcome = match self.admit().await {
             Ok(held) => {
-                let o = Box::pin(self.handle()).await;
+                let o = self.handle().await;
                 drop(held);
                 o
             }
@@ -377,11 +378,11 @@ impl<C: Downstream> Exchange<C> {
             )
             .await;
         let mut o = Outcome::generated(status);
-        o.response_line = format!(
+        o.response_line = Some(format!(
             "{} {status} {}",
             version.as_str(),
             crate::http::status::reason(status)
-        );
+        ));
         o.bytes = page.len() as u64;
         o
     }

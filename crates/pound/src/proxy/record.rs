@@ -51,6 +51,10 @@ impl<C: Downstream> Exchange<C> {
         } else {
             (self.peer.ip.as_str(), origin)
         };
+        let response_line = match &o.response_line {
+            Some(line) => std::borrow::Cow::Borrowed(line.as_str()),
+            None => String::from_utf8_lossy(self.resp.line()),
+        };
         let entry = Entry {
             client,
             origin,
@@ -63,7 +67,7 @@ impl<C: Downstream> Exchange<C> {
             },
             raw_line: o.refused_line.as_deref().unwrap_or(""),
             status: o.status,
-            response_line: &o.response_line,
+            response_line: &response_line,
             bytes: o.bytes,
             start,
             end: SystemTime::now(),

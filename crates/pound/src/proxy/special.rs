@@ -143,7 +143,7 @@ impl<C: Downstream> Exchange<C> {
         let mut o = self.send_generated(r.code, &fields, &body).await;
         o.special = Some(r.named.clone());
         // pound logs a redirect as `302 -` (`%>s`), its page as no body (`%b`).
-        o.response_line = format!("{} -", r.code);
+        o.response_line = Some(format!("{} -", r.code));
         o.bytes = 0;
         o
     }
@@ -180,7 +180,7 @@ impl<C: Downstream> Exchange<C> {
             fields.push_from(&head, i);
         }
         let mut o = self.send_generated(status, &fields, &body).await;
-        o.response_line = format!("{} {status} {}", version.as_str(), reason(status));
+        o.response_line = Some(format!("{} {status} {}", version.as_str(), reason(status)));
         o
     }
 
