@@ -101,6 +101,8 @@ pub async fn serve<T>(
     let timer = tokio::time::sleep(idle);
     tokio::pin!(timer);
     let mut closing = false;
+    // When the last stream arrived (or closing began): the timer's deadline counts from it.
+    let mut last = tokio::time::Instant::now();
     loop {
         let next = tokio::select! {
             // Streams first, as long as any is ready: their frames then go out together
@@ -109,6 +111,13 @@ pub async fn serve<T>(
             Some(()) = streams.next(), if !streams.is_empty() => continue,
             n = conn.accept() => n,
             () = &mut timer => {
+                // The deadline moves with each new stream, lazily: the timer is only set
+                // again when it fires early, not once per stream.
+                let due = last + if closing { CLOSING } else { idle };
+                if due > tokio::time::Instant::now() {
+                    timer.as_mut().reset(due);
+                    continue;
+                }
                 if closing {
                     break;
                 }
@@ -130,8 +139,7 @@ pub async fn serve<T>(
                 continue;
             }
         };
-        let wait = if closing { CLOSING } else { idle };
-        timer.as_mut().reset(tokio::time::Instant::now() + wait);
+        last = tokio::time::Instant::now();
         match next {
             Some(Ok((req, mut respond))) => {
                 let Ok(place) = waiting.clone().try_acquire_owned() else {
@@ -142,7 +150,7 @@ pub async fn serve<T>(
                 let peer = peer.clone();
                 let listener = listener.clone();
                 let shutdown = shutdown.clone();
-                streams.push(async move {
+                streams.push(Box::pin(async move {
                     let permit = tokio::select! {
                         p = permits.acquire_owned() => p,
                         _ = std::future::poll_fn(|cx| respond.poll_reset(cx)) => return,
@@ -151,7 +159,7 @@ pub async fn serve<T>(
                     if let Ok(permit) = permit {
                         stream::serve(req, respond, peer, listener, shutdown, id, permit).await;
                     }
-                });
+                }));
             }
             Some(Err(e)) => {
                 if !e.is_io() && !e.is_go_away() {
