@@ -7,9 +7,14 @@
 //! byte: those a request line cannot carry as they are, and those that would change its
 //! meaning, are percent-encoded, and `%XX` is all that is decoded.
 //!
-//! Pure: no I/O, no dependency; the server and the client both test against it.
+//! The JSON objects of the replies are in [`objects`]: the server serialises them, and
+//! `poundctl` reads replies into them.
+//!
+//! Pure: no I/O; the server and the client both test against it.
 
 use std::fmt::Write as _;
+
+pub mod objects;
 
 /// The path prefix of listings and of enabling and disabling objects.
 pub const LISTENER: &str = "/listener";

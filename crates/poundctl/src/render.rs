@@ -31,13 +31,17 @@
 //! ```
 //!
 //! Like the template, the kind of object is told by its members: `listeners` (everything),
-//! `services` (a listener), `backends` (a service), otherwise a backend. Members the reply
-//! lacks print as nothing; members of newer pound releases (`weight`, `expire`, `stats`,
-//! matrix backends) are shown as the template shows them.
+//! `services` (a listener), `backends` (a service), otherwise a backend. The reply is then
+//! read into the control API's objects (`pound_control::objects`), as leniently as the
+//! template reads it: members the reply lacks, or has with another type, print as nothing;
+//! members of newer pound releases (`weight`, `expire`, `stats`, matrix backends) are shown
+//! as the template shows them.
 
-use std::fmt::Write as _;
+use std::fmt::{Display, Write as _};
 
-use serde_json::{Map, Value};
+use pound_control::objects::{Backend, Figures, Listener, Pound, Service};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// Lays out a reply to `list`, `add` or `delete`.
 pub fn render(reply: &Value) -> Result<String, String> {
@@ -46,18 +50,24 @@ pub fn render(reply: &Value) -> Result<String, String> {
         .ok_or_else(|| format!("unexpected reply: expected an object, got {}", kind(reply)))?;
     let mut out = String::new();
     if obj.contains_key("listeners") {
-        everything(&mut out, obj);
+        everything(&mut out, &read(reply));
     } else {
         if obj.contains_key("services") {
-            listener(&mut out, obj);
+            listener(&mut out, &read(reply));
         } else if obj.contains_key("backends") {
-            service(&mut out, obj);
+            service(&mut out, &read(reply));
         } else {
-            backend(&mut out, obj);
+            backend(&mut out, &read(reply));
         }
         out.push('\n');
     }
     Ok(out)
+}
+
+/// An object of the reply; the objects read every JSON object, so the default is only for
+/// the impossible.
+fn read<T: DeserializeOwned + Default>(v: &Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
 /// The JSON type of `v`, for messages.
@@ -73,57 +83,50 @@ pub fn kind(v: &Value) -> &'static str {
 }
 
 /// The whole state: the core figures, the listeners, then the global services.
-fn everything(out: &mut String, obj: &Map<String, Value>) {
+fn everything(out: &mut String, p: &Pound) {
     // pound 4.23 keeps these figures in `core`; control-api.md at the top level.
-    let core = obj.get("core").and_then(Value::as_object).unwrap_or(obj);
-    let _ = writeln!(out, "Server time: {}", text(core.get("timestamp")));
-    let _ = writeln!(out, "Pound version: {}", text(core.get("version")));
-    let _ = writeln!(out, "PID: {}", text(core.get("pid")));
-    if let Some(w) = core.get("workers").filter(|w| truthy(w)) {
-        let f = |k: &str| text(w.get(k));
+    let core: &Figures = p.core.as_ref().map_or(&p.figures, |c| &c.figures);
+    let _ = writeln!(out, "Server time: {}", text(&core.timestamp));
+    let _ = writeln!(out, "Pound version: {}", text(&core.version));
+    let _ = writeln!(out, "PID: {}", text(&core.pid));
+    if let Some(w) = core.workers.as_ref().filter(|w| !w.is_empty()) {
         let _ = writeln!(out, "Workers:");
-        let _ = writeln!(out, "  Min:     {}", f("min"));
-        let _ = writeln!(out, "  Max:     {}", f("max"));
-        let _ = writeln!(out, "  Current: {}", f("count"));
-        let _ = writeln!(out, "  Active:  {}", f("active"));
-        let _ = writeln!(out, "Idle timeout: {}", f("timeout"));
+        let _ = writeln!(out, "  Min:     {}", text(&w.min));
+        let _ = writeln!(out, "  Max:     {}", text(&w.max));
+        let _ = writeln!(out, "  Current: {}", text(&w.count));
+        let _ = writeln!(out, "  Active:  {}", text(&w.active));
+        let _ = writeln!(out, "Idle timeout: {}", text(&w.timeout));
     }
     out.push_str("\nListeners:\n\n");
-    for (i, l) in objects(obj.get("listeners")).enumerate() {
+    for (i, l) in p.listeners.iter().enumerate() {
         let _ = write!(out, "{i:3}. ");
         listener(out, l);
         out.push('\n');
     }
-    let globals: Vec<_> = objects(obj.get("services")).collect();
-    if !globals.is_empty() {
+    if !p.services.is_empty() {
         out.push_str("\nGlobal services:\n");
-        services(out, &globals);
+        services(out, &p.services);
         out.push('\n');
     }
     out.push('\n');
 }
 
 /// `Listener "NAME" PROTO://ADDRESS enabled`, then its services.
-fn listener(out: &mut String, l: &Map<String, Value>) {
+fn listener(out: &mut String, l: &Listener) {
     out.push_str("Listener ");
-    name(out, l);
+    name(out, &l.name);
     let _ = write!(
         out,
         "{}://{} {}",
-        text(l.get("protocol")),
-        text(l.get("address")),
-        if flag(l, "enabled") {
-            "enabled"
-        } else {
-            "disabled"
-        }
+        text(&l.protocol),
+        text(&l.address),
+        if l.enabled { "enabled" } else { "disabled" }
     );
-    let list: Vec<_> = objects(l.get("services")).collect();
-    services(out, &list);
+    services(out, &l.services);
 }
 
 /// Each service on its own line, numbered.
-fn services(out: &mut String, list: &[&Map<String, Value>]) {
+fn services(out: &mut String, list: &[Service]) {
     for (i, s) in list.iter().enumerate() {
         let _ = write!(out, "\n   {i:3}. ");
         service(out, s);
@@ -131,98 +134,83 @@ fn services(out: &mut String, list: &[&Map<String, Value>]) {
 }
 
 /// `Service "NAME" active`, its backends, its session type and sessions.
-fn service(out: &mut String, s: &Map<String, Value>) {
+fn service(out: &mut String, s: &Service) {
     out.push_str("Service ");
-    name(out, s);
-    out.push_str(if flag(s, "enabled") {
-        "active"
-    } else {
-        "disabled"
-    });
-    for (i, b) in objects(s.get("backends")).enumerate() {
+    name(out, &s.name);
+    out.push_str(if s.enabled { "active" } else { "disabled" });
+    for (i, b) in s.backends.iter().enumerate() {
         let _ = write!(out, "\n      {i:3}. ");
         backend(out, b);
     }
-    let _ = write!(out, "\n     Session type: {}", text(s.get("session_type")));
-    if let Some(Value::Array(sessions)) = s.get("sessions") {
-        for (i, sess) in sessions.iter().enumerate() {
-            let f = |k: &str| text(sess.get(k));
-            let _ = write!(
-                out,
-                "\n       {i}. Session {} {} {}",
-                f("key"),
-                f("backend"),
-                f("expire")
-            );
-        }
+    let _ = write!(out, "\n     Session type: {}", text(&s.session_type));
+    for (i, sess) in s.sessions.iter().flatten().enumerate() {
+        let _ = write!(
+            out,
+            "\n       {i}. Session {} {} {}",
+            text(&sess.key),
+            text(&sess.backend),
+            text(&sess.expire)
+        );
     }
 }
 
 /// `TYPE DETAILS active`, where the details depend on the type.
-fn backend(out: &mut String, b: &Map<String, Value>) {
-    let f = |k: &str| text(b.get(k));
-    let kind = f("type");
+fn backend(out: &mut String, b: &Backend) {
+    let kind = text(&b.type_);
     out.push_str(&kind);
-    if b.contains_key("weight") {
-        let _ = write!(out, " ({})", f("weight"));
+    if b.weight.is_some() {
+        let _ = write!(out, " ({})", text(&b.weight));
     }
-    if b.contains_key("parent") {
-        let _ = write!(out, " [mtx {}]", f("parent"));
+    if b.parent.is_some() {
+        let _ = write!(out, " [mtx {}]", text(&b.parent));
     }
     out.push(' ');
     match kind.as_str() {
         "backend" => {
-            let alive = if flag(b, "alive") { "alive" } else { "dead" };
+            let alive = if b.alive { "alive" } else { "dead" };
             let _ = write!(
                 out,
                 "{} {} {} {alive}",
-                f("protocol"),
-                f("address"),
-                f("priority")
+                text(&b.protocol),
+                text(&b.address),
+                text(&b.priority)
             );
         }
         "matrix" => {
             let _ = write!(
                 out,
                 "\"{}\" {} {} {}",
-                f("hostname"),
-                f("resolve_mode"),
-                f("family"),
-                f("priority")
+                text(&b.hostname),
+                text(&b.resolve_mode),
+                text(&b.family),
+                text(&b.priority)
             );
         }
         "redirect" => {
-            let _ = write!(out, "{} {}", f("code"), f("url"));
-            if flag(b, "redir_req") {
+            let _ = write!(out, "{} {}", text(&b.code), text(&b.url));
+            if b.redir_req == Some(true) {
                 out.push_str(" (redirect request)");
             }
         }
         _ => {}
     }
     out.push(' ');
-    out.push_str(if flag(b, "enabled") {
-        "active"
-    } else {
-        "disabled"
-    });
-    if b.contains_key("expire") {
-        let _ = write!(out, " [expires {}]", f("expire"));
+    out.push_str(if b.enabled { "active" } else { "disabled" });
+    if b.expire.is_some() {
+        let _ = write!(out, " [expires {}]", text(&b.expire));
     }
-    if let Some(stats) = b.get("stats") {
+    if let Some(stats) = &b.stats {
         out.push_str(" - ");
-        if truthy(stats) {
-            let count = stats.get("request_count");
-            let _ = write!(out, "{} requests", text(count));
-            if count.and_then(Value::as_f64).is_some_and(|n| n > 0.0) {
-                let ms = |k: &str| {
-                    let ns = stats.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-                    format!("{:.2}", ns / 1_000_000.0)
-                };
+        if !stats.is_empty() {
+            let count = stats.request_count;
+            let _ = write!(out, "{} requests", text(&count));
+            if count.is_some_and(|n| n > 0) {
+                let ms = |ns: Option<f64>| format!("{:.2}", ns.unwrap_or(0.0) / 1_000_000.0);
                 let _ = write!(
                     out,
                     ", {} ms avg, {} stddev",
-                    ms("request_time_avg"),
-                    ms("request_time_stddev")
+                    ms(stats.request_time_avg),
+                    ms(stats.request_time_stddev)
                 );
             }
         }
@@ -230,43 +218,15 @@ fn backend(out: &mut String, b: &Map<String, Value>) {
 }
 
 /// `"NAME" ` when the object has a name.
-fn name(out: &mut String, obj: &Map<String, Value>) {
-    if let Some(n) = obj.get("name").filter(|n| truthy(n)) {
-        let _ = write!(out, "\"{}\" ", text(Some(n)));
+fn name(out: &mut String, n: &Option<String>) {
+    if let Some(n) = n.as_deref().filter(|n| !n.is_empty()) {
+        let _ = write!(out, "\"{n}\" ");
     }
 }
 
-/// The objects in an array member; anything else is no objects.
-fn objects(v: Option<&Value>) -> impl Iterator<Item = &Map<String, Value>> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-}
-
-fn flag(obj: &Map<String, Value>, key: &str) -> bool {
-    obj.get(key).is_some_and(truthy)
-}
-
-/// The template language's truth: false, 0, "", null, empty arrays and objects are false.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-/// A member as the template prints it: strings bare, missing or null members as nothing.
-fn text(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
+/// A member as the template prints it: missing members as nothing.
+fn text<T: Display>(v: &Option<T>) -> String {
+    v.as_ref().map(T::to_string).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The control socket's view of the running state as JSON (the shapes of control-api.md).
+//! The control socket's view of the running state: the objects of control-api.md (shared
+//! with poundctl in `pound_control::objects`), filled in from the snapshot in force.
 //!
 //! The control socket shows itself as listener 0 when it exists, so that indexes match
 //! those the original pound gives: the first `ListenHTTP` of the file is `/1`.
@@ -6,9 +7,13 @@
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
-use serde_json::{json, Map, Value};
+use pound_control::objects::{
+    Backend, Core, Figures, Listener, Pound, Queue, Service, Session, Workers,
+};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::state::{Listener, Member, Service, Special, State};
+use crate::state::{Member, Special, State};
 
 /// `2026-11-21T12:52:23.942828`: local time with microseconds, as pound prints times.
 pub fn timestamp(t: SystemTime) -> String {
@@ -22,90 +27,94 @@ pub fn timestamp(t: SystemTime) -> String {
     out
 }
 
+/// A reply object as the JSON value the control socket sends.
+pub fn value<T: Serialize>(object: &T) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
 /// The whole state: the top-level object.
-pub fn pound(state: &State, control_path: &str) -> Value {
+pub fn pound(state: &State, control_path: &str) -> Pound {
     let mut listeners = vec![control_listener(control_path)];
     listeners.extend(state.listeners.iter().map(|l| listener(l)));
     let w = crate::workers::snapshot();
-    let workers = json!({
-        "active": w.active,
-        "count": w.threads,
-        "max": w.max,
-        "min": w.min,
-        "timeout": w.idle_timeout,
-    });
-    let timestamp = timestamp(SystemTime::now());
-    json!({
+    let figures = Figures {
+        pid: Some(u64::from(std::process::id())),
+        queue_len: Some(w.waiting as u64),
+        timestamp: Some(timestamp(SystemTime::now())),
+        version: Some(crate::POUND_VERSION.into()),
+        pound_rs_version: Some(crate::VERSION.into()),
+        workers: Some(Workers {
+            active: Some(w.active as u64),
+            count: Some(w.threads as u64),
+            max: Some(w.max as u64),
+            min: Some(w.min as u64),
+            timeout: Some(u64::from(w.idle_timeout)),
+        }),
+    };
+    Pound {
+        kind: Some("pound".into()),
         // pound 4.23's shape: the process figures in `core`, where its poundctl reads them
         // (the same figures stay at the top level, where control-api.md has them).
-        "kind": "pound",
-        "core": {
-            "kind": "core",
-            "pid": std::process::id(),
-            "queue": { "len": w.waiting },
-            "queue_len": w.waiting,
-            "timestamp": timestamp.clone(),
-            "uptime": crate::stats::uptime().as_millis() as u64,
-            "version": crate::POUND_VERSION,
-            "pound_rs_version": crate::VERSION,
-            "workers": workers.clone(),
-        },
-        "listeners": listeners,
-        "services": state.globals.iter().map(|s| service(s)).collect::<Vec<_>>(),
-        "pid": std::process::id(),
-        "queue_len": w.waiting,
-        "timestamp": timestamp,
-        "version": crate::POUND_VERSION,
-        "pound_rs_version": crate::VERSION,
-        "workers": workers,
-    })
+        core: Some(Core {
+            kind: Some("core".into()),
+            queue: Some(Queue {
+                len: figures.queue_len,
+            }),
+            uptime: Some(crate::stats::uptime().as_millis() as u64),
+            figures: figures.clone(),
+        }),
+        listeners,
+        services: state.globals.iter().map(|s| service(s)).collect(),
+        figures,
+    }
 }
 
 /// Listener 0: the control socket itself.
-pub fn control_listener(path: &str) -> Value {
-    json!({
-        "address": path,
-        "enabled": true,
-        "name": null,
-        "protocol": "http",
-        "services": [{
-            "name": null,
-            "enabled": true,
-            "session_type": "NONE",
-            "sessions": null,
-            "tot_pri": 1,
-            "abs_pri": 1,
-            "max_pri": 1,
-            "emergency": null,
-            "backends": [{"type": "control", "priority": 1, "alive": true, "enabled": true}],
+pub fn control_listener(path: &str) -> Listener {
+    Listener {
+        address: Some(path.into()),
+        enabled: true,
+        protocol: Some("http".into()),
+        services: vec![Service {
+            enabled: true,
+            session_type: Some("NONE".into()),
+            tot_pri: Some(1),
+            abs_pri: Some(1),
+            max_pri: Some(1),
+            backends: vec![Backend {
+                type_: Some("control".into()),
+                priority: Some(1),
+                alive: true,
+                enabled: true,
+                ..Backend::default()
+            }],
+            ..Service::default()
         }],
-    })
-}
-
-fn name(n: &str) -> Value {
-    if n == "-" {
-        Value::Null
-    } else {
-        Value::from(n)
+        ..Listener::default()
     }
 }
 
-pub fn listener(l: &Listener) -> Value {
-    let mut v = json!({
-        "address": l.address.get().map(String::as_str).unwrap_or(""),
-        "enabled": l.enabled.load(Ordering::Relaxed),
-        "name": name(&l.named.name),
-        "protocol": if l.tls.is_some() { "https" } else { "http" },
-        "services": l.services[..l.own_services].iter().map(|s| service(s)).collect::<Vec<_>>(),
-    });
-    if let (Some(t), Value::Object(m)) = (&l.tls, &mut v) {
-        m.insert("nohttps11".into(), t.no_https11.into());
-    }
-    v
+fn name(n: &str) -> Option<String> {
+    (n != "-").then(|| n.to_string())
 }
 
-pub fn service(s: &Service) -> Value {
-    let backends: Vec<Value> = match &s.special {
+pub fn listener(l: &crate::state::Listener) -> Listener {
+    Listener {
+        address: Some(l.address.get().cloned().unwrap_or_default()),
+        enabled: l.enabled.load(Ordering::Relaxed),
+        name: name(&l.named.name),
+        protocol: Some(if l.tls.is_some() { "https" } else { "http" }.into()),
+        services: l.services[..l.own_services]
+            .iter()
+            .map(|s| service(s))
+            .collect(),
+        nohttps11: l.tls.as_ref().map(|t| u64::from(t.no_https11)),
+        ..Listener::default()
+    }
+}
+
+pub fn service(s: &crate::state::Service) -> Service {
+    let backends: Vec<Backend> = match &s.special {
         Some(sp) => special_backends(s, sp),
         None => s.members.iter().map(member).collect(),
     };
@@ -113,103 +122,98 @@ pub fn service(s: &Service) -> Value {
         .members
         .iter()
         .filter(|m| !m.disabled.load(Ordering::Relaxed) && m.backend.is_alive());
-    let tot: u32 = usable.map(|m| u32::from(m.priority)).sum();
-    let abs: u32 = s.members.iter().map(|m| u32::from(m.priority)).sum();
+    let tot: u64 = usable.map(|m| u64::from(m.priority)).sum();
+    let abs: u64 = s.members.iter().map(|m| u64::from(m.priority)).sum();
     let max = s.members.iter().map(|m| m.priority).max().unwrap_or(0);
     let (tot, abs, max) = if s.special.is_some() {
-        let n = backends.len() as u32;
+        let n = backends.len() as u64;
         let on = (0..backends.len())
             .filter(|&i| s.special_enabled(i))
-            .count() as u32;
-        (on, n, u16::from(n > 0))
+            .count() as u64;
+        (on, n, u64::from(n > 0))
     } else {
-        (tot, abs, max)
+        (tot, abs, u64::from(max))
     };
-    json!({
-        "name": name(&s.named.name),
-        "enabled": !s.disabled.load(Ordering::Relaxed),
-        "session_type": s.sessions.as_ref().map_or("NONE", |t| t.kind.keyword()),
-        "sessions": sessions(s),
-        "tot_pri": tot,
-        "abs_pri": abs,
-        "max_pri": max,
-        "emergency": s.emergency.first().map(member),
-        "backends": backends,
-    })
+    Service {
+        name: name(&s.named.name),
+        enabled: !s.disabled.load(Ordering::Relaxed),
+        session_type: Some(
+            s.sessions
+                .as_ref()
+                .map_or("NONE", |t| t.kind.keyword())
+                .into(),
+        ),
+        sessions: sessions(s),
+        tot_pri: Some(tot),
+        abs_pri: Some(abs),
+        max_pri: Some(max),
+        emergency: s.emergency.first().map(|m| Box::new(member(m))),
+        backends,
+        ..Service::default()
+    }
 }
 
-fn sessions(s: &Service) -> Value {
-    let Some(table) = s.sessions.as_ref().map(|t| &t.table) else {
-        return Value::Null;
-    };
+fn sessions(s: &crate::state::Service) -> Option<Vec<Session>> {
+    let table = &s.sessions.as_ref()?.table;
     let (now, wall) = (Instant::now(), SystemTime::now());
     let list = table.list(now);
-    Value::Array(
+    Some(
         list.into_iter()
             .map(|(key, backend, expire)| {
                 let at = match expire.checked_duration_since(now) {
                     Some(ahead) => wall + ahead,
                     None => wall - now.duration_since(expire),
                 };
-                json!({
-                    "key": String::from_utf8_lossy(&key),
-                    "backend": backend,
-                    "expire": timestamp(at),
-                })
+                Session {
+                    key: Some(String::from_utf8_lossy(&key).into_owned()),
+                    backend: Some(backend as u64),
+                    expire: Some(timestamp(at)),
+                }
             })
             .collect(),
     )
 }
 
-pub fn member(m: &Member) -> Value {
+pub fn member(m: &Member) -> Backend {
     let b = &m.backend;
-    json!({
-        "type": "backend",
-        "address": b.named.name,
-        "protocol": if b.tls.is_some() { "https" } else { "http" },
-        "priority": m.priority,
-        "alive": b.is_alive(),
-        "enabled": !m.disabled.load(Ordering::Relaxed),
-        "conn_to": b.conn_to.as_secs(),
-        "io_to": b.timeout.as_secs(),
-        "ws_to": b.ws_timeout.as_secs(),
-    })
+    Backend {
+        type_: Some("backend".into()),
+        address: Some(b.named.name.clone()),
+        protocol: Some(if b.tls.is_some() { "https" } else { "http" }.into()),
+        priority: Some(u64::from(m.priority)),
+        alive: b.is_alive(),
+        enabled: !m.disabled.load(Ordering::Relaxed),
+        conn_to: Some(b.conn_to.as_secs()),
+        io_to: Some(b.timeout.as_secs()),
+        ws_to: Some(b.ws_timeout.as_secs()),
+        ..Backend::default()
+    }
 }
 
-fn special_backends(s: &Service, sp: &Special) -> Vec<Value> {
-    let enabled = |i: usize| s.special_enabled(i);
-    let mut out = Vec::new();
+fn special_backends(s: &crate::state::Service, sp: &Special) -> Vec<Backend> {
+    let special = |i: usize, kind: &str| Backend {
+        type_: Some(kind.into()),
+        priority: Some(1),
+        alive: true,
+        enabled: s.special_enabled(i),
+        ..Backend::default()
+    };
     match sp {
-        Special::Redirect(list) => {
-            for (i, r) in list.iter().enumerate() {
-                out.push(json!({
-                    "type": "redirect",
-                    "code": r.code,
-                    "url": r.url.text,
-                    "has_uri": !r.append_request,
-                    "priority": 1,
-                    "alive": true,
-                    "enabled": enabled(i),
-                }));
-            }
-        }
-        other => {
-            let mut m = Map::new();
-            let kind = match other {
-                Special::Error { status, .. } => {
-                    m.insert("status".into(), (*status).into());
-                    "error"
-                }
-                Special::Acme(_) => "acme",
-                Special::Metrics => "metrics",
-                Special::Redirect(_) => "redirect",
-            };
-            m.insert("type".into(), kind.into());
-            m.insert("priority".into(), 1.into());
-            m.insert("alive".into(), true.into());
-            m.insert("enabled".into(), enabled(0).into());
-            out.push(Value::Object(m));
-        }
+        Special::Redirect(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Backend {
+                code: Some(u64::from(r.code)),
+                url: Some(r.url.text.clone()),
+                has_uri: Some(!r.append_request),
+                ..special(i, "redirect")
+            })
+            .collect(),
+        Special::Error { status, .. } => vec![Backend {
+            status: Some(u64::from(*status)),
+            ..special(0, "error")
+        }],
+        Special::Acme(_) => vec![special(0, "acme")],
+        Special::Metrics => vec![special(0, "metrics")],
     }
-    out
 }

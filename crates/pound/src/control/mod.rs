@@ -289,7 +289,7 @@ fn parse(head: &[u8]) -> Option<(String, String)> {
 fn handle(state: &State, control: &str, method: &str, target: &str) -> Reply {
     match Object::parse(target).ok_or(404u16)? {
         Object::Pound => match method {
-            "GET" => Ok(json::pound(state, control)),
+            "GET" => Ok(json::value(&json::pound(state, control))),
             _ => Err(405),
         },
         Object::Listener {
@@ -375,7 +375,7 @@ fn listener_request(
     };
     let Some(list) = services(state, l)? else {
         // The control socket's own objects: shown, never switched off.
-        let whole = json::control_listener(control);
+        let whole = json::value(&json::control_listener(control));
         let v = match (s, b) {
             (None, _) => whole,
             (Some("0"), None) => whole["services"][0].clone(),
@@ -394,7 +394,7 @@ fn listener_request(
             return Err(404);
         };
         return match enable {
-            None => Ok(json::listener(listener)),
+            None => Ok(json::value(&json::listener(listener))),
             Some(on) => {
                 listener.enabled.store(on, Ordering::Relaxed);
                 Ok(Value::Bool(true))
@@ -404,7 +404,7 @@ fn listener_request(
     let service = find_service(list, s)?;
     let Some(b) = b else {
         return match enable {
-            None => Ok(json::service(service)),
+            None => Ok(json::value(&json::service(service))),
             Some(on) => {
                 service.disabled.store(!on, Ordering::Relaxed);
                 Ok(Value::Bool(true))
@@ -418,11 +418,12 @@ fn listener_request(
     };
     match enable {
         None => match &service.special {
-            Some(_) => json::service(service)["backends"]
+            Some(_) => json::service(service)
+                .backends
                 .get(i)
-                .cloned()
+                .map(json::value)
                 .ok_or(404),
-            None => Ok(json::member(&service.members[i])),
+            None => Ok(json::value(&json::member(&service.members[i]))),
         },
         Some(on) => {
             flag.store(!on, Ordering::Relaxed);
@@ -464,5 +465,5 @@ fn session_request(
         ("DELETE" | "PUT", _) => return Err(400),
         _ => return Err(405),
     }
-    Ok(json::service(service))
+    Ok(json::value(&json::service(service)))
 }
