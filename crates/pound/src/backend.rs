@@ -251,7 +251,9 @@ impl Backend {
                 });
                 // A backend that accepts connections but never completes a handshake is as
                 // unusable as one that does not answer: it is dead.
-                let tls = timed(self.conn_to, connector.connect(name, tcp))
+                // Boxed: the handshake's state is kilobytes, and inline it would make every
+                // exchange's future (plain backends' too) that much larger.
+                let tls = Box::pin(timed(self.conn_to, connector.connect(name, tcp)))
                     .await
                     .map_err(|e| match e.kind() {
                         io::ErrorKind::TimedOut => ConnectError::Connect(e),
