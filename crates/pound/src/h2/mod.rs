@@ -152,6 +152,8 @@ pub async fn serve<T>(
                 let shutdown = shutdown.clone();
                 streams.push(Box::pin(async move {
                     let permit = tokio::select! {
+                        // A free place is taken without asking h2 about a reset first.
+                        biased;
                         p = permits.acquire_owned() => p,
                         _ = std::future::poll_fn(|cx| respond.poll_reset(cx)) => return,
                     };
