@@ -101,7 +101,8 @@ pub async fn serve<T>(
     let timer = tokio::time::sleep(idle);
     tokio::pin!(timer);
     let mut closing = false;
-    // When the last stream arrived (or closing began): the timer's deadline counts from it.
+    // When the last stream arrived: a firing timer finds whether its whole time has passed
+    // since then, and if not is set again for the rest.
     let mut last = tokio::time::Instant::now();
     loop {
         let next = tokio::select! {
