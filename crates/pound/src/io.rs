@@ -12,6 +12,31 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
+/// How long, and how much, a closing connection reads and discards (see [`linger`]).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Closes a client connection gently: stops writing, then reads and discards what the
+/// client is still sending, for a little while. Closing a socket with unread data resets
+/// the connection, and a reset can destroy what the client has not read yet: an error
+/// page, the last frames of an HTTP/2 connection, its GOAWAY. `buf` holds what arrives.
+pub async fn linger<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, buf: &mut InBuf) {
+    let _ = s.shutdown().await;
+    buf.consume(buf.data().len());
+    let mut left = LINGER_BYTES;
+    let until = tokio::time::Instant::now() + LINGER_TIME;
+    while left > 0 {
+        let limit = until.saturating_duration_since(tokio::time::Instant::now());
+        match timed(limit, buf.fill(s)).await {
+            Ok(n) if n > 0 => {
+                left = left.saturating_sub(n);
+                buf.consume(n);
+            }
+            _ => return,
+        }
+    }
+}
+
 /// A read buffer: `buf[start..]` holds bytes received but not yet used. Reads go into the
 /// vector's spare capacity, so the memory is never zero-filled.
 pub struct InBuf {
@@ -411,5 +436,98 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// A stream that goes back to its owner when the user it was lent to drops it: the `h2`
+/// crate owns a connection's stream and never returns it, and the server still has to
+/// close that stream gently (see [`linger`]) once the connection is over.
+pub struct Handback<S> {
+    inner: Option<S>,
+    back: Option<tokio::sync::oneshot::Sender<S>>,
+}
+
+impl<S> Handback<S> {
+    /// The stream to lend, and where it comes back.
+    pub fn new(inner: S) -> (Handback<S>, tokio::sync::oneshot::Receiver<S>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let lent = Handback {
+            inner: Some(inner),
+            back: Some(tx),
+        };
+        (lent, rx)
+    }
+
+    fn inner(&mut self) -> io::Result<Pin<&mut S>>
+    where
+        S: Unpin,
+    {
+        self.inner
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+}
+
+impl<S> Drop for Handback<S> {
+    fn drop(&mut self) {
+        if let (Some(inner), Some(back)) = (self.inner.take(), self.back.take()) {
+            let _ = back.send(inner);
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Handback<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut().inner() {
+            Ok(s) => s.poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Handback<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut().inner() {
+            Ok(s) => s.poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut().inner() {
+            Ok(s) => s.poll_write_vectored(cx, bufs),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.as_ref().is_some_and(|s| s.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut().inner() {
+            Ok(s) => s.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut().inner() {
+            Ok(s) => s.poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 }

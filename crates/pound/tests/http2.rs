@@ -1,6 +1,6 @@
 //! HTTP/2 for clients end to end: multiplexed streams, large bodies both ways, protocol
-//! errors, h2c with prior knowledge, and the ALPN switch — through the real `pound` binary
-//! to HTTP/1.1 test backends.
+//! errors, h2c with prior knowledge, the ALPN switch, trailers and a graceful shutdown —
+//! through the real `pound` binary to HTTP/1.1 test backends.
 
 mod common;
 
@@ -493,4 +493,54 @@ fn trailers_pass_both_ways() {
         "{:?}",
         String::from_utf8_lossy(&r.raw_body)
     );
+}
+
+#[test]
+fn graceful_shutdown_finishes_streams_in_flight() {
+    let b = Backend::start(|_| {
+        Reply::Delay(
+            Duration::from_millis(700),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfinished".to_vec(),
+        )
+    });
+    let mut pound = https_pound("", &b);
+    runtime().block_on(async {
+        let (s, _) = tls(pound.addr, &[b"h2"]).await;
+        let (client, conn) = h2::client::handshake(s).await.expect("h2 handshake");
+        let driver = tokio::spawn(conn);
+        let req = http::Request::builder()
+            .uri("https://www.example.org/")
+            .body(())
+            .unwrap();
+        let (resp, _send) = client
+            .clone()
+            .ready()
+            .await
+            .unwrap()
+            .send_request(req, true)
+            .unwrap();
+        poll("the request at the backend", || {
+            (b.requests().len() == 1).then_some(())
+        });
+        pound.signal(libc::SIGINT);
+        pound.err.wait_for("shutting down...");
+        // The stream in flight is answered in full...
+        let resp = tokio::time::timeout(Duration::from_secs(20), resp)
+            .await
+            .expect("the response")
+            .expect("a response, not a reset");
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let mut out = Vec::new();
+        while let Some(chunk) = body.data().await {
+            out.extend_from_slice(&chunk.expect("body"));
+        }
+        assert_eq!(out, b"finished");
+        // ...and the connection ends without an error: GOAWAY (NO_ERROR), then its end.
+        let ended = tokio::time::timeout(Duration::from_secs(20), driver)
+            .await
+            .expect("the connection is still open");
+        assert!(matches!(ended, Ok(Ok(()))), "{ended:?}");
+    });
+    assert_eq!(pound.wait(), Some(0));
 }

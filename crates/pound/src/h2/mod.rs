@@ -63,6 +63,7 @@ pub async fn serve<T>(
         .max_header_list_size(max_head)
         .max_send_buffer_size(CHUNK * 4);
     let tag = Tag(id);
+    let (io, mut back) = crate::io::Handback::new(io);
     let mut conn = match crate::io::timed(idle, async {
         builder
             .handshake::<_, Bytes>(io)
@@ -180,4 +181,11 @@ pub async fn serve<T>(
     // The connection is over: streams still in flight end now, their frames undeliverable,
     // each accounted for as its exchange ends.
     let _ = tokio::time::timeout(CLOSING, async { while streams.next().await.is_some() {} }).await;
+    // h2 has sent its GOAWAY and closed its side; the stream comes back to be closed
+    // without a reset that could destroy frames the client has not read yet.
+    drop(conn);
+    if let Ok(mut io) = back.try_recv() {
+        let mut buf = crate::io::InBuf::new(4096, 4096);
+        crate::io::linger(&mut io, &mut buf).await;
+    }
 }

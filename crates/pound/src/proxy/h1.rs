@@ -21,10 +21,6 @@ use crate::pace::Pace;
 use crate::relay::{self, RelayError};
 use crate::state::Listener;
 
-/// How long, and how much, to read and discard after an error before closing.
-const LINGER_TIME: Duration = Duration::from_secs(2);
-const LINGER_BYTES: usize = 1 << 20;
-
 /// Whether `data` holds the end of a request head, looking only at bytes after `scanned`
 /// (and the three before, which may start the blank line).
 fn head_complete(data: &[u8], scanned: usize) -> bool {
@@ -264,27 +260,10 @@ impl Exchange<H1> {
         }
     }
 
-    /// Closes after an error response: stops writing, then reads and discards what the client
-    /// is still sending for a little while, so that closing with unread data does not reset
-    /// the connection before the client has read the response.
+    /// Closes after an error response without resetting the connection (see `io::linger`).
     async fn linger(&mut self) {
         let c = &mut self.client;
-        let _ = c.stream.shutdown().await;
-        // What is left of the request is of no use any more: the client buffer takes what
-        // arrives, and drops it.
-        c.cin.consume(c.cin.data().len());
-        let mut left = LINGER_BYTES;
-        let until = Instant::now() + LINGER_TIME;
-        while left > 0 {
-            let limit = until.saturating_duration_since(Instant::now());
-            match timed(limit, c.cin.fill(&mut c.stream)).await {
-                Ok(n) if n > 0 => {
-                    left = left.saturating_sub(n);
-                    c.cin.consume(n);
-                }
-                _ => return,
-            }
-        }
+        crate::io::linger(&mut c.stream, &mut c.cin).await;
     }
 }
 
