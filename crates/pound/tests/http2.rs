@@ -87,14 +87,30 @@ async fn fetch(
     }
     let resp = resp.await.expect("response");
     let status = resp.status().as_u16();
-    let mut body = resp.into_body();
+    (status, read_body(&mut resp.into_body()).await)
+}
+
+/// Opens a GET stream for `path` (ended at once); the response to come, and the stream.
+fn get(
+    client: &mut h2::client::SendRequest<Bytes>,
+    path: &str,
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    let req = http::Request::builder()
+        .uri(format!("https://www.example.org{path}"))
+        .body(())
+        .unwrap();
+    client.send_request(req, true).expect("send request")
+}
+
+/// Reads a response body to its end, giving the flow-control capacity back as it goes.
+async fn read_body(body: &mut h2::RecvStream) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(chunk) = body.data().await {
         let chunk = chunk.expect("body");
         let _ = body.flow_control().release_capacity(chunk.len());
         out.extend_from_slice(&chunk);
     }
-    (status, out)
+    out
 }
 
 /// The decoded body of a request as the backend received it.
@@ -404,17 +420,7 @@ fn a_reset_stream_gives_its_place_back_at_once() {
     runtime().block_on(async {
         let (s, _) = tls(pound.addr, &[b"h2"]).await;
         let mut c = h2_client(s).await;
-        let req = http::Request::builder()
-            .uri("https://www.example.org/slow")
-            .body(())
-            .unwrap();
-        let (_resp, mut send) = c
-            .clone()
-            .ready()
-            .await
-            .unwrap()
-            .send_request(req, true)
-            .unwrap();
+        let (_resp, mut send) = get(&mut c.clone().ready().await.unwrap(), "/slow");
         poll("the slow request at the backend", || {
             (b.requests().len() == 1).then_some(())
         });
@@ -449,20 +455,9 @@ fn trailers_pass_both_ways() {
         let c = h2_client(s).await;
         // The backend's trailer section reaches the client as HTTP/2 trailers, less the
         // fields that may not be trailers.
-        let req = http::Request::builder()
-            .method("GET")
-            .uri("https://www.example.org/trailers")
-            .body(())
-            .unwrap();
-        let mut ready = c.clone().ready().await.expect("ready");
-        let (resp, _) = ready.send_request(req, true).expect("send request");
-        let resp = resp.await.expect("response");
-        let mut body = resp.into_body();
-        let mut data = Vec::new();
-        while let Some(chunk) = body.data().await {
-            data.extend_from_slice(&chunk.expect("body"));
-        }
-        assert_eq!(data, b"hello");
+        let (resp, _) = get(&mut c.clone().ready().await.expect("ready"), "/trailers");
+        let mut body = resp.await.expect("response").into_body();
+        assert_eq!(read_body(&mut body).await, b"hello");
         let trailers = body.trailers().await.expect("trailers").expect("some");
         assert_eq!(
             trailers.get("grpc-status").map(|v| v.as_bytes()),
@@ -508,17 +503,7 @@ fn graceful_shutdown_finishes_streams_in_flight() {
         let (s, _) = tls(pound.addr, &[b"h2"]).await;
         let (client, conn) = h2::client::handshake(s).await.expect("h2 handshake");
         let driver = tokio::spawn(conn);
-        let req = http::Request::builder()
-            .uri("https://www.example.org/")
-            .body(())
-            .unwrap();
-        let (resp, _send) = client
-            .clone()
-            .ready()
-            .await
-            .unwrap()
-            .send_request(req, true)
-            .unwrap();
+        let (resp, _send) = get(&mut client.clone().ready().await.unwrap(), "/");
         poll("the request at the backend", || {
             (b.requests().len() == 1).then_some(())
         });
@@ -530,12 +515,7 @@ fn graceful_shutdown_finishes_streams_in_flight() {
             .expect("the response")
             .expect("a response, not a reset");
         assert_eq!(resp.status(), 200);
-        let mut body = resp.into_body();
-        let mut out = Vec::new();
-        while let Some(chunk) = body.data().await {
-            out.extend_from_slice(&chunk.expect("body"));
-        }
-        assert_eq!(out, b"finished");
+        assert_eq!(read_body(&mut resp.into_body()).await, b"finished");
         // ...and the connection ends without an error: GOAWAY (NO_ERROR), then its end.
         let ended = tokio::time::timeout(Duration::from_secs(20), driver)
             .await
