@@ -15,10 +15,17 @@
 //! Errors carry the texts of glibc's `regerror(3)`, which pound prints. Back-references are
 //! not supported (the `regex` crate has none): a valid one is refused with a message that
 //! says so.
+//!
+//! Perl-compatible patterns (`RegexType pcre`, `-pcre`) are compiled by PCRE2 itself (see
+//! [`pcre`]), so that look-around, lazy quantifiers and back-references mean what they mean
+//! in pound. Both kinds are a [`Regex`].
 
 use std::fmt;
 
 mod bracket;
+mod pcre;
+
+pub use pcre::compile_pcre;
 
 /// Why a pattern was rejected, with the byte offset in the original pattern when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +51,73 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// A compiled POSIX ERE.
-pub type Regex = regex::bytes::Regex;
+/// Which language a pattern is written in (`RegexType`, `-posix`, `-pcre`/`-perl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    Posix,
+    Pcre,
+}
+
+/// A compiled pattern of either dialect.
+#[derive(Clone, Debug)]
+pub struct Regex(Engine);
+
+#[derive(Clone, Debug)]
+enum Engine {
+    Posix(regex::bytes::Regex),
+    Pcre(pcre::Pcre),
+}
+
+impl Regex {
+    /// Whether the pattern matches somewhere in `subject`.
+    pub fn is_match(&self, subject: &[u8]) -> bool {
+        match &self.0 {
+            Engine::Posix(re) => re.is_match(subject),
+            Engine::Pcre(re) => re.is_match(subject),
+        }
+    }
+
+    /// Like [`Regex::is_match`], and on success `spans` holds the match (`$0`) and each
+    /// parenthesized group (`None` for a group that took no part).
+    pub fn captures(&self, subject: &[u8], spans: &mut Vec<Option<(usize, usize)>>) -> bool {
+        spans.clear();
+        match &self.0 {
+            Engine::Posix(re) => {
+                let mut locs = re.capture_locations();
+                if re.captures_read(&mut locs, subject).is_none() {
+                    return false;
+                }
+                spans.extend((0..locs.len()).map(|i| locs.get(i)));
+                true
+            }
+            Engine::Pcre(re) => re.captures(subject, spans),
+        }
+    }
+
+    /// How many spans a match has: the whole match and each group.
+    pub fn groups(&self) -> usize {
+        match &self.0 {
+            Engine::Posix(re) => re.captures_len(),
+            Engine::Pcre(re) => re.groups(),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.0 {
+            Engine::Posix(_) => Dialect::Posix,
+            Engine::Pcre(_) => Dialect::Pcre,
+        }
+    }
+}
+
+/// Compiles `pattern` written in `dialect`; `icase` ignores case.
+pub fn compile_as(dialect: Dialect, pattern: &str, icase: bool) -> Result<Regex, Error> {
+    match dialect {
+        Dialect::Posix => compile(pattern, icase),
+        Dialect::Pcre => compile_pcre(pattern, icase),
+    }
+}
 
 /// Translates a POSIX ERE into the `regex` crate's syntax.
 pub fn translate(pattern: &str) -> Result<String, Error> {
@@ -64,6 +136,7 @@ pub fn compile(pattern: &str, icase: bool) -> Result<Regex, Error> {
         .case_insensitive(icase)
         .dot_matches_new_line(true)
         .build()
+        .map(|re| Regex(Engine::Posix(re)))
         .map_err(|e| Error {
             message: describe_regex_error(&e),
             offset: None,

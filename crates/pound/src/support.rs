@@ -105,6 +105,8 @@ const IMPLEMENTED: &[&str] = &[
     // Routing and rewriting besides the matching and modification directives (the
     // families below; `ACL` is among them, in both its uses).
     "IgnoreCase",
+    "RegexType",
+    "Condition",
     "Else",
     "RewriteDestination",
     // Special backends.

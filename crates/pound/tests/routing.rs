@@ -300,8 +300,8 @@ fn error_backend_pages() {
 
 /// pound 4.23's handling of expansions, checked against it: a reference to a match that does
 /// not exist, or a malformed expansion (which does not stop pound from starting), answers
-/// 500 with pound's message, and never falls through to the next service; a group the
-/// pattern lacks expands to nothing.
+/// 500 with pound's message, and never falls through to the next service; the group one
+/// past a pattern's last expands to nothing, and those beyond are errors.
 #[test]
 fn expansion_errors_answer_500_and_are_logged() {
     let fallback = Backend::named("fallback");
@@ -312,8 +312,10 @@ fn expansion_errors_answer_500_and_are_logged() {
          Service\nURL \"^/redir/(.*)\"\nRedirect \"http://h/%1\"\nEnd\n\
          Service\nURL \"^/unclosed\"\nRedirect \"http://x/%[host\"\nEnd\n\
          Service\nURL \"^/far\"\nSetHeader \"X-A: $1(8)\"\nBackend\n{}End\nEnd\n\
-         Service\nURL \"^/empty\"\nSetHeader \"X-A: [$2]\"\nBackend\n{}End\nEnd\n\
+         Service\nURL \"^/empty\"\nSetHeader \"X-A: [$1]\"\nBackend\n{}End\nEnd\n\
+         Service\nURL \"^/beyond\"\nSetHeader \"X-A: [$2]\"\nBackend\n{}End\nEnd\n\
          Service\nBackend\n{}End\nEnd\n",
+        fallback.config(),
         fallback.config(),
         fallback.config(),
         fallback.config(),
@@ -347,6 +349,10 @@ fn expansion_errors_answer_500_and_are_logged() {
         (
             "/far",
             &["Header \"X-A: $1(8)\" refers to non-existing group $1(8)"],
+        ),
+        (
+            "/beyond",
+            &["Header \"X-A: [$2]\" refers to non-existing group $2"],
         ),
     ] {
         let r = get(&pound, target, "");

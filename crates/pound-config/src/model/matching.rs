@@ -1,7 +1,8 @@
 //! Patterns of the matching directives and their comparison options (`-re -exact -beg -end
-//! -case -icase -file`).
+//! -contain -case -icase -posix -pcre -tag -file -decode`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pound_regex::Regex;
 
@@ -16,6 +17,8 @@ pub enum MatchMode {
     Prefix,
     /// `-end`: a suffix of the subject.
     Suffix,
+    /// `-contain`: a substring of the subject.
+    Contain,
 }
 
 /// One pattern; regular expressions are compiled when the configuration is loaded.
@@ -34,9 +37,28 @@ pub struct Matcher {
     pub patterns: Vec<Pattern>,
     /// The pattern file for `-file`.
     pub file: Option<PathBuf>,
+    /// `-tag "T"`: the name by which templates reach this match (`$1(T)`).
+    pub tag: Option<Arc<str>>,
+    /// `-decode` (`Path`, `QueryParam`): the subject is percent-decoded before comparison.
+    pub decode: bool,
 }
 
 impl Matcher {
+    /// A matcher of one compiled regular expression, without options.
+    pub fn regex(text: &str, regex: Regex, icase: bool) -> Matcher {
+        Matcher {
+            mode: MatchMode::Regex,
+            icase,
+            patterns: vec![Pattern {
+                text: text.to_string(),
+                regex: Some(regex),
+            }],
+            file: None,
+            tag: None,
+            decode: false,
+        }
+    }
+
     /// Whether any pattern matches `subject`.
     pub fn is_match(&self, subject: &[u8]) -> bool {
         self.patterns
@@ -44,18 +66,18 @@ impl Matcher {
             .any(|p| self.pattern_matches(p, subject))
     }
 
-    /// Like [`Matcher::is_match`], and on success fills `spans` with the match (`$0`) and,
-    /// for a regular expression, its parenthesized groups (`None` for a group that took no
-    /// part). A string comparison's `$0` is the whole subject, as in pound, where such
-    /// comparisons are anchored regular expressions.
+    /// Like [`Matcher::is_match`], and on success fills `spans` with what back-references
+    /// may use: `$0` (a string comparison's is the whole subject) and, for a regular
+    /// expression, its groups (`None` for a group that took no part) and one more `None`:
+    /// pound 4.23 expands the group one past the last to nothing, and refuses only those
+    /// beyond (as it refuses `$1` after a string comparison).
     pub fn captures(&self, subject: &[u8], spans: &mut Vec<Option<(usize, usize)>>) -> bool {
         spans.clear();
         for p in &self.patterns {
             match (&p.regex, self.mode) {
                 (Some(re), MatchMode::Regex) => {
-                    let mut locs = re.capture_locations();
-                    if re.captures_read(&mut locs, subject).is_some() {
-                        spans.extend((0..locs.len()).map(|i| locs.get(i)));
+                    if re.captures(subject, spans) {
+                        spans.push(None);
                         return true;
                     }
                 }
@@ -86,6 +108,9 @@ impl Matcher {
             MatchMode::Suffix => {
                 subject.len() >= text.len() && eq(&subject[subject.len() - text.len()..], text)
             }
+            MatchMode::Contain => {
+                text.is_empty() || subject.windows(text.len()).any(|w| eq(w, text))
+            }
         }
     }
 }
@@ -104,6 +129,8 @@ mod tests {
                     .then(|| pound_regex::compile(text, icase).unwrap()),
             }],
             file: None,
+            tag: None,
+            decode: false,
         }
     }
 
@@ -115,6 +142,10 @@ mod tests {
         assert!(matcher(MatchMode::Suffix, false, ".gif").is_match(b"/a.gif"));
         assert!(!matcher(MatchMode::Suffix, false, ".gif").is_match(b"gif"));
         assert!(matcher(MatchMode::Regex, false, "^/static/").is_match(b"/static/x"));
+        assert!(matcher(MatchMode::Contain, true, "ORWARD").is_match(b"X-Forwarded-For: x"));
+        assert!(!matcher(MatchMode::Contain, false, "ORWARD").is_match(b"X-Forwarded-For: x"));
+        assert!(matcher(MatchMode::Contain, false, "").is_match(b""));
+        assert!(!matcher(MatchMode::Contain, false, "abc").is_match(b"ab"));
     }
 
     #[test]
@@ -122,7 +153,10 @@ mod tests {
         let mut spans = Vec::new();
         let m = matcher(MatchMode::Regex, false, "^/([a-z]+)(/x)?(/.*)?");
         assert!(m.captures(b"/abc/def", &mut spans));
-        assert_eq!(spans, vec![Some((0, 8)), Some((1, 4)), None, Some((4, 8))]);
+        assert_eq!(
+            spans,
+            vec![Some((0, 8)), Some((1, 4)), None, Some((4, 8)), None]
+        );
         assert!(!m.captures(b"abc", &mut spans));
         assert!(matcher(MatchMode::Suffix, true, ".GIF").captures(b"/a.gif", &mut spans));
         assert_eq!(spans, vec![Some((0, 6))]);

@@ -25,7 +25,8 @@ pub use listener::{
 };
 pub use matching::{MatchMode, Matcher, Pattern};
 pub use service::{
-    BoolOp, Condition, ConditionKind, LogSuppress, Modification, Rewrite, RewriteBranch, Service,
+    BoolOp, Condition, ConditionKind, LogSuppress, Modification, NamedCondition, Rewrite,
+    RewriteBranch, Service,
 };
 pub use template::{Accessor, Part, Template, TemplateError};
 
@@ -44,6 +45,8 @@ pub struct Config {
     pub backends: Vec<NamedBackend>,
     /// Named ACLs, in definition order.
     pub acls: Vec<Arc<Acl>>,
+    /// Detached conditions (`Condition "NAME"`), in definition order (their `index`).
+    pub conditions: Vec<Arc<NamedCondition>>,
     /// User-defined log formats (`LogFormat`).
     pub log_formats: Vec<LogFormat>,
     /// Every statement of the file, in order, by canonical keyword. The runtime consults it to

@@ -46,6 +46,16 @@ pub enum ConditionKind {
     BasicAuth(PathBuf),
     /// `Header`: some header line (`Name: value`) matches.
     Header(Matcher),
+    /// `Header "NAME" [OPTIONS] "PATTERN"` (pound 4.17, with 4.22's meaning): the value of
+    /// some field called NAME matches.
+    HeaderField {
+        name: String,
+        matcher: Matcher,
+    },
+    /// `Method` (pound 4.20): the request method matches.
+    Method(Matcher),
+    /// `Eval "NAME"` (pound 4.19): the detached condition NAME holds.
+    Eval(Arc<NamedCondition>),
     /// `Host`: the Host header's value matches.
     Host(Matcher),
     Path(Matcher),
@@ -65,6 +75,17 @@ pub enum ConditionKind {
         op: BoolOp,
         conditions: Vec<Condition>,
     },
+}
+
+/// A detached condition, `Condition "NAME" ... End` (pound 4.19): its conditions, all of
+/// which must hold, are evaluated at most once per request however many `Eval`s name it, and
+/// their regex groups are not visible outside.
+#[derive(Debug)]
+pub struct NamedCondition {
+    pub name: String,
+    /// Its position among the file's detached conditions: the slot of its cached result.
+    pub index: usize,
+    pub conditions: Vec<Condition>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,15 +112,24 @@ pub enum Modification {
     SetPath {
         span: Span,
         value: Template,
+        /// `-encode` (pound 4.19): the expanded value is percent-encoded (but `/`).
+        encode: bool,
+    },
+    /// `DeleteQuery` (pound 4.19): the URL loses its query and the `?`.
+    DeleteQuery {
+        span: Span,
     },
     SetQuery {
         span: Span,
         value: Template,
     },
+    /// `SetQueryParam "NAME" [-encode] "VALUE"`, or with no value (pound 4.19) the first
+    /// parameter NAME is deleted.
     SetQueryParam {
         span: Span,
         name: String,
-        value: Template,
+        value: Option<Template>,
+        encode: bool,
     },
     Rewrite(Rewrite),
 }

@@ -21,12 +21,14 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
     Literal(String),
-    /// `$N`, `$N(M)`, `${N}`, `${N(M)}`, and the old `%N` (group N of match 1).
+    /// `$N`, `$N(M)`, `$N(T)`, `${N}`, `${N(M)}`, and the old `%N` (group N of match 1).
     Ref {
         group: usize,
         /// 0 is the most recent successful match; [`NO_MATCH`] for a match number that can
-        /// never exist (`$1(8)`, `$1(x)`).
+        /// never exist (`$1(8)`).
         nth: usize,
+        /// `$N(T)` (pound 4.17): the most recent match of the condition tagged `T`.
+        tag: Option<String>,
         /// The reference as written, for messages.
         text: String,
     },
@@ -150,9 +152,11 @@ impl Template {
             let group: usize = text[j..j + digits].parse().unwrap_or(usize::MAX);
             j += digits;
             let mut nth = usize::from(c == b'%');
+            let mut tag = None;
             if c == b'$' && b.get(j) == Some(&b'(') {
-                // `$N(M)` or `${N(M)}`; after `${N}` a parenthesis is ordinary text. A match
-                // number that is not one of 0 to 7 names a match that never exists.
+                // `$N(M)`, `$N(T)` or `${N(M)}`; after `${N}` a parenthesis is ordinary text.
+                // A match number that is not one of 0 to 7 names a match that never exists;
+                // anything but digits is a tag.
                 let Some(close) = b[j..].iter().position(|&x| x == b')') else {
                     fail(
                         start + 1,
@@ -163,6 +167,9 @@ impl Template {
                 };
                 let m = &text[j + 1..j + close];
                 nth = if m.is_empty() {
+                    0
+                } else if !m.bytes().all(|d| d.is_ascii_digit()) {
+                    tag = Some(m.to_string());
                     0
                 } else {
                     m.parse()
@@ -184,6 +191,7 @@ impl Template {
             parts.push(Part::Ref {
                 group,
                 nth,
+                tag,
                 text: text[start..j].to_string(),
             });
             i = j;
@@ -212,6 +220,14 @@ impl Template {
     /// Whether the template is plain text.
     pub fn is_literal(&self) -> bool {
         self.error.is_none() && self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+    }
+
+    /// The tags the template refers to (`$1(T)`).
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Ref { tag: Some(t), .. } => Some(t.as_str()),
+            _ => None,
+        })
     }
 
     /// The first reference that can never be satisfied (`$1(8)`), if any.
@@ -260,6 +276,7 @@ mod tests {
         Part::Ref {
             group,
             nth,
+            tag: None,
             text: text.to_string(),
         }
     }
@@ -344,7 +361,6 @@ mod tests {
     fn impossible_references() {
         for (text, r) in [
             ("x$1(8)", "$1(8)"),
-            ("x$1(x)", "$1(x)"),
             ("$0(99999999999999999999)", "$0(99999999999999999999)"),
         ] {
             let t = Template::parse(text);
@@ -352,6 +368,30 @@ mod tests {
             assert_eq!(t.impossible_ref(), Some(r));
         }
         assert_eq!(Template::parse("$1(7)").impossible_ref(), None);
+        assert_eq!(Template::parse("$1(x)").impossible_ref(), None);
+    }
+
+    #[test]
+    fn tagged_references() {
+        let t = Template::parse("/$3(host)/${1(type)}$1");
+        assert_eq!(t.error, None);
+        let tagged = |group, tag: &str, text: &str| Part::Ref {
+            group,
+            nth: 0,
+            tag: Some(tag.to_string()),
+            text: text.to_string(),
+        };
+        assert_eq!(
+            t.parts,
+            vec![
+                lit("/"),
+                tagged(3, "host", "$3(host)"),
+                lit("/"),
+                tagged(1, "type", "${1(type)}"),
+                r(1, 0, "$1"),
+            ]
+        );
+        assert_eq!(t.tags().collect::<Vec<_>>(), ["host", "type"]);
     }
 
     /// The errors and offsets pound 4.23 logs for the same templates.

@@ -1,10 +1,16 @@
 //! Matching directives (pound.8, Service Matching Directives, Negation, Match statement, and
 //! the response conditions of RESPONSE MODIFICATION).
 
+use std::sync::Arc;
+
+use pound_regex::Dialect;
+
 use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Pos, Span};
 use crate::lexer::{Token, TokenKind};
-use crate::model::{BoolOp, Condition, ConditionKind, MatchMode, Matcher, Pattern, Statement};
+use crate::model::{
+    BoolOp, Condition, ConditionKind, MatchMode, Matcher, NamedCondition, Pattern, Statement,
+};
 
 /// Request conditions: in services, `Match` blocks and request `Rewrite` branches.
 pub const CONDITIONS: &[&str] = &[
@@ -19,6 +25,8 @@ pub const CONDITIONS: &[&str] = &[
     "URL",
     "HeadRequire",
     "HeadDeny",
+    "Method",
+    "Eval",
     "Not",
     "Match",
 ];
@@ -55,9 +63,86 @@ impl Parser<'_> {
         t: Token,
         scope: Scope,
     ) -> PResult<Condition> {
+        // The nesting statements are kept apart so that the frames of their recursion stay
+        // small (a hostile file nests them as deeply as the parser allows).
         let (kind, end) = match kw {
+            "Not" => self.not_condition(&t, scope)?,
+            "Match" => self.match_condition(scope)?,
+            _ => self.simple_condition(kw, &t, scope)?,
+        };
+        Ok(Condition {
+            span: t.span.to(&end),
+            kind,
+        })
+    }
+
+    /// `Not` and the condition it negates.
+    fn not_condition(&mut self, t: &Token, scope: Scope) -> PResult<(ConditionKind, Span)> {
+        // pound reads on, over ends of line and other tokens, to the next keyword.
+        let inner_kw = loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::Ident => break t,
+                TokenKind::Newline => {}
+                TokenKind::Eof => return Err(Diagnostic::error(&t.span, "unexpected end of file")),
+                _ => self.diags.push(Diagnostic::notice(&t.span, "syntax error")),
+            }
+        };
+        let Some(inner) = scope.table().iter().find(|k| inner_kw.is_keyword(k)) else {
+            return Err(Diagnostic::error(&inner_kw.span, "unrecognized keyword"));
+        };
+        self.statements.push(Statement {
+            keyword: inner,
+            span: inner_kw.span.clone(),
+        });
+        let at = t.span.clone();
+        let inner = self.nested(&at, |p| p.condition(inner, inner_kw, scope))?;
+        let end = inner.span.clone();
+        Ok((ConditionKind::Not(Box::new(inner)), end))
+    }
+
+    /// `Match [AND|OR]` and its conditions, up to `End`.
+    fn match_condition(&mut self, scope: Scope) -> PResult<(ConditionKind, Span)> {
+        // The operator is optional (AND, as in pound); whatever follows on the line
+        // is the first condition.
+        let opener = self.next_span()?;
+        let op_value = if self.peek()?.kind == TokenKind::Ident {
+            let op = self.next()?;
+            if op.is_keyword("AND") {
+                BoolOp::And
+            } else if op.is_keyword("OR") {
+                BoolOp::Or
+            } else {
+                return Err(Diagnostic::error(
+                    &op.span,
+                    format!("expected AND or OR, but found {}", op.text),
+                ));
+            }
+        } else {
+            BoolOp::And
+        };
+        let mut conditions = Vec::new();
+        let end = self.block(&[scope.table()], BlockEnd::End, &opener, &mut |p, kw, t| {
+            conditions.push(p.condition(kw, t, scope)?);
+            Ok(())
+        })?;
+        let kind = ConditionKind::Match {
+            op: op_value,
+            conditions,
+        };
+        Ok((kind, end))
+    }
+
+    /// A condition that does not nest.
+    fn simple_condition(
+        &mut self,
+        kw: &'static str,
+        t: &Token,
+        scope: Scope,
+    ) -> PResult<(ConditionKind, Span)> {
+        Ok(match kw {
             "ACL" => {
-                let (acl, end) = self.acl_ref_or_body(&t)?;
+                let (acl, end) = self.acl_ref_or_body(t)?;
                 (ConditionKind::Acl(acl), end)
             }
             "BasicAuth" => {
@@ -77,8 +162,7 @@ impl Parser<'_> {
                 } else if kw == "HeadDeny" {
                     self.deprecated(&t.span, "use \"Not Header\" instead");
                 }
-                let (m, end) = self.matcher_arg(MatchMode::Regex, true)?;
-                let header = ConditionKind::Header(m);
+                let (header, end) = self.header_condition()?;
                 if kw == "HeadDeny" {
                     let inner = Condition {
                         span: t.span.to(&end),
@@ -89,12 +173,28 @@ impl Parser<'_> {
                     (header, end)
                 }
             }
+            "Method" => {
+                let (m, end) = self.matcher_arg(MatchMode::Regex, false)?;
+                (ConditionKind::Method(m), end)
+            }
+            "Eval" => {
+                let name = self.string()?;
+                self.end_of_line()?;
+                let Some((c, _)) = self.conditions.iter().find(|(c, _)| c.name == name.text) else {
+                    return Err(Diagnostic::error(
+                        &name.span,
+                        format!("{}: no such condition", name.text),
+                    ));
+                };
+                (ConditionKind::Eval(c.clone()), name.span)
+            }
             "Host" => {
                 let (m, end) = self.matcher_arg(MatchMode::Exact, true)?;
                 (ConditionKind::Host(m), end)
             }
             "Path" | "Query" | "URL" => {
-                let (m, end) = self.matcher_arg(MatchMode::Regex, scope.ignore_case)?;
+                let opts = MatchOptions::new(self, MatchMode::Regex, scope.ignore_case);
+                let (m, end) = self.matcher_with(opts, kw == "Path")?;
                 let kind = match kw {
                     "Path" => ConditionKind::Path(m),
                     "Query" => ConditionKind::Query(m),
@@ -104,7 +204,8 @@ impl Parser<'_> {
             }
             "QueryParam" => {
                 let name = self.string()?.text;
-                let (matcher, end) = self.matcher_arg(MatchMode::Regex, scope.ignore_case)?;
+                let opts = MatchOptions::new(self, MatchMode::Regex, scope.ignore_case);
+                let (matcher, end) = self.matcher_with(opts, true)?;
                 (ConditionKind::QueryParam { name, matcher }, end)
             }
             "StringMatch" => {
@@ -115,68 +216,68 @@ impl Parser<'_> {
                 let (matcher, end) = self.matcher_arg(MatchMode::Regex, icase)?;
                 (ConditionKind::StringMatch { template, matcher }, end)
             }
-            "Not" => {
-                // pound reads on, over ends of line and other tokens, to the next keyword.
-                let inner_kw = loop {
-                    let t = self.next()?;
-                    match t.kind {
-                        TokenKind::Ident => break t,
-                        TokenKind::Newline => {}
-                        TokenKind::Eof => {
-                            return Err(Diagnostic::error(&t.span, "unexpected end of file"))
-                        }
-                        _ => self.diags.push(Diagnostic::notice(&t.span, "syntax error")),
-                    }
-                };
-                let Some(inner) = scope.table().iter().find(|k| inner_kw.is_keyword(k)) else {
-                    return Err(Diagnostic::error(&inner_kw.span, "unrecognized keyword"));
-                };
-                self.statements.push(Statement {
-                    keyword: inner,
-                    span: inner_kw.span.clone(),
-                });
-                let at = t.span.clone();
-                let inner = self.nested(&at, |p| p.condition(inner, inner_kw, scope))?;
-                let end = inner.span.clone();
-                (ConditionKind::Not(Box::new(inner)), end)
-            }
-            "Match" => {
-                // The operator is optional (AND, as in pound); whatever follows on the line
-                // is the first condition.
-                let opener = self.next_span()?;
-                let op_value = if self.peek()?.kind == TokenKind::Ident {
-                    let op = self.next()?;
-                    if op.is_keyword("AND") {
-                        BoolOp::And
-                    } else if op.is_keyword("OR") {
-                        BoolOp::Or
-                    } else {
-                        return Err(Diagnostic::error(
-                            &op.span,
-                            format!("expected AND or OR, but found {}", op.text),
-                        ));
-                    }
-                } else {
-                    BoolOp::And
-                };
-                let mut conditions = Vec::new();
-                let end =
-                    self.block(&[scope.table()], BlockEnd::End, &opener, &mut |p, kw, t| {
-                        conditions.push(p.condition(kw, t, scope)?);
-                        Ok(())
-                    })?;
-                let kind = ConditionKind::Match {
-                    op: op_value,
-                    conditions,
-                };
-                (kind, end)
-            }
             _ => unreachable!("keyword {kw} listed but not handled"),
-        };
-        Ok(Condition {
-            span: t.span.to(&end),
-            kind,
         })
+    }
+
+    /// `Header [OPTIONS] "PATTERN"` (the whole line) or `Header "NAME" [OPTIONS] "PATTERN"`
+    /// (the value of each field NAME): a string followed by more than the end of line is a
+    /// field name.
+    fn header_condition(&mut self) -> PResult<(ConditionKind, Span)> {
+        let opts = MatchOptions::new(self, MatchMode::Regex, true);
+        if self.peek()?.kind != TokenKind::String {
+            let (m, end) = self.matcher_with(opts, false)?;
+            return Ok((ConditionKind::Header(m), end));
+        }
+        let first = self.next()?;
+        if matches!(self.peek()?.kind, TokenKind::Newline | TokenKind::Eof) {
+            let (m, end) = self.matcher_from(opts, first)?;
+            return Ok((ConditionKind::Header(m), end));
+        }
+        let (matcher, end) = self.matcher_with(opts, false)?;
+        let name = first.text;
+        Ok((ConditionKind::HeaderField { name, matcher }, end))
+    }
+
+    /// `Condition "NAME"` and its conditions, up to `End` (global scope).
+    pub(super) fn named_condition(&mut self) -> PResult<()> {
+        let name = self.string()?;
+        let eol = self.next()?;
+        if eol.kind != TokenKind::Newline {
+            return Err(Diagnostic::error(&eol.span, "syntax error"));
+        }
+        // pound cites a condition from the end of its name.
+        let after_name = |to: &Span| Span {
+            file: name.span.file.clone(),
+            start: name.span.end,
+            end: to.end,
+        };
+        if let Some((_, first)) = self.conditions.iter().find(|(c, _)| c.name == name.text) {
+            let first = first.clone();
+            self.diags.push(Diagnostic::error(
+                &after_name(&eol.span),
+                format!("{} redefined", name.text),
+            ));
+            return Err(Diagnostic::error(&first, "originally defined here"));
+        }
+        let scope = Scope {
+            ignore_case: self.global.ignore_case,
+            response: false,
+            in_rewrite: false,
+        };
+        let mut conditions = Vec::new();
+        let end = self.block(&[CONDITIONS], BlockEnd::End, &name.span, &mut |p, kw, t| {
+            conditions.push(p.condition(kw, t, scope)?);
+            Ok(())
+        })?;
+        let condition = NamedCondition {
+            name: name.text.clone(),
+            index: self.conditions.len(),
+            conditions,
+        };
+        let span = after_name(&end);
+        self.conditions.push((Arc::new(condition), span));
+        Ok(())
     }
 
     /// `[options] "pattern"` and the end of line. Returns the matcher and the pattern's span.
@@ -185,41 +286,74 @@ impl Parser<'_> {
         default_mode: MatchMode,
         default_icase: bool,
     ) -> PResult<(Matcher, Span)> {
-        let mut mode = default_mode;
-        let mut icase = default_icase;
-        let mut from_file = false;
+        let opts = MatchOptions::new(self, default_mode, default_icase);
+        self.matcher_with(opts, false)
+    }
+
+    /// Reads options up to the pattern, then the pattern and the end of line. `-decode` is
+    /// accepted where `decode` says so (`Path`, `QueryParam`).
+    pub(super) fn matcher_with(
+        &mut self,
+        mut opts: MatchOptions,
+        decode: bool,
+    ) -> PResult<(Matcher, Span)> {
         let pattern = loop {
             let t = self.next()?;
             match t.kind {
                 TokenKind::String => break t,
-                // Options are case-sensitive, as in pound.
-                TokenKind::Literal if t.text.starts_with('-') => match t.text.as_str() {
-                    "-re" => mode = MatchMode::Regex,
-                    "-exact" => mode = MatchMode::Exact,
-                    "-beg" => mode = MatchMode::Prefix,
-                    "-end" => mode = MatchMode::Suffix,
-                    "-case" => icase = false,
-                    "-icase" => icase = true,
-                    "-file" => from_file = true,
-                    _ => {
+                TokenKind::Literal if t.text.starts_with('-') => {
+                    if t.text == "-decode" {
+                        if !decode {
+                            return Err(Diagnostic::error(&t.span, "unsupported option: -decode"));
+                        }
+                        opts.decode = true;
+                    } else if !self.match_option(&mut opts, &t)? {
                         return Err(Diagnostic::error(
                             &t.span,
                             format!("unexpected token: {}", t.text),
-                        ))
+                        ));
                     }
-                },
+                }
                 _ => return Err(Self::unexpected(&t, "quoted string")),
             }
         };
+        self.matcher_from(opts, pattern)
+    }
+
+    /// Applies the common matching option `t`; `false` if it is not one of them.
+    fn match_option(&mut self, opts: &mut MatchOptions, t: &Token) -> PResult<bool> {
+        // Options are case-sensitive, as in pound.
+        match t.text.as_str() {
+            "-re" => opts.regex(self.regex_type),
+            "-posix" => opts.regex(Dialect::Posix),
+            "-pcre" | "-perl" => opts.regex(Dialect::Pcre),
+            "-exact" => opts.mode = MatchMode::Exact,
+            "-beg" => opts.mode = MatchMode::Prefix,
+            "-end" => opts.mode = MatchMode::Suffix,
+            "-contain" => opts.mode = MatchMode::Contain,
+            "-case" => opts.icase = false,
+            "-icase" => opts.icase = true,
+            "-file" => opts.from_file = true,
+            // The tag must be quoted in pound, although its manual shows `-tag host`.
+            "-tag" => opts.tag = Some(self.string()?.text.as_str().into()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The matcher for `pattern` (already read) under `opts`, and the end of line.
+    fn matcher_from(&mut self, opts: MatchOptions, pattern: Token) -> PResult<(Matcher, Span)> {
         let eol = self.next_span()?;
         self.end_of_line()?;
         let mut matcher = Matcher {
-            mode,
-            icase,
+            mode: opts.mode,
+            icase: opts.icase,
             patterns: Vec::new(),
             file: None,
+            tag: opts.tag.clone(),
+            decode: opts.decode,
         };
-        if from_file {
+        if opts.from_file {
             let path = self.resolve(&pattern.text);
             let text = match self.env.stat(&path) {
                 // pound takes a directory for an empty list.
@@ -267,7 +401,7 @@ impl Parser<'_> {
                     },
                 };
                 // pound reports a bad expression in a list and leaves it out.
-                match self.pattern(trimmed, mode, icase, &at) {
+                match self.pattern(trimmed, &opts, &at) {
                     Ok(p) => matcher.patterns.push(p),
                     Err(e) => self.diags.push(Diagnostic::plain_notice(format!(
                         "{}:{}: {}",
@@ -281,19 +415,53 @@ impl Parser<'_> {
         } else {
             matcher
                 .patterns
-                .push(self.pattern(&pattern.text, mode, icase, &pattern.span)?);
+                .push(self.pattern(&pattern.text, &opts, &pattern.span)?);
         }
         Ok((matcher, pattern.span))
     }
 
-    fn pattern(&self, text: &str, mode: MatchMode, icase: bool, at: &Span) -> PResult<Pattern> {
-        let regex = match mode {
-            MatchMode::Regex => Some(self.compile_regex(text, icase, at)?),
+    fn pattern(&self, text: &str, opts: &MatchOptions, at: &Span) -> PResult<Pattern> {
+        let regex = match opts.mode {
+            MatchMode::Regex => Some(
+                pound_regex::compile_as(opts.dialect, text, opts.icase)
+                    .map_err(|e| Diagnostic::error(at, e.message))?,
+            ),
             _ => None,
         };
         Ok(Pattern {
             text: text.to_string(),
             regex,
         })
+    }
+}
+
+/// The options of one matching directive, as read so far.
+#[derive(Clone)]
+pub(super) struct MatchOptions {
+    pub mode: MatchMode,
+    /// The language of a regular expression (`-posix`, `-pcre`, or `RegexType` for `-re`).
+    pub dialect: Dialect,
+    pub icase: bool,
+    pub from_file: bool,
+    pub tag: Option<Arc<str>>,
+    pub decode: bool,
+}
+
+impl MatchOptions {
+    /// The defaults of a directive: its mode and case rule, the `RegexType` in force.
+    pub(super) fn new(p: &Parser<'_>, mode: MatchMode, icase: bool) -> MatchOptions {
+        MatchOptions {
+            mode,
+            dialect: p.regex_type,
+            icase,
+            from_file: false,
+            tag: None,
+            decode: false,
+        }
+    }
+
+    fn regex(&mut self, dialect: Dialect) {
+        self.mode = MatchMode::Regex;
+        self.dialect = dialect;
     }
 }

@@ -31,6 +31,7 @@ const GLOBAL: &[&str] = &[
     "ForwardedHeader",
     "TrustedIP",
     "IgnoreCase",
+    "RegexType",
     "Alive",
     "Client",
     "ClientMinRate",
@@ -48,6 +49,7 @@ const GLOBAL: &[&str] = &[
     "Anonymise",
     "Anonymize",
     "ACL",
+    "Condition",
     "CombineHeaders",
     "PIDFile",
     "ListenHTTP",
@@ -110,6 +112,19 @@ impl Parser<'_> {
                 self.global.forwarded_header = self.string_arg()?.value;
             }
             "TrustedIP" => self.global.trusted_ip = Some(self.trusted_ip(&t)?),
+            "RegexType" => {
+                // Case-sensitive in pound, whatever the manual says.
+                let t = self.next()?;
+                if !matches!(t.kind, TokenKind::Ident | TokenKind::Literal) {
+                    return Err(Self::unexpected(&t, "identifier"));
+                }
+                self.regex_type = match t.text.as_str() {
+                    "posix" => pound_regex::Dialect::Posix,
+                    "pcre" | "perl" => pound_regex::Dialect::Pcre,
+                    _ => return Err(Diagnostic::error(&t.span, "unrecognized regex type")),
+                };
+                self.end_of_line()?;
+            }
             "IgnoreCase" => {
                 self.deprecate_ignore_case(&t.span);
                 self.global.ignore_case = self.bool_arg()?;
@@ -146,6 +161,7 @@ impl Parser<'_> {
                 self.global.anonymise = true;
             }
             "ACL" => self.named_acl(&t)?,
+            "Condition" => self.named_condition()?,
             "CombineHeaders" => self.combine_headers(&t)?,
             "ListenHTTP" => self.listener(false)?,
             "ListenHTTPS" => self.listener(true)?,

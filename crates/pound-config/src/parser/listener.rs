@@ -11,8 +11,8 @@ use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span, Spanned};
 use crate::lexer::{Token, TokenKind};
 use crate::model::{
-    BackendKind, ClientCert, ErrorPage, ListenAddr, Listener, MatchMode, Matcher, Pattern, Service,
-    TlsListener, TlsProtocol,
+    BackendKind, ClientCert, ErrorPage, ListenAddr, Listener, Matcher, Service, TlsListener,
+    TlsProtocol,
 };
 
 const LISTENER: &[&str] = &[
@@ -171,15 +171,7 @@ impl Parser<'_> {
                 let s = self.string_arg()?;
                 let icase = self.global.ignore_case;
                 let regex = self.compile_regex(&s.value, icase, &s.span)?;
-                l.check_url = Some(Matcher {
-                    mode: MatchMode::Regex,
-                    icase,
-                    patterns: vec![Pattern {
-                        text: s.value,
-                        regex: Some(regex),
-                    }],
-                    file: None,
-                });
+                l.check_url = Some(Matcher::regex(&s.value, regex, icase));
             }
             "MaxRequest" => l.max_request = Some(self.long_arg()?),
             "RewriteLocation" => l.rewrite_location = self.level_arg(2)?,
@@ -334,15 +326,11 @@ impl Parser<'_> {
         let mut service = defaults.empty_service(span.clone());
         service.conditions.push(crate::model::Condition {
             span: span.clone(),
-            kind: crate::model::ConditionKind::Path(Matcher {
-                mode: MatchMode::Regex,
-                icase: false,
-                patterns: vec![Pattern {
-                    text: ACME_CHALLENGE_PATH.to_string(),
-                    regex: Some(regex),
-                }],
-                file: None,
-            }),
+            kind: crate::model::ConditionKind::Path(Matcher::regex(
+                ACME_CHALLENGE_PATH,
+                regex,
+                false,
+            )),
         });
         service.backends.push(crate::model::Backend {
             span,

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use crate::diag::{Diagnostic, Pos, Span};
 use crate::env::{describe_io_error, Environment};
 use crate::lexer::{Lexer, Token, TokenKind};
-use crate::model::{Acl, Config, Global, Listener, LogFormat, NamedBackend, Service, Statement};
+use crate::model::{
+    Acl, Config, Global, Listener, LogFormat, NamedBackend, NamedCondition, Service, Statement,
+};
 
 /// How to parse: the include directory and which warnings to give.
 #[derive(Debug, Clone)]
@@ -106,8 +108,13 @@ pub(crate) struct Parser<'e> {
     /// them; the error is given at the first use.
     unusable_backends: Vec<(String, Diagnostic)>,
     acls: Vec<Arc<Acl>>,
+    /// Detached conditions, each with the span pound cites for it when it is redefined.
+    conditions: Vec<(Arc<NamedCondition>, Span)>,
     log_formats: Vec<LogFormat>,
     statements: Vec<Statement>,
+    /// The regular-expression language of `-re` and of conditions without a mode option
+    /// (`RegexType`): in force from where it is set to the next `RegexType`.
+    regex_type: pound_regex::Dialect,
 }
 
 impl<'e> Parser<'e> {
@@ -127,8 +134,10 @@ impl<'e> Parser<'e> {
             backends: Vec::new(),
             unusable_backends: Vec::new(),
             acls: Vec::new(),
+            conditions: Vec::new(),
             log_formats: Vec::new(),
             statements: Vec::new(),
+            regex_type: pound_regex::Dialect::Posix,
         }
     }
 
@@ -410,6 +419,7 @@ impl<'e> Parser<'e> {
             services: std::mem::take(&mut self.services),
             backends: std::mem::take(&mut self.backends),
             acls: std::mem::take(&mut self.acls),
+            conditions: self.conditions.drain(..).map(|(c, _)| c).collect(),
             log_formats: std::mem::take(&mut self.log_formats),
             statements: std::mem::take(&mut self.statements),
         })
@@ -418,3 +428,5 @@ impl<'e> Parser<'e> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_current;

@@ -16,6 +16,7 @@ pub const MODIFICATIONS: &[&str] = &[
     "SetPath",
     "SetQuery",
     "SetQueryParam",
+    "DeleteQuery",
     "Rewrite",
     "HeaderAdd",
     "AddHeader",
@@ -62,30 +63,63 @@ impl Parser<'_> {
                 if kw != "DeleteHeader" {
                     self.deprecated(&span, "use \"DeleteHeader\" instead");
                 }
-                let (matcher, _) = self.matcher_arg(MatchMode::Regex, true)?;
+                // `DeleteHeader` follows `IgnoreCase`; the old spellings ignore case.
+                let icase = kw != "DeleteHeader" || scope.ignore_case;
+                let (matcher, _) = self.matcher_arg(MatchMode::Regex, icase)?;
                 Modification::DeleteHeader { span, matcher }
             }
             "SetURL" => Modification::SetUrl {
                 span,
                 value: self.template_arg()?,
             },
-            "SetPath" => Modification::SetPath {
-                span,
-                value: self.template_arg()?,
-            },
+            "SetPath" => {
+                let encode = self.encode_option()?;
+                Modification::SetPath {
+                    span,
+                    value: self.template_arg()?,
+                    encode,
+                }
+            }
+            "DeleteQuery" => {
+                self.end_of_line()?;
+                Modification::DeleteQuery { span }
+            }
             "SetQuery" => Modification::SetQuery {
                 span,
                 value: self.template_arg()?,
             },
             "SetQueryParam" => {
+                // `-encode` may come before the name or after it.
+                let mut encode = self.encode_option()?;
                 let name = self.string()?.text;
-                let value = self.template_arg()?;
-                Modification::SetQueryParam { span, name, value }
+                encode |= self.encode_option()?;
+                let value = if matches!(self.peek()?.kind, TokenKind::Newline | TokenKind::Eof) {
+                    self.end_of_line()?;
+                    None
+                } else {
+                    Some(self.template_arg()?)
+                };
+                Modification::SetQueryParam {
+                    span,
+                    name,
+                    value,
+                    encode,
+                }
             }
             "Rewrite" => return self.rewrite(t, scope),
             _ => unreachable!("keyword {kw} listed but not handled"),
         };
         Ok(Modified::Request(m))
+    }
+
+    /// An optional `-encode` (`SetPath`, `SetQueryParam`).
+    fn encode_option(&mut self) -> PResult<bool> {
+        let t = self.peek()?;
+        if t.kind == TokenKind::Literal && t.text == "-encode" {
+            self.next()?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     fn set_header(&mut self, span: Span) -> PResult<Modification> {

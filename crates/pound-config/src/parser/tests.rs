@@ -6,7 +6,7 @@ use crate::{load, Config, Options};
 
 const INC: &str = "/inc";
 
-fn load_fs(fs: &MemoryFs) -> (Option<Config>, Vec<String>) {
+pub(super) fn load_fs(fs: &MemoryFs) -> (Option<Config>, Vec<String>) {
     let opts = Options {
         include_dir: Some(INC.into()),
         warn_deprecated: true,
@@ -16,7 +16,7 @@ fn load_fs(fs: &MemoryFs) -> (Option<Config>, Vec<String>) {
     (loaded.config, diags)
 }
 
-fn run(text: &str) -> (Option<Config>, Vec<String>) {
+pub(super) fn run(text: &str) -> (Option<Config>, Vec<String>) {
     load_fs(
         &MemoryFs::new()
             .with_file("p.cfg", text)
@@ -25,29 +25,29 @@ fn run(text: &str) -> (Option<Config>, Vec<String>) {
 }
 
 /// The configuration must be accepted without any diagnostic.
-fn ok(text: &str) -> Config {
+pub(super) fn ok(text: &str) -> Config {
     let (c, d) = run(text);
     assert!(d.is_empty(), "unexpected diagnostics for:\n{text}\n{d:#?}");
     c.expect("config")
 }
 
 /// The configuration must be refused with exactly these diagnostics.
-fn fails(text: &str, expected: &[&str]) {
+pub(super) fn fails(text: &str, expected: &[&str]) {
     let (c, d) = run(text);
     assert!(c.is_none(), "accepted:\n{text}");
     assert_eq!(d, expected, "for:\n{text}");
 }
 
 /// The configuration must be accepted with exactly these warnings.
-fn warns(text: &str, expected: &[&str]) -> Config {
+pub(super) fn warns(text: &str, expected: &[&str]) -> Config {
     let (c, d) = run(text);
     assert_eq!(d, expected, "for:\n{text}");
     c.expect("config")
 }
 
-const BACKEND: &str = "Backend\nAddress 127.0.0.1\nPort 80\nEnd\n";
+pub(super) const BACKEND: &str = "Backend\nAddress 127.0.0.1\nPort 80\nEnd\n";
 
-fn service(body: &str) -> String {
+pub(super) fn service(body: &str) -> String {
     format!("Service\n{body}End\n")
 }
 

@@ -16,11 +16,13 @@ use pound_config::model::template::MATCH_HISTORY as HISTORY;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvalError(pub String);
 
-/// One successful match: a copy of its subject and the spans of `$0`, `$1`, ...
+/// One successful match: a copy of its subject, the spans of `$0`, `$1`, ... and the tag of
+/// its condition (`-tag`).
 #[derive(Default)]
 struct Slot {
     subject: Vec<u8>,
     spans: Vec<Option<(usize, usize)>>,
+    tag: Option<std::sync::Arc<str>>,
 }
 
 /// The recent successful matches of one request, most recent last. Buffers are reused from
@@ -30,6 +32,8 @@ pub struct Matches {
     slots: VecDeque<Slot>,
     spare: Vec<Slot>,
     spans: Vec<Option<(usize, usize)>>,
+    /// The results of detached conditions evaluated so far for this request, by index.
+    evals: Vec<Option<bool>>,
     /// What `%[remoteip 0]` and `%[remoteip 1]` expand to: the client's address and the
     /// originator behind trusted proxies (see `log::origin`), set for each request.
     pub origin: [Option<IpAddr>; 2],
@@ -40,10 +44,11 @@ impl Matches {
         while let Some(s) = self.slots.pop_front() {
             self.spare.push(s);
         }
+        self.evals.clear();
     }
 
     /// Records the match whose spans are in `self.spans`.
-    fn push(&mut self, subject: &[u8]) {
+    fn push(&mut self, subject: &[u8], tag: Option<&std::sync::Arc<str>>) {
         let mut slot = if self.slots.len() == HISTORY {
             self.slots.pop_front().unwrap_or_default()
         } else {
@@ -53,6 +58,7 @@ impl Matches {
         slot.subject.extend_from_slice(subject);
         slot.spans.clear();
         slot.spans.extend_from_slice(&self.spans);
+        slot.tag = tag.cloned();
         self.slots.push_back(slot);
     }
 
@@ -61,11 +67,25 @@ impl Matches {
     fn group(&self, nth: usize, group: usize) -> Option<&[u8]> {
         let back = nth.checked_add(1)?;
         let slot = self.slots.get(self.slots.len().checked_sub(back)?)?;
-        // As in pound, a group the pattern does not have is empty, like one that did not
-        // take part in the match; only a match that does not exist is an error.
-        match slot.spans.get(group) {
-            Some(Some((a, b))) => slot.subject.get(*a..*b),
-            Some(None) | None => Some(&[]),
+        Self::span(slot, group)
+    }
+
+    /// Group `group` of the most recent match of the condition tagged `tag`.
+    fn tagged(&self, tag: &str, group: usize) -> Option<&[u8]> {
+        let slot = self
+            .slots
+            .iter()
+            .rev()
+            .find(|s| s.tag.as_deref() == Some(tag))?;
+        Self::span(slot, group)
+    }
+
+    fn span(slot: &Slot, group: usize) -> Option<&[u8]> {
+        // A group that took no part is empty; one the match does not have is an error
+        // (see `Matcher::captures` for where pound draws that line).
+        match slot.spans.get(group)? {
+            Some((a, b)) => slot.subject.get(*a..*b),
+            None => Some(&[]),
         }
     }
 }
@@ -126,11 +146,50 @@ impl Cx<'_> {
                 }
                 false
             }
+            Cond::HeaderField(name, m) => {
+                let headers = self.headers;
+                let mut line = Vec::new();
+                for i in 0..headers.fields.len() {
+                    if !headers.name(i).eq_ignore_ascii_case(name.as_bytes()) {
+                        continue;
+                    }
+                    // pound compares the value as it came, without its leading blanks but
+                    // with any trailing ones.
+                    field_line(headers, i, &mut line);
+                    let colon = line.iter().position(|&b| b == b':').map_or(0, |c| c + 1);
+                    let blanks = line[colon..]
+                        .iter()
+                        .take_while(|&&b| b == b' ' || b == b'\t')
+                        .count();
+                    if self.test(m, &line[colon + blanks..]) {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Cond::Method(m) => self.test(m, self.req.method()),
+            Cond::Eval(index, conds) => {
+                if let Some(Some(known)) = self.matches.evals.get(*index) {
+                    return Ok(*known);
+                }
+                // Its regex groups are its own: the request's matches are put aside while
+                // it runs and come back unchanged.
+                let outer = std::mem::take(&mut self.matches.slots);
+                let result = self.all(conds);
+                let inner = std::mem::replace(&mut self.matches.slots, outer);
+                self.matches.spare.extend(inner);
+                let result = result?;
+                if self.matches.evals.len() <= *index {
+                    self.matches.evals.resize(*index + 1, None);
+                }
+                self.matches.evals[*index] = Some(result);
+                result
+            }
             Cond::Host(m) => match self.req.head.get("host") {
                 Some(h) => self.test(m, h),
                 None => false,
             },
-            Cond::Path(m) => self.test(m, target::split(self.req.target()).path),
+            Cond::Path(m) => self.test_decoded(m, target::split(self.req.target()).path),
             Cond::Query(m) => match target::split(self.req.target()).query {
                 Some(q) => self.test(m, q),
                 None => false,
@@ -138,7 +197,7 @@ impl Cx<'_> {
             Cond::QueryParam(name, m) => {
                 let query = target::split(self.req.target()).query.unwrap_or(b"");
                 match target::param(query, name) {
-                    Some(Some(v)) => self.test(m, v),
+                    Some(Some(v)) => self.test_decoded(m, v),
                     _ => false,
                 }
             }
@@ -170,9 +229,19 @@ impl Cx<'_> {
         let hit = m.captures(subject, &mut spans);
         self.matches.spans = spans;
         if hit {
-            self.matches.push(subject);
+            self.matches.push(subject, m.tag.as_ref());
         }
         hit
+    }
+
+    /// [`Cx::test`], percent-decoding the subject first under `-decode`.
+    fn test_decoded(&mut self, m: &Matcher, subject: &[u8]) -> bool {
+        if m.decode {
+            let decoded = target::percent_decode(subject);
+            self.test(m, &decoded)
+        } else {
+            self.test(m, subject)
+        }
     }
 }
 
@@ -194,7 +263,15 @@ pub fn expand(
     for part in &t.parts {
         match part {
             Part::Literal(s) => out.extend_from_slice(s.as_bytes()),
-            Part::Ref { group, nth, text } => match m.group(*nth, *group) {
+            Part::Ref {
+                group,
+                nth,
+                tag,
+                text,
+            } => match match tag {
+                Some(tag) => m.tagged(tag, *group),
+                None => m.group(*nth, *group),
+            } {
                 Some(v) => {
                     out.extend_from_slice(v);
                     values += 1;
@@ -281,8 +358,11 @@ pub fn apply(
                 }
                 set_target(req, &value, "url", t)?;
             }
-            Action::SetPath(t) => {
+            Action::SetPath(t, encode) => {
                 expand(t, "path", req, matches, &mut value)?;
+                if *encode {
+                    target::percent_encode(&std::mem::take(&mut value), true, &mut value);
+                }
                 check_url_part(&value, "path", t)?;
                 let p = target::split(req.target());
                 // pound drops an empty query (`/a?`) when it rebuilds the URL.
@@ -298,8 +378,27 @@ pub fn apply(
                 target::join(p.origin, p.path, Some(&value), &mut built);
                 set_target(req, &built, "query", t)?;
             }
-            Action::SetQueryParam(name, t) => {
+            Action::DeleteQuery => {
+                let p = target::split(req.target());
+                if p.query.is_some() {
+                    target::join(p.origin, p.path, None, &mut built);
+                    req.set_target(&built);
+                }
+            }
+            Action::SetQueryParam(name, None, _) => {
+                let p = target::split(req.target());
+                let mut query = Vec::new();
+                if let Some(kept) = target::delete_param(p.query.unwrap_or(b""), name, &mut query) {
+                    let query = kept.map(|()| &query[..]);
+                    target::join(p.origin, p.path, query, &mut built);
+                    req.set_target(&built);
+                }
+            }
+            Action::SetQueryParam(name, Some(t), encode) => {
                 expand(t, "query parameter", req, matches, &mut value)?;
+                if *encode {
+                    target::percent_encode(&std::mem::take(&mut value), false, &mut value);
+                }
                 check_url_part(&value, "query parameter", t)?;
                 let p = target::split(req.target());
                 let mut query = Vec::new();

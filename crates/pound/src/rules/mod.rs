@@ -26,6 +26,11 @@ pub enum Cond {
     Acl(Arc<Acl>),
     BasicAuth(Arc<Htpasswd>),
     Header(Matcher),
+    /// The value of each field of that name.
+    HeaderField(String, Matcher),
+    Method(Matcher),
+    /// A detached condition: its slot in the per-request cache, and its conditions.
+    Eval(usize, Arc<[Cond]>),
     Host(Matcher),
     Path(Matcher),
     Query(Matcher),
@@ -42,9 +47,12 @@ pub enum Action {
     SetHeader(Template),
     DeleteHeader(Matcher),
     SetUrl(Template),
-    SetPath(Template),
+    /// The path, percent-encoded when the flag says so (`-encode`).
+    SetPath(Template, bool),
     SetQuery(Template),
-    SetQueryParam(Vec<u8>, Template),
+    DeleteQuery,
+    /// Sets (percent-encoded under `-encode`) or, without a value, deletes a parameter.
+    SetQueryParam(Vec<u8>, Option<Template>, bool),
     Rewrite(Vec<Branch>),
 }
 
@@ -59,6 +67,8 @@ pub struct Branch {
 #[derive(Default)]
 pub struct Builder {
     files: HashMap<PathBuf, Arc<Htpasswd>>,
+    /// Detached conditions built so far, by index: each is built once and shared.
+    detached: HashMap<usize, Arc<[Cond]>>,
     /// Whether some template refers to regex groups, so matches must be recorded.
     pub captures: bool,
     /// Whether some template needs the originator behind trusted proxies.
@@ -81,6 +91,22 @@ impl Builder {
                 Cond::BasicAuth(h.clone())
             }
             ConditionKind::Header(m) => Cond::Header(m.clone()),
+            ConditionKind::HeaderField { name, matcher } => {
+                // pound tolerates colons after the name (`Header "X-Foo:" "bar"`).
+                Cond::HeaderField(name.trim_end_matches(':').to_string(), matcher.clone())
+            }
+            ConditionKind::Method(m) => Cond::Method(m.clone()),
+            ConditionKind::Eval(named) => {
+                let conds = match self.detached.get(&named.index) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c: Arc<[Cond]> = self.conds(&named.conditions).into();
+                        self.detached.insert(named.index, c.clone());
+                        c
+                    }
+                };
+                Cond::Eval(named.index, conds)
+            }
             ConditionKind::Host(m) => Cond::Host(m.clone()),
             ConditionKind::Path(m) => Cond::Path(m.clone()),
             ConditionKind::Query(m) => Cond::Query(m.clone()),
@@ -113,11 +139,21 @@ impl Builder {
                 Modification::SetHeader { value, .. } => Action::SetHeader(self.template(value)),
                 Modification::DeleteHeader { matcher, .. } => Action::DeleteHeader(matcher.clone()),
                 Modification::SetUrl { value, .. } => Action::SetUrl(self.template(value)),
-                Modification::SetPath { value, .. } => Action::SetPath(self.template(value)),
-                Modification::SetQuery { value, .. } => Action::SetQuery(self.template(value)),
-                Modification::SetQueryParam { name, value, .. } => {
-                    Action::SetQueryParam(name.as_bytes().to_vec(), self.template(value))
+                Modification::SetPath { value, encode, .. } => {
+                    Action::SetPath(self.template(value), *encode)
                 }
+                Modification::DeleteQuery { .. } => Action::DeleteQuery,
+                Modification::SetQuery { value, .. } => Action::SetQuery(self.template(value)),
+                Modification::SetQueryParam {
+                    name,
+                    value,
+                    encode,
+                    ..
+                } => Action::SetQueryParam(
+                    name.as_bytes().to_vec(),
+                    value.as_ref().map(|v| self.template(v)),
+                    *encode,
+                ),
                 Modification::Rewrite(r) => Action::Rewrite(self.rewrite(r)),
             })
             .collect()

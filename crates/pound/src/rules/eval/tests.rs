@@ -126,9 +126,13 @@ fn back_references_follow_the_manual() {
     );
     assert_eq!(run.expand("${1}(0)").unwrap(), "/a/b.jpg(0)");
     assert_eq!(run.expand("$$1 $% %2F").unwrap(), "$1 % %2F");
-    // A group the pattern lacks is empty (pound 4.23); a match that does not exist is an
-    // error.
+    // The group one past a pattern's last is empty (pound 4.23); those beyond, and a match
+    // that does not exist, are errors.
     assert_eq!(run.expand("[$2]").unwrap(), "[]");
+    assert_eq!(
+        run.expand("$3"),
+        Err(EvalError("x \"$3\" refers to non-existing group $3".into()))
+    );
     assert_eq!(
         run.expand("$1(3)"),
         Err(EvalError(
