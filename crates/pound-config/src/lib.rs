@@ -46,4 +46,6 @@ pub mod keywords {
     pub use crate::parser::condition::CONDITIONS;
     /// Request modification directives (listeners, services, `Rewrite` branches).
     pub use crate::parser::modify::MODIFICATIONS;
+    /// Their old spellings (listeners only).
+    pub use crate::parser::modify::OLD_MODIFICATIONS;
 }

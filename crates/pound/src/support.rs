@@ -120,6 +120,7 @@ const FAMILIES: &[&[&str]] = &[
     IMPLEMENTED,
     pound_config::keywords::CONDITIONS,
     pound_config::keywords::MODIFICATIONS,
+    pound_config::keywords::OLD_MODIFICATIONS,
 ];
 
 /// The first statement, in file order, that the runtime cannot honour yet.

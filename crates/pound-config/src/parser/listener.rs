@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::address::{AddressPort, Endpoint};
 use super::condition::Scope;
-use super::modify::{Modified, MODIFICATIONS};
+use super::modify::{Modified, MODIFICATIONS, OLD_MODIFICATIONS};
 use super::service::ServiceDefaults;
 use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span, Spanned};
@@ -101,9 +101,9 @@ impl Parser<'_> {
         let mut addr = AddressPort::default();
         let mut socket_from = None;
         let tables: &[&[&'static str]] = if https {
-            &[LISTENER, HTTPS_ONLY, MODIFICATIONS]
+            &[LISTENER, HTTPS_ONLY, MODIFICATIONS, OLD_MODIFICATIONS]
         } else {
-            &[LISTENER, MODIFICATIONS]
+            &[LISTENER, MODIFICATIONS, OLD_MODIFICATIONS]
         };
         let mut check_url = None;
         let end = self.block(tables, BlockEnd::End, &opener, &mut |p, kw, t| {

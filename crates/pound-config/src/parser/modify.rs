@@ -18,11 +18,10 @@ pub const MODIFICATIONS: &[&str] = &[
     "SetQueryParam",
     "DeleteQuery",
     "Rewrite",
-    "HeaderAdd",
-    "AddHeader",
-    "HeaderRemove",
-    "HeadRemove",
 ];
+
+/// The old spellings, which pound 4.23 accepts directly in listeners only.
+pub const OLD_MODIFICATIONS: &[&str] = &["HeaderAdd", "AddHeader", "HeaderRemove", "HeadRemove"];
 
 const RESPONSE_ACTIONS: &[&str] = &["SetHeader", "DeleteHeader"];
 

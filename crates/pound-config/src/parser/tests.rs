@@ -599,22 +599,30 @@ fn rewrite_blocks() {
 fn deprecated_statements_warn() {
     let c = warns(
         &format!(
-            "Threads 7\nIgnoreCase 0\n{}",
+            "Threads 7\nIgnoreCase 0\n{}ListenHTTP\nPort 80\n\
+             HeaderAdd \"X: 1\"\nAddHeader \"Y: 2\"\nHeaderRemove \"^Z:\"\nHeadRemove \"^W:\"\nEnd\n",
             service(&format!(
-                "HeadRequire \"^A:\"\nHeadDeny \"^B:\"\nHeaderAdd \"X: 1\"\nAddHeader \"Y: 2\"\nHeaderRemove \"^Z:\"\nHeadRemove \"^W:\"\nIgnoreCase 1\n{BACKEND}"
+                "HeadRequire \"^A:\"\nHeadDeny \"^B:\"\nIgnoreCase 1\n{BACKEND}"
             ))
         ),
         &[
             "p.cfg:2.1-10: warning: deprecated statement, use the -icase matching directive flag to request case-insensitive comparison",
             "p.cfg:4.1-11: warning: deprecated statement, use \"Header\" instead",
             "p.cfg:5.1-8: warning: deprecated statement, use \"Not Header\" instead",
-            "p.cfg:6.1-9: warning: deprecated statement, use \"SetHeader\" instead",
-            "p.cfg:7.1-9: warning: deprecated statement, use \"SetHeader\" instead",
-            "p.cfg:8.1-12: warning: deprecated statement, use \"DeleteHeader\" instead",
-            "p.cfg:9.1-10: warning: deprecated statement, use \"DeleteHeader\" instead",
-            "p.cfg:10.1-10: warning: deprecated statement, use the -icase matching directive flag to request case-insensitive comparison",
+            "p.cfg:6.1-10: warning: deprecated statement, use the -icase matching directive flag to request case-insensitive comparison",
+            "p.cfg:14.1-9: warning: deprecated statement, use \"SetHeader\" instead",
+            "p.cfg:15.1-9: warning: deprecated statement, use \"SetHeader\" instead",
+            "p.cfg:16.1-12: warning: deprecated statement, use \"DeleteHeader\" instead",
+            "p.cfg:17.1-10: warning: deprecated statement, use \"DeleteHeader\" instead",
         ],
     );
+    // pound 4.23 takes the old modification spellings directly in listeners only.
+    for old in ["HeaderAdd \"X: 1\"", "HeadRemove \"^W:\""] {
+        fails(
+            &service(&format!("{old}\n")),
+            &[format!("p.cfg:2.1-{}: unrecognized keyword", old.find(' ').unwrap()).as_str()],
+        );
+    }
     assert_eq!(
         (c.global.worker_min_count, c.global.worker_max_count),
         (7, 7)
