@@ -17,6 +17,7 @@ use crate::backend::{address_name, Address, Backend, Tls};
 use crate::balance::{self, Iwrr};
 use crate::http::request::Limits;
 use crate::log::format::{Format, Named, BUILTIN};
+use crate::rules::constants::Constants;
 use crate::rules::{Action, Branch, Builder, Cond, Cx, EvalError};
 use crate::session::Sessions;
 
@@ -194,6 +195,8 @@ pub struct Service {
     pub log_suppress: LogSuppress,
     /// Matching directives, joined by AND.
     pub conds: Vec<Cond>,
+    /// The constants the service's expansions see (`None` if there are none).
+    pub consts: Option<Arc<Constants>>,
     pub request: Vec<Action>,
     pub response: Vec<Vec<Branch>>,
     pub members: Vec<Member>,
@@ -304,7 +307,15 @@ impl State {
             .map(|nb| new_backend(&nb.backend, &nb.span, dns, &mut warnings))
             .collect::<Result<Vec<_>, String>>()?;
         let mut rules = Builder::default();
-        let mut build_service = |s: &ServiceCfg, owner: String| -> Result<Service, String> {
+        let top_consts = Constants::scope(
+            &Constants::default(),
+            &config.global.constants,
+            &mut rules.watched_constants,
+        );
+        let mut build_service = |s: &ServiceCfg,
+                                 owner: String,
+                                 outer: &Constants|
+         -> Result<Service, String> {
             let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
                 match &b.kind {
                     BackendKind::Regular(r) => {
@@ -357,8 +368,10 @@ impl State {
                 Some(_) => 1,
                 None => 0,
             };
+            let consts = Constants::scope(outer, &s.constants, &mut rules.watched_constants);
             Ok(Service {
                 named: named(s.name.as_deref(), &s.span),
+                consts: (!consts.is_empty()).then(|| Arc::new(consts)),
                 disabled: AtomicBool::new(s.disabled),
                 special_off: (0..specials).map(|_| AtomicBool::new(false)).collect(),
                 stats: Default::default(),
@@ -392,22 +405,26 @@ impl State {
             .services
             .iter()
             .enumerate()
-            .map(|(i, s)| build_service(s, service_id("global", s, i)))
+            .map(|(i, s)| build_service(s, service_id("global", s, i), &top_consts))
             .map(|s| s.map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         all_services.extend(globals.iter().cloned());
         let mut built = Vec::new();
         let mut own = Vec::new();
+        // Listeners' own constants; the services' are in `rules`.
+        let mut listener_watched = Vec::new();
         for (li, l) in config.listeners.iter().enumerate() {
             let within = match &l.name {
                 Some(n) => format!("listener {n:?}"),
                 None => format!("listener {:?} #{li}", l.addr),
             };
+            let listener_consts =
+                Constants::scope(&top_consts, &l.constants, &mut listener_watched);
             let mut services = l
                 .services
                 .iter()
                 .enumerate()
-                .map(|(i, s)| build_service(s, service_id(&within, s, i)))
+                .map(|(i, s)| build_service(s, service_id(&within, s, i), &listener_consts))
                 .map(|s| s.map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?;
             all_services.extend(services.iter().cloned());
@@ -415,6 +432,7 @@ impl State {
             services.extend(globals.iter().cloned());
             built.push(services);
         }
+        rules.watched_constants.extend(listener_watched);
         let mut listeners = Vec::new();
         for (l, services) in config.listeners.iter().zip(built) {
             let request = rules.actions(&l.request);

@@ -107,6 +107,7 @@ const IMPLEMENTED: &[&str] = &[
     "IgnoreCase",
     "RegexType",
     "Condition",
+    "Constant",
     "Else",
     "RewriteDestination",
     // Special backends.

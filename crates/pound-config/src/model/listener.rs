@@ -36,6 +36,8 @@ pub struct Listener {
     pub response: Vec<Rewrite>,
     /// The listener's own services, tried before the global ones.
     pub services: Vec<Service>,
+    /// `Constant` in the listener.
+    pub constants: Vec<super::Constant>,
     /// Present for `ListenHTTPS`.
     pub tls: Option<TlsListener>,
     /// HTTP/2 for clients (`HTTP2`, `HTTP2MaxStreams`, `HTTP2WindowSize`).

@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod backend;
+pub mod constant;
 mod listener;
 mod matching;
 mod service;
@@ -23,12 +24,13 @@ pub use backend::{
 pub use listener::{
     ClientCert, ClientLimits, ErrorPage, HeaderOptions, Http2, ListenAddr, Listener, TlsListener,
 };
+pub use constant::Constant;
 pub use matching::{MatchMode, Matcher, Pattern};
 pub use service::{
     BoolOp, Condition, ConditionKind, LogSuppress, Modification, NamedCondition, Rewrite,
     RewriteBranch, Service,
 };
-pub use template::{Accessor, Part, Template, TemplateError};
+pub use template::{Accessor, ConstEncoding, Part, Template, TemplateError};
 
 use crate::diag::Span;
 
@@ -93,6 +95,8 @@ pub struct Global {
     /// `CombineHeaders`: fields whose occurrences are joined into one comma-separated field,
     /// in file order, as written.
     pub combine_headers: Vec<String>,
+    /// `Constant` at top level.
+    pub constants: Vec<Constant>,
 }
 
 impl Default for Global {
@@ -123,6 +127,7 @@ impl Default for Global {
             control: None,
             anonymise: false,
             pid_file: None,
+            constants: Vec::new(),
             combine_headers: Vec::new(),
         }
     }

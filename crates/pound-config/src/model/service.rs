@@ -13,6 +13,8 @@ pub struct Service {
     pub name: Option<String>,
     /// Matching directives, joined by an implicit AND.
     pub conditions: Vec<Condition>,
+    /// `Constant` in the service.
+    pub constants: Vec<super::Constant>,
     /// Request modifications, in file order.
     pub request: Vec<Modification>,
     /// `Rewrite response` blocks.

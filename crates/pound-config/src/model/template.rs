@@ -55,6 +55,24 @@ pub enum Accessor {
     },
     /// `%[user]`: the user name of `Authorization: Basic` credentials, if any.
     User,
+    /// `%[const NAME [ENCODING]]` (pound 4.23): a `Constant`, empty if there is none.
+    Const {
+        name: String,
+        encoding: ConstEncoding,
+    },
+}
+
+/// How `%[const NAME ENCODING]` writes the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConstEncoding {
+    /// `none`, or no encoding: as it is.
+    None,
+    /// `url`: percent-encoded (RFC 3986).
+    Url,
+    /// `base64`.
+    Base64,
+    /// Anything else: pound expands to nothing and logs the text.
+    Unknown(String),
 }
 
 /// What is wrong with a template, with the byte offset pound reports for it.
@@ -263,6 +281,22 @@ fn parse_accessor(inner: &str) -> Option<Accessor> {
             forwarded: arg != "0",
         },
         ("param", false) => Accessor::Param(arg.to_string()),
+        ("const", false) => {
+            let (name, encoding) = match arg.find([' ', '\t']) {
+                Some(p) => (&arg[..p], arg[p..].trim_matches([' ', '\t'])),
+                None => (arg, ""),
+            };
+            let encoding = match encoding.to_ascii_lowercase().as_str() {
+                "" | "none" => ConstEncoding::None,
+                "url" => ConstEncoding::Url,
+                "base64" => ConstEncoding::Base64,
+                _ => ConstEncoding::Unknown(encoding.to_string()),
+            };
+            Accessor::Const {
+                name: name.to_string(),
+                encoding,
+            }
+        }
         ("header", false) => Accessor::Header(arg.to_string()),
         _ => return None,
     })
@@ -345,10 +379,31 @@ mod tests {
         assert!(!Template::parse("%[remoteip 0]").uses_originator());
     }
 
+    #[test]
+    fn constants() {
+        let c = |name: &str, encoding| {
+            Part::Accessor(Accessor::Const {
+                name: name.into(),
+                encoding,
+            })
+        };
+        assert_eq!(
+            Template::parse("%[const a]%[const b URL]%[const  c  base64 ]%[const d none]%[const e url x]")
+                .parts,
+            vec![
+                c("a", ConstEncoding::None),
+                c("b", ConstEncoding::Url),
+                c("c", ConstEncoding::Base64),
+                c("d", ConstEncoding::None),
+                c("e", ConstEncoding::Unknown("url x".into())),
+            ]
+        );
+    }
+
     /// Accessors pound does not know are copied as written, as pound does.
     #[test]
     fn unknown_accessors_are_text() {
-        for text in ["%[nosuch]y", "%[header]", "%[url x]", "%[param]"] {
+        for text in ["%[nosuch]y", "%[header]", "%[url x]", "%[param]", "%[const]"] {
             let t = Template::parse(text);
             assert_eq!(t.error, None, "{text}");
             assert_eq!(t.parts, vec![lit(text)]);

@@ -50,6 +50,7 @@ const GLOBAL: &[&str] = &[
     "Anonymize",
     "ACL",
     "Condition",
+    "Constant",
     "CombineHeaders",
     "PIDFile",
     "ListenHTTP",
@@ -162,6 +163,12 @@ impl Parser<'_> {
             }
             "ACL" => self.named_acl(&t)?,
             "Condition" => self.named_condition()?,
+            "Constant" => {
+                let mut list = std::mem::take(&mut self.global.constants);
+                let result = self.constant(&mut list);
+                self.global.constants = list;
+                result?
+            }
             "CombineHeaders" => self.combine_headers(&t)?,
             "ListenHTTP" => self.listener(false)?,
             "ListenHTTPS" => self.listener(true)?,

@@ -41,6 +41,7 @@ const LISTENER: &[&str] = &[
     "LogLevel",
     "ForwardedHeader",
     "TrustedIP",
+    "Constant",
     "Service",
     "ACME",
     "HeaderOption",
@@ -92,6 +93,7 @@ impl Parser<'_> {
             request: Vec::new(),
             response: Vec::new(),
             services: Vec::new(),
+            constants: Vec::new(),
             http2: Default::default(),
             tls: https.then(|| TlsListener {
                 no_https11: 2,
@@ -177,6 +179,7 @@ impl Parser<'_> {
             "RewriteLocation" => l.rewrite_location = self.level_arg(2)?,
             "RewriteDestination" => l.rewrite_destination = self.bool_arg()?,
             "LogLevel" => l.log_level = self.log_level()?,
+            "Constant" => self.constant(&mut l.constants)?,
             "ForwardedHeader" => {
                 l.forwarded_header = self.string_arg()?.value;
             }

@@ -8,6 +8,7 @@
 mod address;
 mod backend;
 pub(crate) mod condition;
+mod constant;
 mod global;
 mod listener;
 mod logformat;

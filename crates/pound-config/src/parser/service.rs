@@ -26,6 +26,7 @@ const SERVICE: &[&str] = &[
     "ForwardedHeader",
     "TrustedIP",
     "LogSuppress",
+    "Constant",
 ];
 
 /// Redirect status codes (pound.8, Redirect).
@@ -62,6 +63,7 @@ impl ServiceDefaults {
             span,
             name: None,
             conditions: Vec::new(),
+            constants: Vec::new(),
             request: Vec::new(),
             response: Vec::new(),
             backends: Vec::new(),
@@ -136,6 +138,7 @@ impl Parser<'_> {
             }
             "TrustedIP" => s.trusted_ip = Some(self.trusted_ip(&t)?),
             "LogSuppress" => s.log_suppress = self.log_suppress()?,
+            "Constant" => self.constant(&mut s.constants)?,
             "Backend" => {
                 let backend = if self.peek()?.kind == TokenKind::String {
                     self.backend_override(t)?

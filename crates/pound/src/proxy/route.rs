@@ -48,6 +48,11 @@ impl<C: Downstream> Exchange<C> {
         self.matches.origin = [client, forwarded.map(|ip| ip.to_canonical()).or(client)];
         let mut chosen = None;
         for s in &listener.services {
+            // Expansions see the constants of the service being tried, and then of the one
+            // chosen (pound 4.23: listener modifications too).
+            if s.consts.is_some() || self.matches.consts.is_some() {
+                self.matches.consts = s.consts.clone();
+            }
             let mut cx = Cx {
                 req: &self.req,
                 headers: &self.req.head,

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use pound_config::model::{Accessor, Matcher, Part, Template};
+use pound_config::model::{Accessor, ConstEncoding, Matcher, Part, Template};
 
 use super::target;
 use super::{Action, Branch, Cond};
@@ -37,6 +37,9 @@ pub struct Matches {
     /// What `%[remoteip 0]` and `%[remoteip 1]` expand to: the client's address and the
     /// originator behind trusted proxies (see `log::origin`), set for each request.
     pub origin: [Option<IpAddr>; 2],
+    /// The constants `%[const NAME]` sees: those of the service being tried or chosen
+    /// (`None` when the configuration has none).
+    pub consts: Option<std::sync::Arc<super::constants::Constants>>,
 }
 
 impl Matches {
@@ -308,6 +311,13 @@ pub fn expand(
                         }
                         None
                     }
+                    Accessor::Const { name, encoding } => {
+                        if let Some(v) = m.consts.as_ref().and_then(|c| c.get(name)) {
+                            const_value(&v, encoding, out);
+                            values += 1;
+                        }
+                        None
+                    }
                     Accessor::User => {
                         if let Some((user, _)) = req
                             .head
@@ -328,6 +338,21 @@ pub fn expand(
         }
     }
     Ok(values)
+}
+
+/// Writes a constant's value to `out` in `encoding`. pound expands an encoding it does not
+/// know to nothing, and logs it (with its spelling).
+fn const_value(v: &[u8], encoding: &ConstEncoding, out: &mut Vec<u8>) {
+    match encoding {
+        ConstEncoding::None => out.extend_from_slice(v),
+        ConstEncoding::Url => {
+            let mut encoded = Vec::new();
+            target::percent_encode(v, false, &mut encoded);
+            out.extend_from_slice(&encoded);
+        }
+        ConstEncoding::Base64 => out.extend_from_slice(crate::base64::encode(v).as_bytes()),
+        ConstEncoding::Unknown(e) => crate::logmsg!(Warning, "unreconginzed encoding: {e}"),
+    }
 }
 
 /// Applies request modifications in order; the first failure stops them.

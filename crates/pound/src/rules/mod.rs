@@ -6,6 +6,7 @@
 //! back-references is known, so that requests of a configuration without them never pay for
 //! recording regex groups.
 
+pub mod constants;
 mod eval;
 pub mod target;
 
@@ -73,6 +74,8 @@ pub struct Builder {
     pub captures: bool,
     /// Whether some template needs the originator behind trusted proxies.
     pub originator: bool,
+    /// `Constant -filewatch` cells, for the file watcher.
+    pub watched_constants: Vec<constants::WatchedConstant>,
 }
 
 impl Builder {
