@@ -36,4 +36,5 @@ pub mod stats;
 pub mod supervisor;
 pub mod support;
 pub mod tls;
+pub mod watch;
 pub mod workers;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use pound::{
     cli, control, daemon, listen, log, logmsg, privileges, server, state, supervisor, support, tls,
+    watch,
 };
 
 use pound_config::{env::System, load, Options};
@@ -251,6 +252,8 @@ impl Worker {
             // here; the supervisor keeps its own.
             unsafe { libc::close(fd) };
         }
+        // Directories and inotify watches are set up while paths still resolve.
+        let watcher = watch::Prepared::new(&self.state.watched, self.state.watcher_ttl);
         if let Some(jail) = &self.jail {
             let pid_file = self.pid_file;
             if let Err(e) = jail.enter() {
@@ -267,6 +270,9 @@ impl Worker {
             return 1;
         }
         log::init(self.target);
+        if let Some(w) = watcher {
+            w.start();
+        }
         server::run(self.state, self.sockets, self.control, None, startup)
     }
 }

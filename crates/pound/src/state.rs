@@ -41,6 +41,9 @@ pub struct State {
     pub control_log: Format,
     /// The runtime objects of this snapshot by identity, for the next one to take over.
     identities: Identities,
+    /// The `-filewatch` files and what they feed, and `WatcherTTL`.
+    pub watched: Vec<pound_config::model::watch::Watched>,
+    pub watcher_ttl: u32,
 }
 
 /// Backends and session tables by identity: the service they belong to (by listener and
@@ -307,93 +310,87 @@ impl State {
             .map(|nb| new_backend(&nb.backend, &nb.span, dns, &mut warnings))
             .collect::<Result<Vec<_>, String>>()?;
         let mut rules = Builder::default();
-        let top_consts = Constants::scope(
-            &Constants::default(),
-            &config.global.constants,
-            &mut rules.watched_constants,
-        );
-        let mut build_service = |s: &ServiceCfg,
-                                 owner: String,
-                                 outer: &Constants|
-         -> Result<Service, String> {
-            let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
-                match &b.kind {
-                    BackendKind::Regular(r) => {
-                        let be = new_backend(r, &b.span, dns, &mut warnings)?;
-                        let key = backend_key(&owner, r, &be.address);
-                        let be = carry.backend(key, be, &mut ids);
-                        backends.push(be.clone());
-                        Ok(Member {
-                            backend: be,
-                            priority: r.priority,
-                            disabled: AtomicBool::new(r.disabled),
-                        })
+        let top_consts = Constants::scope(&Constants::default(), &config.global.constants);
+        let mut build_service =
+            |s: &ServiceCfg, owner: String, outer: &Constants| -> Result<Service, String> {
+                let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
+                    match &b.kind {
+                        BackendKind::Regular(r) => {
+                            let be = new_backend(r, &b.span, dns, &mut warnings)?;
+                            let key = backend_key(&owner, r, &be.address);
+                            let be = carry.backend(key, be, &mut ids);
+                            backends.push(be.clone());
+                            Ok(Member {
+                                backend: be,
+                                priority: r.priority,
+                                disabled: AtomicBool::new(r.disabled),
+                            })
+                        }
+                        BackendKind::Named(n) => {
+                            let (nb, definition) = config
+                                .backends
+                                .get(n.index)
+                                .zip(named_backends.get(n.index))
+                                .ok_or_else(|| format!("backend {} is not defined", n.name))?;
+                            let cfg = &nb.backend;
+                            let key = backend_key(&owner, cfg, &definition.address);
+                            let be = carry.backend(key, Arc::new(definition.copy()), &mut ids);
+                            backends.push(be.clone());
+                            Ok(Member {
+                                backend: be,
+                                priority: n.priority.unwrap_or(cfg.priority),
+                                disabled: AtomicBool::new(n.disabled.unwrap_or(cfg.disabled)),
+                            })
+                        }
+                        other => Err(format!(
+                            "{}: {} is not supported yet",
+                            b.span,
+                            other.keyword()
+                        )),
                     }
-                    BackendKind::Named(n) => {
-                        let (nb, definition) = config
-                            .backends
-                            .get(n.index)
-                            .zip(named_backends.get(n.index))
-                            .ok_or_else(|| format!("backend {} is not defined", n.name))?;
-                        let cfg = &nb.backend;
-                        let key = backend_key(&owner, cfg, &definition.address);
-                        let be = carry.backend(key, Arc::new(definition.copy()), &mut ids);
-                        backends.push(be.clone());
-                        Ok(Member {
-                            backend: be,
-                            priority: n.priority.unwrap_or(cfg.priority),
-                            disabled: AtomicBool::new(n.disabled.unwrap_or(cfg.disabled)),
-                        })
-                    }
-                    other => Err(format!(
-                        "{}: {} is not supported yet",
-                        b.span,
-                        other.keyword()
-                    )),
-                }
+                };
+                let special = special(s, &mut rules)?;
+                let regular = s
+                    .backends
+                    .iter()
+                    .filter(|b| matches!(b.kind, BackendKind::Regular(_) | BackendKind::Named(_)));
+                let members = regular.map(&mut member).collect::<Result<_, _>>()?;
+                let emergency = s
+                    .emergency
+                    .iter()
+                    .map(&mut member)
+                    .collect::<Result<_, _>>()?;
+                let specials = match &special {
+                    Some(Special::Redirect(list)) => list.len(),
+                    Some(_) => 1,
+                    None => 0,
+                };
+                let consts = Constants::scope(outer, &s.constants);
+                Ok(Service {
+                    named: named(s.name.as_deref(), &s.span),
+                    consts: (!consts.is_empty()).then(|| Arc::new(consts)),
+                    disabled: AtomicBool::new(s.disabled),
+                    special_off: (0..specials).map(|_| AtomicBool::new(false)).collect(),
+                    stats: Default::default(),
+                    forwarded_header: s.forwarded_header.clone(),
+                    trusted_ip: s.trusted_ip.clone(),
+                    log_suppress: s.log_suppress,
+                    conds: rules.conds(&s.conditions),
+                    request: rules.actions(&s.request),
+                    response: rules.responses(&s.response),
+                    members,
+                    emergency,
+                    strategy: match s.balancer {
+                        Balancer::Random => Strategy::Random,
+                        Balancer::Iwrr => Strategy::Iwrr(Iwrr::default()),
+                    },
+                    sessions: s.session.as_ref().map(|cfg| {
+                        let key = format!("{owner}|{:?}|{}|{:?}", cfg.kind, cfg.ttl, cfg.id);
+                        carry.sessions(key, cfg, &mut ids)
+                    }),
+                    special,
+                })
             };
-            let special = special(s, &mut rules)?;
-            let regular = s
-                .backends
-                .iter()
-                .filter(|b| matches!(b.kind, BackendKind::Regular(_) | BackendKind::Named(_)));
-            let members = regular.map(&mut member).collect::<Result<_, _>>()?;
-            let emergency = s
-                .emergency
-                .iter()
-                .map(&mut member)
-                .collect::<Result<_, _>>()?;
-            let specials = match &special {
-                Some(Special::Redirect(list)) => list.len(),
-                Some(_) => 1,
-                None => 0,
-            };
-            let consts = Constants::scope(outer, &s.constants, &mut rules.watched_constants);
-            Ok(Service {
-                named: named(s.name.as_deref(), &s.span),
-                consts: (!consts.is_empty()).then(|| Arc::new(consts)),
-                disabled: AtomicBool::new(s.disabled),
-                special_off: (0..specials).map(|_| AtomicBool::new(false)).collect(),
-                stats: Default::default(),
-                forwarded_header: s.forwarded_header.clone(),
-                trusted_ip: s.trusted_ip.clone(),
-                log_suppress: s.log_suppress,
-                conds: rules.conds(&s.conditions),
-                request: rules.actions(&s.request),
-                response: rules.responses(&s.response),
-                members,
-                emergency,
-                strategy: match s.balancer {
-                    Balancer::Random => Strategy::Random,
-                    Balancer::Iwrr => Strategy::Iwrr(Iwrr::default()),
-                },
-                sessions: s.session.as_ref().map(|cfg| {
-                    let key = format!("{owner}|{:?}|{}|{:?}", cfg.kind, cfg.ttl, cfg.id);
-                    carry.sessions(key, cfg, &mut ids)
-                }),
-                special,
-            })
-        };
         let mut all_services = Vec::new();
         // A service is known by its name, or else its place, in its listener (or among
         // the global ones).
@@ -411,15 +408,12 @@ impl State {
         all_services.extend(globals.iter().cloned());
         let mut built = Vec::new();
         let mut own = Vec::new();
-        // Listeners' own constants; the services' are in `rules`.
-        let mut listener_watched = Vec::new();
         for (li, l) in config.listeners.iter().enumerate() {
             let within = match &l.name {
                 Some(n) => format!("listener {n:?}"),
                 None => format!("listener {:?} #{li}", l.addr),
             };
-            let listener_consts =
-                Constants::scope(&top_consts, &l.constants, &mut listener_watched);
+            let listener_consts = Constants::scope(&top_consts, &l.constants);
             let mut services = l
                 .services
                 .iter()
@@ -432,7 +426,6 @@ impl State {
             services.extend(globals.iter().cloned());
             built.push(services);
         }
-        rules.watched_constants.extend(listener_watched);
         let mut listeners = Vec::new();
         for (l, services) in config.listeners.iter().zip(built) {
             let request = rules.actions(&l.request);
@@ -470,6 +463,8 @@ impl State {
             ),
             control_log: log_format(config, &config.global.log_level)?,
             identities: ids,
+            watched: config.watched.clone(),
+            watcher_ttl: config.global.watcher_ttl,
         })
     }
 }

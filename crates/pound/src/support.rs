@@ -108,6 +108,7 @@ const IMPLEMENTED: &[&str] = &[
     "RegexType",
     "Condition",
     "Constant",
+    "WatcherTTL",
     "Else",
     "RewriteDestination",
     // Special backends.

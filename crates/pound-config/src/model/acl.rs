@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::Live;
 use crate::diag::Span;
 
 /// An ACL, named (global `ACL "name"`) or written in place.
@@ -10,7 +11,8 @@ use crate::diag::Span;
 pub struct Acl {
     pub span: Span,
     pub name: Option<String>,
-    pub entries: Vec<Cidr>,
+    /// Replaced when the ACL's `-filewatch` file changes.
+    pub entries: Live<Vec<Cidr>>,
 }
 
 impl Acl {
@@ -21,8 +23,41 @@ impl Acl {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(addr),
             v4 => v4,
         };
-        self.entries.iter().any(|c| c.contains(addr))
+        self.entries.load().iter().any(|c| c.contains(addr))
     }
+}
+
+impl CidrError {
+    /// pound's words (its look-up is getaddrinfo(3)).
+    pub fn message(&self) -> &'static str {
+        match self {
+            CidrError::InvalidAddress => "invalid IP address: Name or service not known",
+            CidrError::InvalidNetmask => "invalid netmask",
+        }
+    }
+}
+
+/// The CIDRs of an ACL file (`ACL -file`, `TrustedIP -file`): one per line, quoted or not,
+/// with blanks around it; empty lines and `#` comment lines are skipped. Bad lines are
+/// left out and reported: their numbers and pound's messages.
+pub fn parse_acl_file(text: &str) -> (Vec<Cidr>, Vec<(usize, &'static str)>) {
+    let mut cidrs = Vec::new();
+    let mut errors = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let unquoted = line
+            .strip_prefix('"')
+            .and_then(|l| l.strip_suffix('"'))
+            .unwrap_or(line);
+        match Cidr::parse_lenient(unquoted) {
+            Ok((cidr, _)) => cidrs.push(cidr),
+            Err(e) => errors.push((n + 1, e.message())),
+        }
+    }
+    (cidrs, errors)
 }
 
 /// One network: an address and a prefix length. The address is stored already masked.
@@ -203,6 +238,19 @@ mod tests {
     }
 
     #[test]
+    fn acl_files() {
+        let (cidrs, errors) =
+            parse_acl_file("# trusted\n\n  10.0.0.0/8  \n\"192.0.2.1\"\n::1\n10.1.0.0/33\n");
+        assert_eq!((cidrs.len(), errors), (4, vec![]));
+        const BAD: &str = "invalid IP address: Name or service not known";
+        assert_eq!(parse_acl_file("10.0.0.1 10.0.0.2\n").1, [(1, BAD)]);
+        let (cidrs, errors) = parse_acl_file("foo\n10.0.0.1 # office\n10.0.0.2\nbar\n");
+        assert_eq!(cidrs.len(), 1);
+        assert_eq!(errors, [(1, BAD), (2, BAD), (4, BAD)]);
+        assert_eq!(parse_acl_file("10.0.0.0/x\n").1, [(1, "invalid netmask")]);
+    }
+
+    #[test]
     fn mapped_addresses_match_v4_entries() {
         let acl = Acl {
             span: Span {
@@ -211,15 +259,15 @@ mod tests {
                 end: Default::default(),
             },
             name: None,
-            entries: vec![Cidr::parse("192.0.2.0/24").unwrap()],
+            entries: Live::new(vec![Cidr::parse("192.0.2.0/24").unwrap()]),
         };
         assert!(acl.contains("::ffff:192.0.2.7".parse().unwrap()));
         // An IPv4-mapped entry holds the IPv4 addresses it maps, as pound 4.22's does.
         let acl = Acl {
-            entries: vec![
+            entries: Live::new(vec![
                 Cidr::parse("::ffff:127.0.0.1/128").unwrap(),
                 Cidr::parse("::ffff:10.0.0.0/104").unwrap(),
-            ],
+            ]),
             ..acl
         };
         assert!(acl.contains("127.0.0.1".parse().unwrap()));

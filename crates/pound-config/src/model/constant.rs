@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::Live;
 use crate::diag::Span;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +13,7 @@ pub struct Constant {
     pub span: Span,
     /// The value: the string, or the file's contents as read at load time (without
     /// trailing white space under `-trim`); empty for a watched file that is missing.
-    pub value: Vec<u8>,
+    pub value: Live<Vec<u8>>,
     /// `-filewatch`: the file that supplies the value while pound runs.
     pub watch: Option<PathBuf>,
     /// `-trim`: trailing white space is removed from the file's contents.
@@ -35,7 +36,10 @@ pub fn constant_value(mut contents: Vec<u8>, trim: bool) -> Vec<u8> {
 mod tests {
     #[test]
     fn trimming() {
-        assert_eq!(super::constant_value(b"secret\n\n  \t\n".to_vec(), true), b"secret");
+        assert_eq!(
+            super::constant_value(b"secret\n\n  \t\n".to_vec(), true),
+            b"secret"
+        );
         assert_eq!(
             super::constant_value(b"secret\n".to_vec(), false),
             b"secret\n"

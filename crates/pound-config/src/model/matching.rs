@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use pound_regex::Regex;
 
+use super::Live;
+
 /// How a pattern is compared with its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchMode {
@@ -21,6 +23,47 @@ pub enum MatchMode {
     Contain,
 }
 
+/// How a directive's patterns are compiled, at load time and when a `-filewatch` file is
+/// read again.
+#[derive(Debug, Clone, Copy)]
+pub struct PatternSpec {
+    pub mode: MatchMode,
+    pub dialect: pound_regex::Dialect,
+    pub icase: bool,
+}
+
+impl PatternSpec {
+    pub fn compile(&self, text: &str) -> Result<Pattern, pound_regex::Error> {
+        let regex = match self.mode {
+            MatchMode::Regex => Some(pound_regex::compile_as(self.dialect, text, self.icase)?),
+            _ => None,
+        };
+        Ok(Pattern {
+            text: text.to_string(),
+            regex,
+        })
+    }
+
+    /// The patterns of a pattern file: one per line, without surrounding blanks; empty
+    /// lines and `#` comments are skipped. A pattern that does not compile is left out and
+    /// reported with its line number, as pound does.
+    pub fn list(&self, text: &str) -> (Vec<Pattern>, Vec<(usize, String)>) {
+        let mut patterns = Vec::new();
+        let mut errors = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match self.compile(line) {
+                Ok(p) => patterns.push(p),
+                Err(e) => errors.push((n + 1, e.message)),
+            }
+        }
+        (patterns, errors)
+    }
+}
+
 /// One pattern; regular expressions are compiled when the configuration is loaded.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -34,8 +77,9 @@ pub struct Pattern {
 pub struct Matcher {
     pub mode: MatchMode,
     pub icase: bool,
-    pub patterns: Vec<Pattern>,
-    /// The pattern file for `-file`.
+    /// Replaced when the `-filewatch` file changes.
+    pub patterns: Live<Vec<Pattern>>,
+    /// The pattern file for `-file` and `-filewatch`.
     pub file: Option<PathBuf>,
     /// `-tag "T"`: the name by which templates reach this match (`$1(T)`).
     pub tag: Option<Arc<str>>,
@@ -49,10 +93,10 @@ impl Matcher {
         Matcher {
             mode: MatchMode::Regex,
             icase,
-            patterns: vec![Pattern {
+            patterns: Live::new(vec![Pattern {
                 text: text.to_string(),
                 regex: Some(regex),
-            }],
+            }]),
             file: None,
             tag: None,
             decode: false,
@@ -62,6 +106,7 @@ impl Matcher {
     /// Whether any pattern matches `subject`.
     pub fn is_match(&self, subject: &[u8]) -> bool {
         self.patterns
+            .load()
             .iter()
             .any(|p| self.pattern_matches(p, subject))
     }
@@ -73,7 +118,7 @@ impl Matcher {
     /// beyond (as it refuses `$1` after a string comparison).
     pub fn captures(&self, subject: &[u8], spans: &mut Vec<Option<(usize, usize)>>) -> bool {
         spans.clear();
-        for p in &self.patterns {
+        for p in self.patterns.load().iter() {
             match (&p.regex, self.mode) {
                 (Some(re), MatchMode::Regex) => {
                     if re.captures(subject, spans) {
@@ -123,11 +168,11 @@ mod tests {
         Matcher {
             mode,
             icase,
-            patterns: vec![Pattern {
+            patterns: Live::new(vec![Pattern {
                 text: text.to_string(),
                 regex: (mode == MatchMode::Regex)
                     .then(|| pound_regex::compile(text, icase).unwrap()),
-            }],
+            }]),
             file: None,
             tag: None,
             decode: false,

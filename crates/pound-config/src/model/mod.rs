@@ -9,9 +9,11 @@ pub mod acl;
 pub mod backend;
 pub mod constant;
 mod listener;
+mod live;
 mod matching;
 mod service;
 pub mod template;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,11 +23,12 @@ pub use backend::{
     Backend, BackendAddr, BackendKind, BackendTls, NamedBackend, NamedRef, RegularBackend, Session,
     SessionType, TlsProtocol,
 };
+pub use constant::Constant;
 pub use listener::{
     ClientCert, ClientLimits, ErrorPage, HeaderOptions, Http2, ListenAddr, Listener, TlsListener,
 };
-pub use constant::Constant;
-pub use matching::{MatchMode, Matcher, Pattern};
+pub use live::Live;
+pub use matching::{MatchMode, Matcher, Pattern, PatternSpec};
 pub use service::{
     BoolOp, Condition, ConditionKind, LogSuppress, Modification, NamedCondition, Rewrite,
     RewriteBranch, Service,
@@ -49,6 +52,8 @@ pub struct Config {
     pub acls: Vec<Arc<Acl>>,
     /// Detached conditions (`Condition "NAME"`), in definition order (their `index`).
     pub conditions: Vec<Arc<NamedCondition>>,
+    /// The `-filewatch` files, to be read again when they change.
+    pub watched: Vec<watch::Watched>,
     /// User-defined log formats (`LogFormat`).
     pub log_formats: Vec<LogFormat>,
     /// Every statement of the file, in order, by canonical keyword. The runtime consults it to
@@ -97,6 +102,9 @@ pub struct Global {
     pub combine_headers: Vec<String>,
     /// `Constant` at top level.
     pub constants: Vec<Constant>,
+    /// `WatcherTTL`: seconds between two looks at the `-filewatch` files when the
+    /// system's notifications are not available (pound 4.17).
+    pub watcher_ttl: u32,
 }
 
 impl Default for Global {
@@ -128,6 +136,7 @@ impl Default for Global {
             anonymise: false,
             pid_file: None,
             constants: Vec::new(),
+            watcher_ttl: 60,
             combine_headers: Vec::new(),
         }
     }

@@ -42,10 +42,18 @@ pub struct Condition {
 
 #[derive(Debug, Clone)]
 pub enum ConditionKind {
-    /// `ACL "name"` or an in-place `ACL ... End`: the client address is in the list.
-    Acl(Arc<Acl>),
-    /// `BasicAuth "file"`: the request's Basic credentials are in the htpasswd file.
-    BasicAuth(PathBuf),
+    /// `ACL "name"`, an in-place `ACL ... End` or `ACL -file`: the client address is in
+    /// the list; with `-forwarded` (pound 4.18), the originator behind `TrustedIP` proxies.
+    Acl {
+        acl: Arc<Acl>,
+        forwarded: bool,
+    },
+    /// `BasicAuth "file"`: the request's Basic credentials are in the htpasswd file, read
+    /// again when it changes unless `-file` was given.
+    BasicAuth {
+        path: PathBuf,
+        watch: bool,
+    },
     /// `Header`: some header line (`Name: value`) matches.
     Header(Matcher),
     /// `Header "NAME" [OPTIONS] "PATTERN"` (pound 4.17, with 4.22's meaning): the value of

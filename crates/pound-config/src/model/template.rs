@@ -388,8 +388,10 @@ mod tests {
             })
         };
         assert_eq!(
-            Template::parse("%[const a]%[const b URL]%[const  c  base64 ]%[const d none]%[const e url x]")
-                .parts,
+            Template::parse(
+                "%[const a]%[const b URL]%[const  c  base64 ]%[const d none]%[const e url x]"
+            )
+            .parts,
             vec![
                 c("a", ConstEncoding::None),
                 c("b", ConstEncoding::Url),
@@ -403,7 +405,13 @@ mod tests {
     /// Accessors pound does not know are copied as written, as pound does.
     #[test]
     fn unknown_accessors_are_text() {
-        for text in ["%[nosuch]y", "%[header]", "%[url x]", "%[param]", "%[const]"] {
+        for text in [
+            "%[nosuch]y",
+            "%[header]",
+            "%[url x]",
+            "%[param]",
+            "%[const]",
+        ] {
             let t = Template::parse(text);
             assert_eq!(t.error, None, "{text}");
             assert_eq!(t.parts, vec![lit(text)]);

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use pound_regex::Dialect;
 
 use super::{BlockEnd, PResult, Parser};
-use crate::diag::{Diagnostic, Pos, Span};
+use crate::diag::{Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
+use crate::model::watch::{Watched, WatchedKind};
 use crate::model::{
-    BoolOp, Condition, ConditionKind, MatchMode, Matcher, NamedCondition, Pattern, Statement,
+    BoolOp, Condition, ConditionKind, Live, MatchMode, Matcher, NamedCondition, PatternSpec,
+    Statement,
 };
 
 /// Request conditions: in services, `Match` blocks and request `Rewrite` branches.
@@ -142,20 +144,10 @@ impl Parser<'_> {
     ) -> PResult<(ConditionKind, Span)> {
         Ok(match kw {
             "ACL" => {
-                let (acl, end) = self.acl_ref_or_body(t)?;
-                (ConditionKind::Acl(acl), end)
+                let (acl, end, forwarded) = self.acl_ref_or_body(t, true)?;
+                (ConditionKind::Acl { acl, forwarded }, end)
             }
-            "BasicAuth" => {
-                let file = self.file_arg()?;
-                if self.env.stat(&file.value).is_err() {
-                    let shown = self.shown(&file.value);
-                    self.diags.push(Diagnostic::notice(
-                        &file.span,
-                        format!("{shown}: file does not exist"),
-                    ));
-                }
-                (ConditionKind::BasicAuth(file.value), file.span)
-            }
+            "BasicAuth" => self.basic_auth()?,
             "Header" | "HeadRequire" | "HeadDeny" => {
                 if kw == "HeadRequire" {
                     self.deprecated(&t.span, "use \"Header\" instead");
@@ -218,6 +210,52 @@ impl Parser<'_> {
             }
             _ => unreachable!("keyword {kw} listed but not handled"),
         })
+    }
+
+    /// `BasicAuth [-file|-filewatch] "FILE"`: watched unless `-file` says otherwise
+    /// (pound 4.17).
+    fn basic_auth(&mut self) -> PResult<(ConditionKind, Span)> {
+        let mut option = None;
+        let name = loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::String => break t,
+                TokenKind::Literal if t.text == "-file" || t.text == "-filewatch" => {
+                    option = Some(t.text == "-filewatch");
+                }
+                TokenKind::Literal if t.text.starts_with('-') => {
+                    return Err(Diagnostic::error(
+                        &t.span,
+                        format!("unexpected token: {}", t.text),
+                    ))
+                }
+                _ => return Err(Self::unexpected(&t, "quoted string")),
+            }
+        };
+        let eol = self.next_span()?;
+        self.end_of_line()?;
+        let path = self.resolve(&name.text);
+        if self.env.stat(&path).is_err() {
+            let shown = self.shown(&path);
+            match option {
+                Some(false) => {
+                    return Err(Diagnostic::error(
+                        &eol,
+                        format!("file {} does not exist", name.text),
+                    ))
+                }
+                Some(true) => self.diags.push(Diagnostic::notice(
+                    &eol,
+                    format!("{shown}: file does not exist"),
+                )),
+                None => self.diags.push(Diagnostic::notice(
+                    &name.span,
+                    format!("{shown}: file does not exist"),
+                )),
+            }
+        }
+        let watch = option != Some(false);
+        Ok((ConditionKind::BasicAuth { path, watch }, name.span))
     }
 
     /// `Header [OPTIONS] "PATTERN"` (the whole line) or `Header "NAME" [OPTIONS] "PATTERN"`
@@ -333,7 +371,8 @@ impl Parser<'_> {
             "-contain" => opts.mode = MatchMode::Contain,
             "-case" => opts.icase = false,
             "-icase" => opts.icase = true,
-            "-file" => opts.from_file = true,
+            "-file" => opts.from_file = Some(false),
+            "-filewatch" => opts.from_file = Some(true),
             // The tag must be quoted in pound, although its manual shows `-tag host`.
             "-tag" => opts.tag = Some(self.string()?.text.as_str().into()),
             _ => return Ok(false),
@@ -345,93 +384,82 @@ impl Parser<'_> {
     fn matcher_from(&mut self, opts: MatchOptions, pattern: Token) -> PResult<(Matcher, Span)> {
         let eol = self.next_span()?;
         self.end_of_line()?;
+        let spec = PatternSpec {
+            mode: opts.mode,
+            dialect: opts.dialect,
+            icase: opts.icase,
+        };
         let mut matcher = Matcher {
             mode: opts.mode,
             icase: opts.icase,
-            patterns: Vec::new(),
+            patterns: Live::default(),
             file: None,
             tag: opts.tag.clone(),
             decode: opts.decode,
         };
-        if opts.from_file {
-            let path = self.resolve(&pattern.text);
-            let text = match self.env.stat(&path) {
-                // pound takes a directory for an empty list.
-                Ok(crate::env::FileKind::Directory) => Vec::new(),
-                Ok(_) => self.read(&path, &pattern.span)?,
-                Err(_) => {
-                    // pound opens the directory first, then looks for the file in it.
-                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        if let Err(e) = self.env.stat(dir) {
-                            return Err(Diagnostic::plain(format!(
-                                "can't open directory {}: {}",
-                                dir.display(),
-                                crate::env::describe_io_error(&e)
-                            )));
-                        }
-                    }
-                    return Err(Diagnostic::error(
-                        &eol,
-                        format!("file {} does not exist", pattern.text),
-                    ));
-                }
-            };
-            let text = String::from_utf8(text).map_err(|_| {
-                Diagnostic::error(
-                    &pattern.span,
-                    format!("{}: invalid UTF-8 in pattern file", path.display()),
-                )
-            })?;
-            let file: std::sync::Arc<str> = path.to_string_lossy().into();
-            for (n, line) in text.lines().enumerate() {
-                let trimmed = line.trim();
-                if trimmed.is_empty() || trimmed.starts_with('#') {
-                    continue;
-                }
-                let col = (line.len() - line.trim_start().len()) as u32 + 1;
-                let at = Span {
-                    file: file.clone(),
-                    start: Pos {
-                        line: n as u32 + 1,
-                        col,
-                    },
-                    end: Pos {
-                        line: n as u32 + 1,
-                        col: col + trimmed.len() as u32 - 1,
-                    },
-                };
-                // pound reports a bad expression in a list and leaves it out.
-                match self.pattern(trimmed, &opts, &at) {
-                    Ok(p) => matcher.patterns.push(p),
-                    Err(e) => self.diags.push(Diagnostic::plain_notice(format!(
-                        "{}:{}: {}",
-                        self.shown(&path),
-                        n + 1,
-                        e.message
-                    ))),
-                }
-            }
-            matcher.file = Some(path);
-        } else {
-            matcher
-                .patterns
-                .push(self.pattern(&pattern.text, &opts, &pattern.span)?);
-        }
-        Ok((matcher, pattern.span))
-    }
-
-    fn pattern(&self, text: &str, opts: &MatchOptions, at: &Span) -> PResult<Pattern> {
-        let regex = match opts.mode {
-            MatchMode::Regex => Some(
-                pound_regex::compile_as(opts.dialect, text, opts.icase)
-                    .map_err(|e| Diagnostic::error(at, e.message))?,
-            ),
-            _ => None,
+        let Some(watch) = opts.from_file else {
+            let p = spec
+                .compile(&pattern.text)
+                .map_err(|e| Diagnostic::error(&pattern.span, e.message))?;
+            matcher.patterns = Live::new(vec![p]);
+            return Ok((matcher, pattern.span));
         };
-        Ok(Pattern {
-            text: text.to_string(),
-            regex,
-        })
+        let path = self.resolve(&pattern.text);
+        let text = match self.env.stat(&path) {
+            // pound takes a directory for an empty list.
+            Ok(crate::env::FileKind::Directory) => Vec::new(),
+            Ok(_) => self.read(&path, &pattern.span)?,
+            // A watched file may appear later.
+            Err(_) if watch => {
+                let shown = self.shown(&path);
+                self.diags.push(Diagnostic::notice(
+                    &eol,
+                    format!("{shown}: file does not exist"),
+                ));
+                Vec::new()
+            }
+            Err(_) => {
+                // pound opens the directory first, then looks for the file in it.
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    if let Err(e) = self.env.stat(dir) {
+                        return Err(Diagnostic::plain(format!(
+                            "can't open directory {}: {}",
+                            dir.display(),
+                            crate::env::describe_io_error(&e)
+                        )));
+                    }
+                }
+                return Err(Diagnostic::error(
+                    &eol,
+                    format!("file {} does not exist", pattern.text),
+                ));
+            }
+        };
+        let text = String::from_utf8(text).map_err(|_| {
+            Diagnostic::error(
+                &pattern.span,
+                format!("{}: invalid UTF-8 in pattern file", path.display()),
+            )
+        })?;
+        let (patterns, errors) = spec.list(&text);
+        for (line, message) in errors {
+            let shown = self.shown(&path);
+            self.diags.push(Diagnostic::plain_notice(format!(
+                "{shown}:{line}: {message}"
+            )));
+        }
+        matcher.patterns = Live::new(patterns);
+        if watch {
+            self.watched.push(Watched {
+                path: path.clone(),
+                kind: WatchedKind::Patterns {
+                    spec,
+                    patterns: matcher.patterns.clone(),
+                },
+            });
+        }
+        matcher.file = Some(path);
+        Ok((matcher, pattern.span))
     }
 }
 
@@ -442,7 +470,8 @@ pub(super) struct MatchOptions {
     /// The language of a regular expression (`-posix`, `-pcre`, or `RegexType` for `-re`).
     pub dialect: Dialect,
     pub icase: bool,
-    pub from_file: bool,
+    /// `-file` (`Some(false)`) or `-filewatch` (`Some(true)`).
+    pub from_file: Option<bool>,
     pub tag: Option<Arc<str>>,
     pub decode: bool,
 }
@@ -454,7 +483,7 @@ impl MatchOptions {
             mode,
             dialect: p.regex_type,
             icase,
-            from_file: false,
+            from_file: None,
             tag: None,
             decode: false,
         }

@@ -93,10 +93,19 @@ impl Parser<'_> {
         let constant = Constant {
             name: name.text,
             span: name.span,
-            value,
+            value: crate::model::Live::new(value),
             watch,
             trim,
         };
+        if let Some(path) = &constant.watch {
+            self.watched.push(crate::model::watch::Watched {
+                path: path.clone(),
+                kind: crate::model::watch::WatchedKind::Constant {
+                    value: constant.value.clone(),
+                    trim,
+                },
+            });
+        }
         if let Some(i) = list.iter().position(|c| c.name == constant.name) {
             self.warn(&constant.span, "constant redefined");
             self.diags.push(Diagnostic::notice(

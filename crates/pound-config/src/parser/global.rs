@@ -7,11 +7,19 @@ use super::service::ServiceDefaults;
 use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
-use crate::model::acl::{CidrError, OddMask};
+use crate::model::acl::OddMask;
 use crate::model::{
     Acl, Balancer, Cidr, Control, HeaderOptions, LogFacility, LogFormat, LogLevel,
     BUILTIN_LOG_FORMATS, LOG_FACILITIES,
 };
+
+/// What `ACL` and `TrustedIP` options said.
+#[derive(Default)]
+struct AclOptions {
+    forwarded: bool,
+    /// `-file` (false) or `-filewatch` (true), and the file name.
+    file: Option<(bool, Token)>,
+}
 
 const GLOBAL: &[&str] = &[
     "User",
@@ -32,6 +40,7 @@ const GLOBAL: &[&str] = &[
     "TrustedIP",
     "IgnoreCase",
     "RegexType",
+    "WatcherTTL",
     "Alive",
     "Client",
     "ClientMinRate",
@@ -113,6 +122,7 @@ impl Parser<'_> {
                 self.global.forwarded_header = self.string_arg()?.value;
             }
             "TrustedIP" => self.global.trusted_ip = Some(self.trusted_ip(&t)?),
+            "WatcherTTL" => self.global.watcher_ttl = self.u32_arg()?,
             "RegexType" => {
                 // Case-sensitive in pound, whatever the manual says.
                 let t = self.next()?;
@@ -323,14 +333,24 @@ impl Parser<'_> {
 
     /// `TrustedIP "acl-name"` or the section form with CIDR lines.
     pub(super) fn trusted_ip(&mut self, kw: &Token) -> PResult<Arc<Acl>> {
-        Ok(self.acl_ref_or_body(kw)?.0)
+        Ok(self.acl_ref_or_body(kw, false)?.0)
     }
 
-    /// After an `ACL`/`TrustedIP` keyword in a scope that *uses* an ACL: a quoted name of a
-    /// defined ACL, or an unnamed list up to `End`. Returns the ACL and the span of the
-    /// statement's last token (the name, or the closing `End`).
-    pub(super) fn acl_ref_or_body(&mut self, kw: &Token) -> PResult<(Arc<Acl>, Span)> {
-        let t = self.next()?;
+    /// After an `ACL`/`TrustedIP` keyword in a scope that *uses* an ACL: options
+    /// (`-forwarded` where `forwarded` allows it, `-file`, `-filewatch`), then a quoted name
+    /// of a defined ACL, a file name, or an unnamed list up to `End`. Returns the ACL, the
+    /// span of the statement's last token (the name, or the closing `End`), and whether
+    /// `-forwarded` was given.
+    pub(super) fn acl_ref_or_body(
+        &mut self,
+        kw: &Token,
+        forwarded: bool,
+    ) -> PResult<(Arc<Acl>, Span, bool)> {
+        let (opts, t) = self.acl_options(forwarded, true)?;
+        if let Some((watch, file)) = opts.file {
+            let (acl, end) = self.acl_file(&file, None, watch)?;
+            return Ok((acl, end, opts.forwarded));
+        }
         match t.kind {
             TokenKind::String => {
                 self.end_of_line()?;
@@ -342,22 +362,130 @@ impl Parser<'_> {
                     .ok_or_else(|| {
                         Diagnostic::error(&t.span, format!("no such ACL: {}", t.text))
                     })?;
-                Ok((acl, t.span))
+                Ok((acl, t.span, opts.forwarded))
             }
-            TokenKind::Newline => {
+            _ => {
                 let acl = self.acl_body(kw.span.clone(), None)?;
                 let end = acl.span.clone();
-                Ok((Arc::new(acl), end))
+                Ok((Arc::new(acl), end, opts.forwarded))
             }
-            TokenKind::Eof => Err(Diagnostic::plain("unexpected end of file")),
-            _ => Err(Self::unexpected(&t, "ACL name or definition")),
         }
     }
 
-    /// `ACL "name"` followed by its CIDR lines, at top level.
+    /// The options of an `ACL` or `TrustedIP` statement, as pound reads them: any number,
+    /// `-file`/`-filewatch` taking a file name (the last one counts), `-forwarded` where
+    /// allowed. Without a file, they end at a quoted name (when `name` allows one) or at the
+    /// end of the line, which is returned; with one, they run to the end of the line.
+    fn acl_options(&mut self, forwarded: bool, name: bool) -> PResult<(AclOptions, Token)> {
+        let mut opts = AclOptions::default();
+        loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::Literal if t.text == "-forwarded" => {
+                    if !forwarded {
+                        return Err(Diagnostic::error(&t.span, "unsupported option: -forwarded"));
+                    }
+                    opts.forwarded = true;
+                }
+                TokenKind::Literal if t.text == "-file" || t.text == "-filewatch" => {
+                    let watch = t.text == "-filewatch";
+                    opts.file = Some((watch, self.string()?));
+                }
+                TokenKind::Literal if t.text.starts_with('-') => {
+                    return Err(Diagnostic::error(
+                        &t.span,
+                        format!("unexpected token: {}", t.text),
+                    ))
+                }
+                TokenKind::Newline | TokenKind::Eof if opts.file.is_some() => {
+                    // `acl_file` reads the end of line.
+                    self.peeked = Some(t.clone());
+                    return Ok((opts, t));
+                }
+                TokenKind::Newline => return Ok((opts, t)),
+                TokenKind::Eof => return Err(Diagnostic::plain("unexpected end of file")),
+                TokenKind::String if name && opts.file.is_none() => return Ok((opts, t)),
+                _ if opts.file.is_some() => {
+                    return Err(Diagnostic::error(
+                        &t.span,
+                        format!("unexpected {}", t.kind.describe()),
+                    ))
+                }
+                _ if name => return Err(Self::unexpected(&t, "ACL name or definition")),
+                _ => return Err(Self::unexpected(&t, "newline")),
+            }
+        }
+    }
+
+    /// An ACL read from the file named by `name_token` (`-file`, or `-filewatch` when
+    /// `watch`), and the end of line. Returns the ACL and the span of the file name.
+    fn acl_file(
+        &mut self,
+        name_token: &Token,
+        name: Option<String>,
+        watch: bool,
+    ) -> PResult<(Arc<Acl>, Span)> {
+        let eol = self.next_span()?;
+        self.end_of_line()?;
+        let path = self.resolve(&name_token.text);
+        let entries = match self.env.read_file(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let (entries, errors) = crate::model::acl::parse_acl_file(&text);
+                let shown = self.shown(&path);
+                for (line, message) in &errors {
+                    let text = format!("{shown}:{line}: {message}");
+                    self.diags.push(if watch {
+                        Diagnostic::plain_notice(text)
+                    } else {
+                        Diagnostic::plain(text)
+                    });
+                }
+                // A watched file's bad lines are left out; otherwise they are errors.
+                if !errors.is_empty() && !watch {
+                    return Err(Diagnostic::error(
+                        &eol,
+                        format!("errors reading {}", name_token.text),
+                    ));
+                }
+                entries
+            }
+            // A watched file may appear later: until then, the list is empty.
+            Err(_) if watch => {
+                let shown = self.shown(&path);
+                self.diags.push(Diagnostic::notice(
+                    &eol,
+                    format!("{shown}: file does not exist"),
+                ));
+                Vec::new()
+            }
+            Err(_) => {
+                return Err(Diagnostic::error(
+                    &eol,
+                    format!("file {} does not exist", name_token.text),
+                ))
+            }
+        };
+        let entries = crate::model::Live::new(entries);
+        if watch {
+            self.watched.push(crate::model::watch::Watched {
+                path,
+                kind: crate::model::watch::WatchedKind::Acl(entries.clone()),
+            });
+        }
+        let acl = Acl {
+            span: name_token.span.clone(),
+            name,
+            entries,
+        };
+        Ok((Arc::new(acl), name_token.span.clone()))
+    }
+
+    /// `ACL "name"` followed by its CIDR lines, or by `-file`/`-filewatch` and a file name,
+    /// at top level.
     fn named_acl(&mut self, kw: &Token) -> PResult<()> {
         let name = self.string()?;
-        self.end_of_line()?;
+        let (opts, _) = self.acl_options(false, false)?;
         if self
             .acls
             .iter()
@@ -368,8 +496,11 @@ impl Parser<'_> {
                 "ACL with that name already defined",
             ));
         }
-        let acl = self.acl_body(kw.span.to(&name.span), Some(name.text))?;
-        self.acls.push(Arc::new(acl));
+        let acl = match opts.file {
+            Some((watch, f)) => self.acl_file(&f, Some(name.text), watch)?.0,
+            None => Arc::new(self.acl_body(kw.span.to(&name.span), Some(name.text))?),
+        };
+        self.acls.push(acl);
         Ok(())
     }
 
@@ -382,18 +513,8 @@ impl Parser<'_> {
             match t.kind {
                 TokenKind::Newline => {}
                 TokenKind::String => {
-                    let (cidr, odd) = Cidr::parse_lenient(&t.text).map_err(|e| {
-                        Diagnostic::error(
-                            &t.span,
-                            match e {
-                                // pound's text: its look-up is getaddrinfo(3).
-                                CidrError::InvalidAddress => {
-                                    "invalid IP address: Name or service not known"
-                                }
-                                CidrError::InvalidNetmask => "invalid netmask",
-                            },
-                        )
-                    })?;
+                    let (cidr, odd) = Cidr::parse_lenient(&t.text)
+                        .map_err(|e| Diagnostic::error(&t.span, e.message()))?;
                     match odd {
                         Some(OddMask::TooLong) => self.warn(
                             &t.span,
@@ -413,7 +534,7 @@ impl Parser<'_> {
                     return Ok(Acl {
                         span: opener.to(&t.span),
                         name,
-                        entries,
+                        entries: crate::model::Live::new(entries),
                     });
                 }
                 // pound gives no place for it.

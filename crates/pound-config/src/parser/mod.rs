@@ -111,6 +111,7 @@ pub(crate) struct Parser<'e> {
     acls: Vec<Arc<Acl>>,
     /// Detached conditions, each with the span pound cites for it when it is redefined.
     conditions: Vec<(Arc<NamedCondition>, Span)>,
+    watched: Vec<crate::model::watch::Watched>,
     log_formats: Vec<LogFormat>,
     statements: Vec<Statement>,
     /// The regular-expression language of `-re` and of conditions without a mode option
@@ -136,6 +137,7 @@ impl<'e> Parser<'e> {
             unusable_backends: Vec::new(),
             acls: Vec::new(),
             conditions: Vec::new(),
+            watched: Vec::new(),
             log_formats: Vec::new(),
             statements: Vec::new(),
             regex_type: pound_regex::Dialect::Posix,
@@ -421,6 +423,7 @@ impl<'e> Parser<'e> {
             backends: std::mem::take(&mut self.backends),
             acls: std::mem::take(&mut self.acls),
             conditions: self.conditions.drain(..).map(|(c, _)| c).collect(),
+            watched: std::mem::take(&mut self.watched),
             log_formats: std::mem::take(&mut self.log_formats),
             statements: std::mem::take(&mut self.statements),
         })

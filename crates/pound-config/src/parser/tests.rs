@@ -668,7 +668,7 @@ fn includes_resolve_against_the_include_directory() {
     let (c, d) = load_fs(&fs);
     assert!(d.is_empty(), "{d:?}");
     let c = c.unwrap();
-    assert_eq!(c.acls[0].entries.len(), 2);
+    assert_eq!(c.acls[0].entries.load().len(), 2);
     assert_eq!(c.services[0].conditions.len(), 2);
     assert!(c.services[0].session.is_some());
     assert_eq!(c.global.alive, 7);
@@ -758,7 +758,7 @@ fn pattern_files() {
     let ConditionKind::Url(m) = &c.services[0].conditions[0].kind else {
         panic!()
     };
-    let texts: Vec<_> = m.patterns.iter().map(|p| p.text.as_str()).collect();
+    let texts: Vec<_> = m.patterns.load().iter().map(|p| p.text.clone()).collect();
     assert_eq!(texts, vec!["^/a", "^/b"]);
     assert!(m.is_match(b"/b/c"));
     assert_eq!(m.file.as_deref(), Some(std::path::Path::new("/inc/urls")));

@@ -165,7 +165,7 @@ fn options_of_each_directive() {
         assert_eq!(m.mode, mode, "{statement}");
         assert_eq!(m.icase, icase, "{statement}");
         assert_eq!(
-            m.patterns[0].regex.as_ref().map(|r| r.dialect()),
+            m.patterns.load()[0].regex.as_ref().map(|r| r.dialect()),
             dialect,
             "{statement}"
         );
@@ -201,7 +201,7 @@ fn regex_type() {
         s.conditions
             .iter()
             .map(|c| {
-                matcher(&c.kind).patterns[0]
+                matcher(&c.kind).patterns.load()[0]
                     .regex
                     .as_ref()
                     .unwrap()

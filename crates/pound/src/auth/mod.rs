@@ -43,8 +43,9 @@ struct Table {
 
 impl Htpasswd {
     /// Reads `path` now (at start-up). A file that cannot be read yet is logged and treated
-    /// as empty: nobody passes until it appears.
-    pub fn open(path: &Path) -> Arc<Htpasswd> {
+    /// as empty: nobody passes until it appears. Unless `watch`, it is never read again
+    /// (`BasicAuth -file`).
+    pub fn open(path: &Path, watch: bool) -> Arc<Htpasswd> {
         let table = read_table(path).unwrap_or_else(|e| {
             logmsg!(Warning, "{}: {e}", path.display());
             Table::default()
@@ -55,7 +56,8 @@ impl Htpasswd {
             path: path.to_path_buf(),
             table: RwLock::new(Arc::new(table)),
             checked: AtomicU64::new(now()),
-            reloading: AtomicBool::new(false),
+            // A file that is not watched is never looked at again.
+            reloading: AtomicBool::new(!watch),
             key,
         })
     }
@@ -235,7 +237,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("htpasswd");
         std::fs::write(&path, "alice:one\n").unwrap();
-        let h = Htpasswd::open(&path);
+        let h = Htpasswd::open(&path, true);
         assert!(h.check(b"alice", b"one"));
         assert!(!h.check(b"alice", b"two"));
         std::fs::write(&path, "alice:two\n").unwrap();

@@ -81,7 +81,9 @@ mod tests {
                 end: Default::default(),
             },
             name: None,
-            entries: cidrs.iter().map(|c| Cidr::parse(c).unwrap()).collect(),
+            entries: pound_config::model::Live::new(
+                cidrs.iter().map(|c| Cidr::parse(c).unwrap()).collect(),
+            ),
         }
     }
 

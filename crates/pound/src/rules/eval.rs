@@ -128,7 +128,8 @@ impl Cx<'_> {
 
     pub fn eval(&mut self, c: &Cond) -> Result<bool, EvalError> {
         Ok(match c {
-            Cond::Acl(acl) => self.client.is_some_and(|ip| acl.contains(ip)),
+            Cond::Acl(acl, false) => self.client.is_some_and(|ip| acl.contains(ip)),
+            Cond::Acl(acl, true) => self.matches.origin[1].is_some_and(|ip| acl.contains(ip)),
             Cond::BasicAuth(file) => match self
                 .req
                 .head

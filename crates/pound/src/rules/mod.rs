@@ -24,7 +24,9 @@ pub use eval::{apply, apply_response, expand, Cx, EvalError, Matches};
 
 /// A condition, ready to evaluate.
 pub enum Cond {
-    Acl(Arc<Acl>),
+    /// The client's address, or with the flag the originator behind trusted proxies, is
+    /// in the list.
+    Acl(Arc<Acl>, bool),
     BasicAuth(Arc<Htpasswd>),
     Header(Matcher),
     /// The value of each field of that name.
@@ -67,15 +69,13 @@ pub struct Branch {
 /// Builds the run-time rules, sharing one [`Htpasswd`] per file.
 #[derive(Default)]
 pub struct Builder {
-    files: HashMap<PathBuf, Arc<Htpasswd>>,
+    files: HashMap<(PathBuf, bool), Arc<Htpasswd>>,
     /// Detached conditions built so far, by index: each is built once and shared.
     detached: HashMap<usize, Arc<[Cond]>>,
     /// Whether some template refers to regex groups, so matches must be recorded.
     pub captures: bool,
     /// Whether some template needs the originator behind trusted proxies.
     pub originator: bool,
-    /// `Constant -filewatch` cells, for the file watcher.
-    pub watched_constants: Vec<constants::WatchedConstant>,
 }
 
 impl Builder {
@@ -85,12 +85,15 @@ impl Builder {
 
     fn cond(&mut self, c: &Condition) -> Cond {
         match &c.kind {
-            ConditionKind::Acl(a) => Cond::Acl(a.clone()),
-            ConditionKind::BasicAuth(path) => {
+            ConditionKind::Acl { acl, forwarded } => {
+                self.originator |= *forwarded;
+                Cond::Acl(acl.clone(), *forwarded)
+            }
+            ConditionKind::BasicAuth { path, watch } => {
                 let h = self
                     .files
-                    .entry(path.clone())
-                    .or_insert_with(|| Htpasswd::open(path));
+                    .entry((path.clone(), *watch))
+                    .or_insert_with(|| Htpasswd::open(path, *watch));
                 Cond::BasicAuth(h.clone())
             }
             ConditionKind::Header(m) => Cond::Header(m.clone()),
