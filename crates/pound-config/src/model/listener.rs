@@ -157,6 +157,9 @@ pub struct TlsListener {
     pub crl_list: Option<Spanned<PathBuf>>,
     /// `NoHTTPS11`: 0 off, 1 always, 2 (default) for MSIE clients only.
     pub no_https11: u8,
+    /// Some service of the listener has a `ClientCert "FILE"` condition: clients are asked
+    /// for a certificate, which they need not present and which is not verified.
+    pub service_client_cert: bool,
 }
 
 /// `ClientCert MODE DEPTH`.

@@ -62,6 +62,11 @@ pub enum ConditionKind {
         name: String,
         matcher: Matcher,
     },
+    /// `ClientCert "FILE"` (pound 4.14): the client presented this certificate (DER).
+    ClientCert {
+        path: PathBuf,
+        der: Arc<[u8]>,
+    },
     /// `Method` (pound 4.20): the request method matches.
     Method(Matcher),
     /// `Eval "NAME"` (pound 4.19): the detached condition NAME holds.

@@ -29,6 +29,7 @@ pub const CONDITIONS: &[&str] = &[
     "HeadDeny",
     "Method",
     "Eval",
+    "ClientCert",
     "Not",
     "Match",
 ];
@@ -164,6 +165,35 @@ impl Parser<'_> {
                 } else {
                     (header, end)
                 }
+            }
+            "ClientCert" => {
+                let file = self.string()?;
+                self.end_of_line()?;
+                let path = self.resolve(&file.text);
+                let bytes = self.read(&path, &file.span)?;
+                use rustls_pki_types::pem::PemObject;
+                let der = match rustls_pki_types::CertificateDer::pem_slice_iter(&bytes).next() {
+                    Some(Ok(der)) => der,
+                    // OpenSSL's words, which pound prints.
+                    None => {
+                        return Err(Diagnostic::error(
+                            &file.span,
+                            format!(
+                                "{}: can't load certificate: error:0480006C:PEM routines::no start line",
+                                file.text
+                            ),
+                        ))
+                    }
+                    Some(Err(e)) => {
+                        return Err(Diagnostic::error(
+                            &file.span,
+                            format!("{}: can't load certificate: {e}", file.text),
+                        ))
+                    }
+                };
+                self.client_cert_condition = true;
+                let der: Arc<[u8]> = der.as_ref().into();
+                (ConditionKind::ClientCert { path, der }, file.span)
             }
             "Method" => {
                 let (m, end) = self.matcher_arg(MatchMode::Regex, false)?;

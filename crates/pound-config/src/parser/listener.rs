@@ -108,7 +108,17 @@ impl Parser<'_> {
             &[LISTENER, MODIFICATIONS, OLD_MODIFICATIONS]
         };
         let mut check_url = None;
+        let mut client_cert_statement = false;
+        let mut service_client_cert = false;
+        self.in_listener = Some(https);
         let end = self.block(tables, BlockEnd::End, &opener, &mut |p, kw, t| {
+            client_cert_statement |= kw == "ClientCert";
+            if kw == "Service" {
+                let result = p.listener_statement(&mut l, &mut addr, &mut socket_from, kw, t);
+                service_client_cert |= p.client_cert_condition;
+                p.client_cert_condition = false;
+                return result;
+            }
             if kw == "CheckURL" {
                 if check_url.is_some() {
                     return Err(Diagnostic::error(&t.span, "CheckURL multiple pattern"));
@@ -117,7 +127,19 @@ impl Parser<'_> {
             }
             p.listener_statement(&mut l, &mut addr, &mut socket_from, kw, t)
         })?;
+        self.in_listener = None;
         l.span = opener.to(&end);
+        if service_client_cert {
+            if client_cert_statement {
+                return Err(Diagnostic::error(
+                    &l.span,
+                    "ClientCert in ListenHTTPS conflicts with that in Service",
+                ));
+            }
+            if let Some(tls) = &mut l.tls {
+                tls.service_client_cert = true;
+            }
+        }
         // `SocketFrom` wins over an `Address` or `Port` that follows it, as in pound.
         l.addr = match socket_from {
             Some(path) => ListenAddr::SocketFrom(path),

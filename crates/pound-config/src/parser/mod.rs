@@ -112,6 +112,12 @@ pub(crate) struct Parser<'e> {
     /// Detached conditions, each with the span pound cites for it when it is redefined.
     conditions: Vec<(Arc<NamedCondition>, Span)>,
     watched: Vec<crate::model::watch::Watched>,
+    /// Where services are being read: `None` at top level, else whether the listener is
+    /// `ListenHTTPS`.
+    in_listener: Option<bool>,
+    /// Set by a `ClientCert` condition of the service being read (not in its `Rewrite`s,
+    /// which pound does not check).
+    client_cert_condition: bool,
     log_formats: Vec<LogFormat>,
     statements: Vec<Statement>,
     /// The regular-expression language of `-re` and of conditions without a mode option
@@ -138,6 +144,8 @@ impl<'e> Parser<'e> {
             acls: Vec::new(),
             conditions: Vec::new(),
             watched: Vec::new(),
+            in_listener: None,
+            client_cert_condition: false,
             log_formats: Vec::new(),
             statements: Vec::new(),
             regex_type: pound_regex::Dialect::Posix,

@@ -86,6 +86,7 @@ impl Parser<'_> {
         let name_span = name.as_ref().map(|n| n.span.clone());
         s.name = name.map(|n| n.text);
         let mut ignore_case = d.ignore_case;
+        self.client_cert_condition = false;
         let end = self.block(
             &[CONDITIONS, MODIFICATIONS, SERVICE],
             BlockEnd::End,
@@ -99,10 +100,12 @@ impl Parser<'_> {
                 if CONDITIONS.contains(&kw) {
                     s.conditions.push(p.condition(kw, t, scope)?);
                 } else if MODIFICATIONS.contains(&kw) {
+                    let before = p.client_cert_condition;
                     match p.modification(kw, &t, scope)? {
                         Modified::Request(m) => s.request.push(m),
                         Modified::Response(r) => s.response.push(r),
                     }
+                    p.client_cert_condition = before;
                 } else {
                     p.service_statement(&mut s, &mut ignore_case, d, kw, t)?;
                 }
@@ -110,6 +113,23 @@ impl Parser<'_> {
             },
         )?;
         s.span = opener.to(&end);
+        if self.client_cert_condition {
+            match self.in_listener {
+                None => {
+                    return Err(Diagnostic::error(
+                        &s.span,
+                        "use of SSL features in top-level sections is forbidden",
+                    ))
+                }
+                Some(false) => {
+                    return Err(Diagnostic::error(
+                        &s.span,
+                        "use of SSL features in ListenHTTP sections is forbidden",
+                    ))
+                }
+                Some(true) => {}
+            }
+        }
         self.check_backends(&s)?;
         Ok((s, name_span))
     }

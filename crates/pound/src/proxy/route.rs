@@ -46,6 +46,7 @@ impl<C: Downstream> Exchange<C> {
             });
         let client = client.map(|ip| ip.to_canonical());
         self.matches.origin = [client, forwarded.map(|ip| ip.to_canonical()).or(client)];
+        self.matches.peer_cert = self.peer.tls.as_ref().and_then(|t| t.der.clone());
         let mut chosen = None;
         for s in &listener.services {
             // Expansions see the constants of the service being tried, and then of the one

@@ -40,6 +40,8 @@ pub struct Matches {
     /// The constants `%[const NAME]` sees: those of the service being tried or chosen
     /// (`None` when the configuration has none).
     pub consts: Option<std::sync::Arc<super::constants::Constants>>,
+    /// The certificate the client presented over TLS (DER), for `ClientCert "FILE"`.
+    pub peer_cert: Option<std::sync::Arc<[u8]>>,
 }
 
 impl Matches {
@@ -172,6 +174,7 @@ impl Cx<'_> {
                 false
             }
             Cond::Method(m) => self.test(m, self.req.method()),
+            Cond::ClientCert(der) => self.matches.peer_cert.as_deref() == Some(&der[..]),
             Cond::Eval(index, conds) => {
                 if let Some(Some(known)) = self.matches.evals.get(*index) {
                     return Ok(*known);

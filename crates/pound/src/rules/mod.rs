@@ -32,6 +32,8 @@ pub enum Cond {
     /// The value of each field of that name.
     HeaderField(String, Matcher),
     Method(Matcher),
+    /// The client presented this certificate (DER).
+    ClientCert(Arc<[u8]>),
     /// A detached condition: its slot in the per-request cache, and its conditions.
     Eval(usize, Arc<[Cond]>),
     Host(Matcher),
@@ -102,6 +104,7 @@ impl Builder {
                 Cond::HeaderField(name.trim_end_matches(':').to_string(), matcher.clone())
             }
             ConditionKind::Method(m) => Cond::Method(m.clone()),
+            ConditionKind::ClientCert { der, .. } => Cond::ClientCert(der.clone()),
             ConditionKind::Eval(named) => {
                 let conds = match self.detached.get(&named.index) {
                     Some(c) => c.clone(),

@@ -187,6 +187,16 @@ fn client_verifier(
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ClientCertVerifier>, String> {
     let ClientCert { mode, depth } = tls.client_cert;
+    if mode == 0 && tls.service_client_cert {
+        // Services compare the certificate itself (`ClientCert "FILE"`): ask for one,
+        // verify nothing.
+        return Ok(Arc::new(AcceptAny {
+            signatures: super::Signatures(provider.clone()),
+            hints: Vec::new(),
+            accept: true,
+            mandatory: false,
+        }));
+    }
     if mode == 0 {
         return Ok(WebPkiClientVerifier::no_client_auth());
     }
@@ -412,6 +422,8 @@ pub struct ClientTls {
     pub cipher: String,
     /// The client's certificate, when `ClientCert` asked for one and one was presented.
     pub cert: Option<x509::ClientFields>,
+    /// The certificate the client presented (DER), for `ClientCert "FILE"` conditions.
+    pub der: Option<Arc<[u8]>>,
 }
 
 impl ClientTls {
@@ -432,9 +444,14 @@ impl ClientTls {
         } else {
             None
         };
+        let der = conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| Arc::from(c.as_ref()));
         ClientTls {
             cipher: format!("{version}/{suite}"),
             cert,
+            der,
         }
     }
 }
