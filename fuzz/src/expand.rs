@@ -31,11 +31,13 @@ fn matcher(pattern: &str, icase: bool) -> Matcher {
             MatchMode::Prefix
         },
         icase,
-        patterns: vec![Pattern {
+        patterns: pound_config::model::Live::new(vec![Pattern {
             text: pattern.to_string(),
             regex,
-        }],
+        }]),
         file: None,
+        tag: None,
+        decode: false,
     }
 }
 
@@ -170,9 +172,13 @@ pub fn expand(data: &[u8]) {
     let actions = [
         Action::SetHeader(t.clone()),
         Action::SetUrl(t.clone()),
-        Action::SetPath(t.clone()),
+        Action::SetPath(t.clone(), false),
+        Action::SetPath(t.clone(), true),
         Action::SetQuery(t.clone()),
-        Action::SetQueryParam(b"p".to_vec(), t.clone()),
+        Action::SetQueryParam(b"p".to_vec(), Some(t.clone()), false),
+        Action::SetQueryParam(b"p".to_vec(), Some(t.clone()), true),
+        Action::SetQueryParam(b"p".to_vec(), None, false),
+        Action::DeleteQuery,
     ];
     let original = req.head.buf.clone();
     for action in actions {

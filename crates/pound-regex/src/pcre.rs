@@ -149,6 +149,18 @@ mod tests {
         assert_eq!(spans, vec![Some((0, 2)), None, Some((1, 2))]);
     }
 
+    /// Catastrophic backtracking stops at PCRE2's match limit, as a miss.
+    #[test]
+    fn runaway_matches_are_misses() {
+        let re = compile_pcre("^(a+)+$", false).unwrap();
+        let mut subject = vec![b'a'; 64];
+        subject.push(b'b');
+        assert!(!re.is_match(&subject));
+        let mut spans = Vec::new();
+        assert!(!re.captures(&subject, &mut spans));
+        assert!(re.is_match(&subject[..64]));
+    }
+
     #[test]
     fn errors_are_worded_as_pound_words_them() {
         let table = [

@@ -170,6 +170,9 @@ pub fn version() -> String {
         ("Configuration file:", default_config_file()),
         ("Include directory:", SYSCONFDIR.to_string()),
         ("PID file:", default_pid_file()),
+        ("Regex types:", "POSIX, PCRE".to_string()),
+        // How `-filewatch` files are watched (the manual points operators here).
+        ("FS event monitoring:", "inotify".to_string()),
     ];
     let mut text = format!(
         "pound (pound) {} (pound-rs {})
@@ -184,7 +187,7 @@ Built-in defaults:
         crate::VERSION
     );
     for (key, value) in rows {
-        text.push_str(&format!("{key:<27}{value}\n"));
+        text.push_str(&format!("{key:<28}{value}\n"));
     }
     text
 }

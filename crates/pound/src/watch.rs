@@ -301,3 +301,54 @@ fn read_at(dir: &OwnedFd, name: &CString) -> std::io::Result<Vec<u8>> {
     }
     Ok(contents)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pound_config::model::watch::WatchedKind;
+    use pound_config::model::Live;
+
+    /// The look every `WatcherTTL` (all there is without inotify) finds a changed file by
+    /// its status and reads it; a file that did not change is not read again.
+    #[test]
+    fn polling_finds_changed_files() {
+        let dir = std::env::temp_dir().join(format!("pound-watch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("value");
+        std::fs::write(&path, "one").unwrap();
+        let value = Live::new(b"one".to_vec());
+        let files = [Watched {
+            path: path.clone(),
+            kind: WatchedKind::Constant {
+                value: value.clone(),
+                trim: false,
+            },
+        }];
+        let mut w = Prepared::new(&files, 60).expect("something to watch");
+        // Without the notifications, as on a system that has none.
+        w.events = None;
+        w.check(|_| true);
+        assert_eq!(**value.load(), b"one");
+        // Changed behind its back (same size: the time and inode tell).
+        value.store(b"stale".to_vec());
+        w.check(|_| true);
+        assert_eq!(
+            **value.load(),
+            b"stale",
+            "an unchanged file is not read again"
+        );
+        let tmp = dir.join("value.new");
+        std::fs::write(&tmp, "two").unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        w.check(|_| true);
+        assert_eq!(**value.load(), b"two");
+        // Gone: the last contents stay.
+        std::fs::remove_file(&path).unwrap();
+        w.check(|_| true);
+        assert_eq!(**value.load(), b"two");
+        std::fs::write(&path, "three").unwrap();
+        w.check(|_| true);
+        assert_eq!(**value.load(), b"three");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

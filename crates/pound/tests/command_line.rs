@@ -25,10 +25,10 @@ fn help_and_version() {
     assert!(run.stdout.contains("License GPLv3+"));
     assert!(run
         .stdout
-        .contains(&format!("\nConfiguration file:        {etc}/pound.cfg\n")));
+        .contains(&format!("\nConfiguration file:         {etc}/pound.cfg\n")));
     assert!(run
         .stdout
-        .contains(&format!("\nInclude directory:         {etc}\n")));
+        .contains(&format!("\nInclude directory:          {etc}\n")));
 }
 
 #[test]

@@ -578,3 +578,31 @@ fn unusable_tls_files_stop_pound_with_their_location() {
         }
     }
 }
+
+/// `ClientCert "FILE"` in a service (pound 4.14): the listener asks for a certificate,
+/// verifies nothing, and the service is chosen when the client presented that very
+/// certificate.
+#[test]
+fn services_chosen_by_client_certificate() {
+    let p = pki("servicecert");
+    let known = write(&p.dir, "known.pem", &p.good.pem);
+    let by_cert = Backend::named("by-cert");
+    let other = Backend::named("other");
+    let config = format!(
+        "ListenHTTPS\nLISTEN\n{}\
+         Service\nClientCert \"{}\"\nBackend\n{}End\nEnd\n\
+         Service\nBackend\n{}End\nEnd\nEnd\n",
+        cert_line(&p.server),
+        known.display(),
+        by_cert.config(),
+        other.config()
+    );
+    let pound = Pound::start(&config);
+    assert!(through(&pound, &by_cert, Some(&p.good), "").is_some());
+    // Another certificate, even from the same CA, or none, goes elsewhere.
+    let same_ca = p.ca.issue(&["client.example.org"]);
+    assert!(through(&pound, &other, Some(&same_ca), "").is_some());
+    assert!(through(&pound, &other, Some(&p.stranger), "").is_some());
+    assert!(through(&pound, &other, None, "").is_some());
+    assert_eq!(by_cert.requests().len(), 1);
+}

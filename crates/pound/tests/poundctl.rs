@@ -593,5 +593,5 @@ fn help_and_version() {
     );
     assert!(run
         .stdout
-        .contains(&format!("\nConfiguration file:        {etc}/pound.cfg\n")));
+        .contains(&format!("\nConfiguration file:         {etc}/pound.cfg\n")));
 }

@@ -248,7 +248,7 @@ Built-in defaults:
         ("Configuration file:", default_config_file()),
         ("Include directory:", SYSCONFDIR.to_string()),
     ] {
-        text.push_str(&format!("{key:<27}{value}\n"));
+        text.push_str(&format!("{key:<28}{value}\n"));
     }
     text
 }
@@ -388,7 +388,7 @@ mod tests {
         assert!(usage().starts_with("usage: poundctl [OPTIONS] [COMMAND [/L/S/B] [ARG]]\n"));
         assert!(usage().contains(&format!("(default: {SYSCONFDIR}/pound.cfg)")));
         assert!(version().contains(&format!(
-            "Configuration file:        {SYSCONFDIR}/pound.cfg\n"
+            "Configuration file:         {SYSCONFDIR}/pound.cfg\n"
         )));
     }
 }

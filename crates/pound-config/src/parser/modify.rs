@@ -62,9 +62,9 @@ impl Parser<'_> {
                 if kw != "DeleteHeader" {
                     self.deprecated(&span, "use \"DeleteHeader\" instead");
                 }
-                // `DeleteHeader` follows `IgnoreCase`; the old spellings ignore case.
-                let icase = kw != "DeleteHeader" || scope.ignore_case;
-                let (matcher, _) = self.matcher_arg(MatchMode::Regex, icase)?;
+                // Case-insensitive by default, unlike pound 4.23's `DeleteHeader`: header
+                // names are (docs/COMPATIBILITY.md).
+                let (matcher, _) = self.matcher_arg(MatchMode::Regex, true)?;
                 Modification::DeleteHeader { span, matcher }
             }
             "SetURL" => Modification::SetUrl {

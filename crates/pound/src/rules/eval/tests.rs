@@ -283,3 +283,31 @@ fn captures_are_recorded_only_when_needed() {
     assert!(!service("URL \"(.*)\"\nSetHeader \"X: %[url]\"\n").3);
     assert!(service("URL \"(.*)\"\nSetHeader \"X: $1\"\n").3);
 }
+
+/// A detached condition is evaluated once per request (its result is kept until the
+/// matches are cleared for the next one), and its groups stay inside it.
+#[test]
+fn detached_conditions_are_evaluated_once_per_request() {
+    let text = "Condition \"c\"\nPath \"^/static/(a)\"\nEnd\n\
+                Service\nHost -re \"^(www)\"\nEval \"c\"\nBackend\nAddress 127.0.0.1\nPort 80\nEnd\nEnd\n";
+    let fs = MemoryFs::new().with_file("p.cfg", text);
+    let opts = Options {
+        include_dir: None,
+        warn_deprecated: false,
+    };
+    let c = load(&fs, "p.cfg", &opts).config.expect("valid");
+    let conds = Builder::default().conds(&c.services[0].conditions);
+    let mut run = Run::new(GET);
+    assert_eq!(run.matches(&conds), Ok(true));
+    assert_eq!(
+        run.expand("$1|$1(1)").map_err(|e| e.0),
+        Err("x \"$1|$1(1)\" refers to non-existing group $1(1)".into())
+    );
+    assert_eq!(run.expand("$1").unwrap(), "www");
+    // The same request state, another path: the kept result answers.
+    run.req = request("GET /other HTTP/1.1\r\nHost: www.example.org\r\n\r\n");
+    assert_eq!(run.matches(&conds), Ok(true));
+    // A new request evaluates it again.
+    run.matches.clear();
+    assert_eq!(run.matches(&conds), Ok(false));
+}

@@ -1,0 +1,344 @@
+//! The matching and rewriting statements of pound 4.13 to 4.23 end to end, through the real
+//! `pound` binary: PCRE and POSIX patterns, the new options, detached conditions, URL
+//! rewriting with encoding, constants, ACL forms, and files that change while requests
+//! flow. Each expectation was checked against pound 4.23.
+
+mod common;
+
+use common::net::*;
+use common::scratch_dir;
+
+fn get(pound: &Pound, target: &str, extra: &str) -> Response {
+    let mut c = pound.connect();
+    c.send(format!(
+        "GET {target} HTTP/1.1\r\nHost: www.example.org\r\n{extra}\r\n"
+    ));
+    c.response()
+}
+
+fn request(pound: &Pound, method: &str, target: &str, extra: &str) -> Response {
+    let mut c = pound.connect();
+    c.send(format!(
+        "{method} {target} HTTP/1.1\r\nHost: www.example.org\r\n{extra}\r\n"
+    ));
+    c.response_to(method)
+}
+
+fn svc(conds: &str, b: &Backend) -> String {
+    format!("Service\n{conds}Backend\n{}End\nEnd\n", b.config())
+}
+
+/// The body of the answer (a backend's name) or its status.
+fn who(r: &Response) -> String {
+    if r.status == 200 {
+        r.text()
+    } else {
+        r.status.to_string()
+    }
+}
+
+#[test]
+fn pcre_and_posix_patterns_side_by_side() {
+    let backends: Vec<Backend> = ["pcre", "posix", "perl", "regextype", "fallback"]
+        .iter()
+        .map(|n| Backend::named(n))
+        .collect();
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\n{}{}{}RegexType pcre\n{}RegexType posix\n{}",
+        // Look-behind, and a case-insensitive lazy match.
+        svc("Path -pcre \"(?<=/pcre/)x\"\n", &backends[0]),
+        // POSIX: `+?` is a greedy `+` made optional, and `\\d` is a plain `d`.
+        svc("Path -posix \"^/posix/d+?$\"\n", &backends[1]),
+        svc("URL -perl -icase \"^/PERL/(a+?)b\"\n", &backends[2]),
+        // After `RegexType pcre`, a condition without a mode option is PCRE.
+        svc("Path \"^/rt/(\\\\w+)-\\\\1$\"\n", &backends[3]),
+        svc("", &backends[4]),
+    );
+    let pound = Pound::start(&config);
+    for (target, expected) in [
+        ("/pcre/x", "pcre"),
+        ("/other/x", "fallback"),
+        ("/posix/ddd", "posix"),
+        ("/posix/123", "fallback"),
+        ("/perl/aab", "perl"),
+        ("/rt/ab-ab", "regextype"),
+        ("/rt/ab-ba", "fallback"),
+    ] {
+        assert_eq!(who(&get(&pound, target, "")), expected, "{target}");
+    }
+}
+
+#[test]
+fn header_method_contain_and_tags() {
+    let backends: Vec<Backend> = ["split", "method", "contain", "tagged", "fallback"]
+        .iter()
+        .map(|n| Backend::named(n))
+        .collect();
+    let config = format!(
+        "ListenHTTP\nLISTEN\nxHTTP 1\nEnd\n{}{}{}{}{}",
+        // The split form compares the value: without its leading blanks, with any
+        // trailing ones; the name ignores case.
+        svc("Header \"x-mode\" -exact \"fast  \"\n", &backends[0]),
+        // Method: an unanchored, case-sensitive regular expression.
+        svc("Method \"ATC\"\n", &backends[1]),
+        svc("Path -contain -icase \"MIDDLE\"\n", &backends[2]),
+        svc(
+            "Host -tag \"h\" -re \"^(www)\\\\.(.*)$\"\nPath -tag \"p\" \"^/t/(.*)\"\n\
+             SetHeader \"X-T: $2(h)|$1(p)|$1(h)|$1\"\n",
+            &backends[3]
+        ),
+        svc("", &backends[4]),
+    );
+    let pound = Pound::start(&config);
+    assert_eq!(who(&get(&pound, "/a", "X-Mode:   fast  \r\n")), "split");
+    assert_eq!(who(&get(&pound, "/a", "X-Mode: fast\r\n")), "fallback");
+    assert_eq!(who(&request(&pound, "PATCH", "/a", "")), "method");
+    assert_eq!(who(&request(&pound, "GET", "/ATC", "")), "fallback");
+    assert_eq!(who(&get(&pound, "/in-the-middle-x", "")), "contain");
+    assert_eq!(who(&get(&pound, "/t/dir", "")), "tagged");
+    let seen = backends[3].requests();
+    assert_eq!(
+        seen[0].header("X-T").as_deref(),
+        Some("example.org|dir|www|dir")
+    );
+}
+
+#[test]
+fn detached_conditions_and_their_groups() {
+    let backends: Vec<Backend> = ["api", "admin", "fallback"]
+        .iter()
+        .map(|n| Backend::named(n))
+        .collect();
+    let config = format!(
+        "Condition \"api\"\nPath \"^/api/(v[0-9])/\"\nEnd\n\
+         Condition \"internal\"\nMatch OR\nHeader \"X-Internal\" \"yes\"\nEval \"api\"\nEnd\nEnd\n\
+         ListenHTTP\nLISTEN\nEnd\n{}{}{}",
+        // The groups of a detached condition stay inside it: `$1` is the Host's.
+        svc(
+            "Host -re \"^(www)\\\\.\"\nEval \"api\"\nSetHeader \"X-G: $1\"\n",
+            &backends[0]
+        ),
+        svc("Not Eval \"internal\"\nPath \"^/admin\"\n", &backends[1]),
+        svc("", &backends[2]),
+    );
+    let pound = Pound::start(&config);
+    assert_eq!(who(&get(&pound, "/api/v2/x", "")), "api");
+    assert_eq!(
+        backends[0].requests()[0].header("X-G").as_deref(),
+        Some("www")
+    );
+    assert_eq!(who(&get(&pound, "/admin", "")), "admin");
+    assert_eq!(
+        who(&get(&pound, "/admin", "X-Internal: yes\r\n")),
+        "fallback"
+    );
+    assert_eq!(who(&get(&pound, "/other", "")), "fallback");
+}
+
+#[test]
+fn url_rewriting_with_encoding_and_decoding() {
+    let backend = Backend::named("ok");
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\n\
+         Service\nPath -decode -exact \"/a b/c\"\nSetPath -encode \"/new path/é\"\nDeleteQuery\nBackend\n{b}End\nEnd\n\
+         Service\nQueryParam \"q\" -decode \"^x/y$\"\nSetQueryParam \"drop\"\nSetQueryParam -encode \"v\" \"a b&c/d\"\nBackend\n{b}End\nEnd\n\
+         Service\nPath \"^/only\"\nSetQueryParam \"n\"\nBackend\n{b}End\nEnd\n",
+        b = backend.config()
+    );
+    let pound = Pound::start(&config);
+    let line = |target: &str| {
+        let before = backend.requests().len();
+        assert_eq!(get(&pound, target, "").status, 200, "{target}");
+        backend.requests()[before].line().to_string()
+    };
+    assert_eq!(line("/a%20b%2Fc?x=1"), "GET /new%20path/%C3%A9 HTTP/1.1");
+    assert_eq!(
+        line("/p?drop=1&q=x%2Fy&drop=2"),
+        "GET /p?q=x%2Fy&drop=2&v=a%20b%26c%2Fd HTTP/1.1"
+    );
+    // Only the first parameter of that name goes; a query left empty goes with its `?`.
+    assert_eq!(line("/only?n=1"), "GET /only HTTP/1.1");
+    assert_eq!(line("/only?m=1&&n=2"), "GET /only?m=1& HTTP/1.1");
+    assert_eq!(line("/only?m=1"), "GET /only?m=1 HTTP/1.1");
+}
+
+#[test]
+fn constants_in_every_scope() {
+    let dir = scratch_dir("constants");
+    std::fs::write(dir.join("key.txt"), "s3cret \n\n").unwrap();
+    let backend = Backend::named("ok");
+    let config = format!(
+        "Constant \"scope\" \"global\"\nConstant \"key\" -trim -file \"{}/key.txt\"\n\
+         Constant \"q\" \"a b/c\"\n\
+         ListenHTTP\nLISTEN\nConstant \"scope\" \"listener\"\nSetHeader \"X-L: %[const scope]\"\nEnd\n\
+         Service\nPath \"^/svc\"\nConstant \"scope\" \"service\"\n\
+         SetHeader \"X-C: %[const scope]|%[const key]|%[const none]\"\n\
+         SetHeader \"X-E: %[const q url]|%[const q base64]|%[const q NONE]\"\nBackend\n{b}End\nEnd\n\
+         Service\nStringMatch \"%[const scope]\" \"^global$\"\nSetHeader \"X-C: %[const scope]\"\nBackend\n{b}End\nEnd\n",
+        dir.display(),
+        b = backend.config()
+    );
+    let pound = Pound::start(&config);
+    assert_eq!(get(&pound, "/svc", "").status, 200);
+    let r = &backend.requests()[0];
+    // The listener's modification sees the chosen service's constants, as in pound.
+    assert_eq!(r.header("X-L").as_deref(), Some("service"));
+    assert_eq!(r.header("X-C").as_deref(), Some("service|s3cret|"));
+    assert_eq!(r.header("X-E").as_deref(), Some("a%20b%2Fc|YSBiL2M=|a b/c"));
+    // A global service sees the top-level constants, not the listener's.
+    assert_eq!(get(&pound, "/other", "").status, 200);
+    assert_eq!(
+        backend.requests()[1].header("X-C").as_deref(),
+        Some("global")
+    );
+}
+
+#[test]
+fn acl_forms_and_forwarded_addresses() {
+    let dir = scratch_dir("acls");
+    std::fs::write(
+        dir.join("office.acl"),
+        "# office\n10.1.0.0/16\n\"192.0.2.9\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("proxies.acl"), "127.0.0.1\n").unwrap();
+    let backends: Vec<Backend> = ["office", "forwarded", "local", "fallback"]
+        .iter()
+        .map(|n| Backend::named(n))
+        .collect();
+    let d = dir.display();
+    let config = format!(
+        "ACL \"office\" -file \"{d}/office.acl\"\n\
+         ListenHTTP\nLISTEN\nTrustedIP -file \"{d}/proxies.acl\"\nEnd\n\
+         {}{}{}{}",
+        svc("Path \"^/o\"\nACL -forwarded \"office\"\n", &backends[0]),
+        svc(
+            &format!("Path \"^/f\"\nACL -file \"{d}/office.acl\" -forwarded\n"),
+            &backends[1]
+        ),
+        svc("Path \"^/o\"\nACL\n\"127.0.0.0/8\"\nEnd\n", &backends[2]),
+        svc("", &backends[3]),
+    );
+    let pound = Pound::start(&config);
+    // The originator is the last address not among the trusted proxies.
+    let xff = |a: &str| format!("X-Forwarded-For: {a}\r\n");
+    assert_eq!(who(&get(&pound, "/o", &xff("10.1.2.3"))), "office");
+    assert_eq!(
+        who(&get(&pound, "/o", &xff("192.0.2.9, 127.0.0.1"))),
+        "office"
+    );
+    assert_eq!(
+        who(&get(&pound, "/o", &xff("10.1.2.3, 203.0.113.5"))),
+        "local"
+    );
+    assert_eq!(who(&get(&pound, "/o", "")), "local");
+    assert_eq!(who(&get(&pound, "/f", &xff("10.1.9.9"))), "forwarded");
+    assert_eq!(who(&get(&pound, "/f", "")), "fallback");
+}
+
+/// Files given with `-filewatch` are read again when they change, while requests flow;
+/// an invalid one keeps the last good contents. Nothing here sleeps: each change is
+/// polled for.
+#[test]
+fn watched_files_change_behaviour_without_a_restart() {
+    let dir = scratch_dir("watched");
+    let write = |name: &str, text: &str| {
+        // Written aside and renamed into place, as careful tools do; the watcher must
+        // see that as well as an in-place write (below).
+        let tmp = dir.join(format!("{name}.new"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, dir.join(name)).unwrap();
+    };
+    write("paths", "^/one\n");
+    write("allow.acl", "192.0.2.1\n");
+    write("greeting", "hello\n");
+    let backends: Vec<Backend> = ["paths", "acl", "fallback"]
+        .iter()
+        .map(|n| Backend::named(n))
+        .collect();
+    let d = dir.display();
+    let config = format!(
+        "Constant \"greeting\" -trim -filewatch \"{d}/greeting\"\n\
+         ListenHTTP\nLISTEN\nEnd\n{}{}{}",
+        svc(
+            &format!("URL -filewatch \"{d}/paths\"\nSetHeader \"X-G: %[const greeting]\"\n"),
+            &backends[0]
+        ),
+        svc(&format!("ACL -filewatch \"{d}/allow.acl\"\n"), &backends[1]),
+        svc("", &backends[2]),
+    );
+    let pound = Pound::start(&config);
+    assert_eq!(who(&get(&pound, "/one", "")), "paths");
+    assert_eq!(who(&get(&pound, "/two", "")), "fallback");
+
+    write("paths", "# now two\n^/two\n");
+    poll("the new pattern", || {
+        (who(&get(&pound, "/two", "")) == "paths").then_some(())
+    });
+    assert_eq!(who(&get(&pound, "/one", "")), "fallback");
+
+    // In place, as an editor writes.
+    std::fs::write(dir.join("greeting"), "bonjour \n").unwrap();
+    poll("the new constant", || {
+        get(&pound, "/two", "");
+        let seen = backends[0].requests();
+        (seen.last()?.header("X-G")? == "bonjour").then_some(())
+    });
+
+    write("allow.acl", "127.0.0.1\n");
+    poll("the new ACL", || {
+        (who(&get(&pound, "/acl", "")) == "acl").then_some(())
+    });
+
+    // A bad line makes the new list invalid: the last good one stays, and pound says why.
+    write("allow.acl", "127.0.0.1\nnot-an-address\n");
+    pound
+        .err
+        .wait_for("allow.acl:2: invalid IP address: Name or service not known");
+    assert_eq!(who(&get(&pound, "/acl", "")), "acl");
+    // A removed file keeps its contents too.
+    std::fs::remove_file(dir.join("paths")).unwrap();
+    pound
+        .err
+        .wait_for("paths: file removed; the last contents stay in use");
+    assert_eq!(who(&get(&pound, "/two", "")), "paths");
+}
+
+/// `BasicAuth -file` reads its file once; without it (or with `-filewatch`), a changed
+/// file takes effect.
+#[test]
+fn basic_auth_files_are_watched_unless_told_otherwise() {
+    let dir = scratch_dir("basicauth");
+    // Plain-text passwords, which htpasswd files may hold.
+    std::fs::write(dir.join("watched"), "joe:one\n").unwrap();
+    std::fs::write(dir.join("fixed"), "joe:one\n").unwrap();
+    let backends: Vec<Backend> = ["watched", "fixed", "fallback"]
+        .iter()
+        .map(|n| Backend::named(n))
+        .collect();
+    let config = format!(
+        "ListenHTTP\nLISTEN\nEnd\n{}{}{}",
+        svc(
+            &format!("Path \"^/w\"\nBasicAuth \"{}/watched\"\n", dir.display()),
+            &backends[0]
+        ),
+        svc(
+            &format!(
+                "Path \"^/f\"\nBasicAuth -file \"{}/fixed\"\n",
+                dir.display()
+            ),
+            &backends[1]
+        ),
+        svc("", &backends[2]),
+    );
+    let pound = Pound::start(&config);
+    // joe:two
+    let two = "Authorization: Basic am9lOnR3bw==\r\n";
+    assert_eq!(who(&get(&pound, "/w", two)), "fallback");
+    std::fs::write(dir.join("watched"), "joe:two\n").unwrap();
+    std::fs::write(dir.join("fixed"), "joe:two\n").unwrap();
+    poll("the new password", || {
+        (who(&get(&pound, "/w", two)) == "watched").then_some(())
+    });
+    assert_eq!(who(&get(&pound, "/f", two)), "fallback");
+}
