@@ -266,7 +266,6 @@ impl Parser<'_> {
         self.end_of_line()?;
         let path = self.resolve(&name.text);
         if self.env.stat(&path).is_err() {
-            let shown = self.shown(&path);
             match option {
                 Some(false) => {
                     return Err(Diagnostic::error(
@@ -274,14 +273,8 @@ impl Parser<'_> {
                         format!("file {} does not exist", name.text),
                     ))
                 }
-                Some(true) => self.diags.push(Diagnostic::notice(
-                    &eol,
-                    format!("{shown}: file does not exist"),
-                )),
-                None => self.diags.push(Diagnostic::notice(
-                    &name.span,
-                    format!("{shown}: file does not exist"),
-                )),
+                Some(true) => self.missing_file(&path, &eol),
+                None => self.missing_file(&path, &name.span),
             }
         }
         let watch = option != Some(false);
@@ -441,11 +434,7 @@ impl Parser<'_> {
             Ok(_) => self.read(&path, &pattern.span)?,
             // A watched file may appear later.
             Err(_) if watch => {
-                let shown = self.shown(&path);
-                self.diags.push(Diagnostic::notice(
-                    &eol,
-                    format!("{shown}: file does not exist"),
-                ));
+                self.missing_file(&path, &eol);
                 Vec::new()
             }
             Err(_) => {

@@ -78,11 +78,7 @@ impl Parser<'_> {
                     // A watched file may appear later; until then the value is empty.
                     Err(why) if watch => {
                         self.diags.push(Diagnostic::notice(&name.span, why));
-                        let shown = self.shown(&path);
-                        self.diags.push(Diagnostic::notice(
-                            &eol,
-                            format!("{shown}: file does not exist"),
-                        ));
+                        self.missing_file(&path, &eol);
                         (Vec::new(), Some(path))
                     }
                     Err(why) => return Err(Diagnostic::error(&name.span, why)),

@@ -452,11 +452,7 @@ impl Parser<'_> {
             }
             // A watched file may appear later: until then, the list is empty.
             Err(_) if watch => {
-                let shown = self.shown(&path);
-                self.diags.push(Diagnostic::notice(
-                    &eol,
-                    format!("{shown}: file does not exist"),
-                ));
+                self.missing_file(&path, &eol);
                 Vec::new()
             }
             Err(_) => {

@@ -205,6 +205,14 @@ impl<'e> Parser<'e> {
         }
     }
 
+    /// pound's note for a file that is missing but may appear later (`-filewatch`,
+    /// `BasicAuth`), at `at`.
+    fn missing_file(&mut self, path: &Path, at: &Span) {
+        let shown = self.shown(path);
+        self.diags
+            .push(Diagnostic::notice(at, format!("{shown}: file does not exist")));
+    }
+
     fn warn(&mut self, span: &Span, message: impl Into<String>) {
         self.diags.push(Diagnostic::warning(span, message));
     }
