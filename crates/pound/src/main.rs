@@ -253,7 +253,11 @@ impl Worker {
             unsafe { libc::close(fd) };
         }
         // Directories and inotify watches are set up while paths still resolve.
-        let watcher = watch::Prepared::new(&self.state.watched, self.state.watcher_ttl);
+        let watcher = watch::Prepared::new(
+            &self.state.watched,
+            &self.state.htpasswd,
+            self.state.watcher_ttl,
+        );
         if let Some(jail) = &self.jail {
             let pid_file = self.pid_file;
             if let Err(e) = jail.enter() {

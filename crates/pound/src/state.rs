@@ -41,8 +41,10 @@ pub struct State {
     pub control_log: Format,
     /// The runtime objects of this snapshot by identity, for the next one to take over.
     identities: Identities,
-    /// The `-filewatch` files and what they feed, and `WatcherTTL`.
+    /// The `-filewatch` files and what they feed, the `BasicAuth` files to keep current,
+    /// and `WatcherTTL`.
     pub watched: Vec<pound_config::model::watch::Watched>,
+    pub htpasswd: Vec<Arc<crate::auth::Htpasswd>>,
     pub watcher_ttl: u32,
 }
 
@@ -433,6 +435,7 @@ impl State {
             listeners.push((l, services, request, response));
         }
         let (capture, originator) = (rules.captures, rules.originator);
+        let htpasswd = rules.watched_htpasswd();
         let mut own = own.into_iter();
         warnings.extend(crate::tls::global_warnings(&config.global));
         let listeners = listeners
@@ -464,6 +467,7 @@ impl State {
             control_log: log_format(config, &config.global.log_level)?,
             identities: ids,
             watched: config.watched.clone(),
+            htpasswd,
             watcher_ttl: config.global.watcher_ttl,
         })
     }

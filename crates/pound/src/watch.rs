@@ -1,5 +1,6 @@
 //! Keeping `-filewatch` files current while pound runs (pound 4.17 and later: ACLs,
-//! `TrustedIP`, pattern files of the matching directives, constants).
+//! `TrustedIP`, pattern files of the matching directives, constants, and `BasicAuth` files,
+//! which are watched unless `-file` says otherwise).
 //!
 //! One thread watches them all, off the runtime: requests never wait for a file, they keep
 //! using the value they loaded (see `pound_config::model::Live`). The thread learns of
@@ -19,12 +20,13 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use pound_config::model::watch::Watched;
 
+use crate::auth::Htpasswd;
 use crate::logmsg;
 
 /// The largest file read; a bigger one is refused (and the last good contents stay).
@@ -37,8 +39,15 @@ struct Entry {
     /// The directory's index in `Prepared::dirs`.
     dir: usize,
     name: CString,
-    watched: Watched,
+    path: PathBuf,
+    feeds: Feeds,
     stamp: Stamp,
+}
+
+/// What a file's contents go to.
+enum Feeds {
+    Config(Watched),
+    Htpasswd(Arc<Htpasswd>),
 }
 
 /// The watcher, ready to run: directories opened and inotify watches set, before the jail.
@@ -53,17 +62,25 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Prepares watching `files`, polling every `ttl` seconds. `None` when there is
-    /// nothing to watch.
-    pub fn new(files: &[Watched], ttl: u32) -> Option<Prepared> {
-        if files.is_empty() {
+    /// Prepares watching `files` and the `htpasswd` files, polling every `ttl` seconds.
+    /// `None` when there is nothing to watch.
+    pub fn new(files: &[Watched], htpasswd: &[Arc<Htpasswd>], ttl: u32) -> Option<Prepared> {
+        if files.is_empty() && htpasswd.is_empty() {
             return None;
         }
         let mut dirs: Vec<(PathBuf, Option<OwnedFd>)> = Vec::new();
         let mut index: HashMap<PathBuf, usize> = HashMap::new();
         let mut entries = Vec::new();
-        for w in files {
-            let (dir, name) = split(&w.path);
+        let all = files
+            .iter()
+            .map(|w| (w.path.clone(), Feeds::Config(w.clone())))
+            .chain(
+                htpasswd
+                    .iter()
+                    .map(|h| (h.path().to_path_buf(), Feeds::Htpasswd(h.clone()))),
+            );
+        for (path, feeds) in all {
+            let (dir, name) = split(&path);
             let Ok(name) = CString::new(name.as_bytes()) else {
                 continue;
             };
@@ -72,10 +89,14 @@ impl Prepared {
                 dirs.len() - 1
             });
             let stamp = dirs[d].1.as_ref().and_then(|fd| stat_at(fd, &name));
+            if let (Feeds::Htpasswd(h), Some(_)) = (&feeds, &dirs[d].1) {
+                h.watched_by_thread();
+            }
             entries.push(Entry {
                 dir: d,
                 name,
-                watched: w.clone(),
+                path,
+                feeds,
                 stamp,
             });
         }
@@ -157,7 +178,7 @@ impl Prepared {
                 continue;
             }
             e.stamp = stamp;
-            let path = e.watched.path.display();
+            let path = e.path.display();
             if stamp.is_none() {
                 logmsg!(
                     Warning,
@@ -172,7 +193,14 @@ impl Prepared {
                     continue;
                 }
             };
-            match e.watched.reload(contents) {
+            let result = match &e.feeds {
+                Feeds::Config(w) => w.reload(contents),
+                Feeds::Htpasswd(h) => {
+                    h.install(&contents);
+                    Ok(Vec::new())
+                }
+            };
+            match result {
                 Ok(notes) => {
                     for n in notes {
                         logmsg!(Warning, "{n}");
@@ -324,7 +352,7 @@ mod tests {
                 trim: false,
             },
         }];
-        let mut w = Prepared::new(&files, 60).expect("something to watch");
+        let mut w = Prepared::new(&files, &[], 60).expect("something to watch");
         // Without the notifications, as on a system that has none.
         w.events = None;
         w.check(|_| true);

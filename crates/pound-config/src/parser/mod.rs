@@ -209,8 +209,10 @@ impl<'e> Parser<'e> {
     /// `BasicAuth`), at `at`.
     fn missing_file(&mut self, path: &Path, at: &Span) {
         let shown = self.shown(path);
-        self.diags
-            .push(Diagnostic::notice(at, format!("{shown}: file does not exist")));
+        self.diags.push(Diagnostic::notice(
+            at,
+            format!("{shown}: file does not exist"),
+        ));
     }
 
     fn warn(&mut self, span: &Span, message: impl Into<String>) {

@@ -1,8 +1,10 @@
 //! `BasicAuth "file"` (pound.8, BASIC AUTHENTICATION): htpasswd files, kept in memory and
-//! read again when their modification time changes.
+//! read again when they change (unless `BasicAuth -file`, pound 4.17).
 //!
-//! The request path never touches the disk: a check looks at the table in memory and, at most
-//! once a second, asks a blocking-pool thread to `stat` the file and reload it if it changed.
+//! The request path never touches the disk: a check looks at the table in memory. The file
+//! watcher (`watch.rs`) installs new contents; a file it cannot watch is looked at instead,
+//! at most once a second, by a blocking-pool thread that `stat`s it and reloads it if its
+//! modification time changed.
 //! Hashes such as `$6$` or bcrypt cost milliseconds of CPU, so successful checks are
 //! remembered (as a keyed digest of the password, never the password) until the file changes.
 
@@ -93,6 +95,29 @@ impl Htpasswd {
             }
         }
         ok
+    }
+
+    /// The path of the file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Hands the file over to the file watcher (`watch.rs`): from now on it reads the file
+    /// and installs its contents, and requests no longer look at it.
+    pub fn watched_by_thread(&self) {
+        self.reloading.store(true, Ordering::Release);
+    }
+
+    /// Installs new contents of the file (from the file watcher).
+    pub fn install(&self, contents: &[u8]) {
+        let table = Table {
+            modified: None,
+            users: parse(contents),
+            memo: Mutex::default(),
+        };
+        if let Ok(mut t) = self.table.write() {
+            *t = Arc::new(table);
+        }
     }
 
     /// Starts a background `stat` (and reload) if the file was not looked at this second.

@@ -81,6 +81,17 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// The `BasicAuth` files to keep current (all but those read with `-file`).
+    pub fn watched_htpasswd(&self) -> Vec<Arc<Htpasswd>> {
+        self.files
+            .iter()
+            .filter(|((_, watch), _)| *watch)
+            .map(|(_, h)| h.clone())
+            .collect()
+    }
+}
+
+impl Builder {
     pub fn conds(&mut self, cs: &[Condition]) -> Vec<Cond> {
         cs.iter().map(|c| self.cond(c)).collect()
     }
