@@ -23,6 +23,10 @@ pub trait Environment {
     fn current_dir(&self) -> Option<PathBuf> {
         None
     }
+    /// The names in a directory (for `Include` with wildcards).
+    fn list_dir(&self, _dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
 }
 
 /// The kind of a file system entry.
@@ -46,6 +50,10 @@ impl Environment for System {
 
     fn current_dir(&self) -> Option<PathBuf> {
         std::env::current_dir().ok()
+    }
+
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        crate::glob::list(dir)
     }
 
     fn stat(&self, path: &Path) -> io::Result<FileKind> {
@@ -126,6 +134,22 @@ impl Environment for MemoryFs {
 
     fn service_port(&self, name: &str) -> Option<u16> {
         self.services.get(name).copied()
+    }
+
+    /// The files and directories right under `dir`.
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        let mut names: Vec<std::ffi::OsString> = self
+            .files
+            .keys()
+            .filter_map(|f| f.strip_prefix(dir).ok()?.components().next())
+            .map(|c| c.as_os_str().to_os_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        Ok(names)
     }
 
     /// Files are the ones added; a directory is any proper prefix of their paths.

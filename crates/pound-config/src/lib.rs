@@ -32,6 +32,7 @@ pub mod dirs {
 
 pub mod diag;
 pub mod env;
+pub mod glob;
 pub mod lexer;
 pub mod model;
 mod parser;

@@ -185,11 +185,19 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
         }
     };
     // From here on, lines go to the log target; still no thread, so the supervisor can fork.
+    if let Some(tag) = &config.global.log_tag {
+        log::set_tag(tag);
+    }
     log::init_direct(target.clone());
     if !started_early {
         logmsg!(Notice, "starting...");
     }
-    let mut pid_file = daemon::PidFile::create(&pid_path);
+    // `PIDFile "-"` (pound 4.19), or `-p -`: no PID file.
+    let mut pid_file = if pid_path.as_os_str() == "-" {
+        None
+    } else {
+        daemon::PidFile::create(&pid_path)
+    };
     let supervised = !foreground && config.global.supervisor;
     let jail = privileges::Jail::new(config);
     // The handle that removes the PID file is a directory outside the jail, a way out of it

@@ -109,6 +109,7 @@ const IMPLEMENTED: &[&str] = &[
     "Condition",
     "Constant",
     "WatcherTTL",
+    "LogTag",
     "Else",
     "RewriteDestination",
     // Special backends.

@@ -506,7 +506,7 @@ fn private_dev(log: &Path) -> String {
 
 /// The supervisor's messages and the worker's request log reach syslog, from the jail too
 /// (it has no /dev/log: the socket is connected before the chroot and handed on), for the
-/// first worker and for a restarted one. pound runs in a private mount namespace whose
+/// first worker and for a restarted one, tagged with `LogTag`. pound runs in a private mount namespace whose
 /// /dev/log is a socket of this test.
 #[test]
 fn syslog_works_from_the_jail_and_the_supervisor() {
@@ -537,7 +537,10 @@ fn syslog_works_from_the_jail_and_the_supervisor() {
     std::fs::write(
         &cfg,
         config(
-            &format!("RootJail \"{}\"\nLogFacility local3", jail.display()),
+            &format!(
+                "RootJail \"{}\"\nLogFacility local3\nLogTag \"edge\"",
+                jail.display()
+            ),
             &listen,
             &backend,
         ),
@@ -589,26 +592,24 @@ fn syslog_works_from_the_jail_and_the_supervisor() {
     // local3 (19) * 8 + notice (5).
     let started = wait_for("starting...");
     assert!(
-        started.starts_with("<157>") && started.contains(&format!(" pound[{supervisor}]: ")),
+        started.starts_with("<157>") && started.contains(&format!(" edge[{supervisor}]: ")),
         "{started}"
     );
     let worker = d.worker(supervisor);
     assert_eq!(d.get(), "logged");
-    wait_for(&format!("pound[{worker}]: 127.0.0.1 GET / HTTP/1.1"));
+    wait_for(&format!("edge[{worker}]: 127.0.0.1 GET / HTTP/1.1"));
 
     signal(worker, libc::SIGKILL);
-    wait_for(&format!(
-        "pound[{supervisor}]: child terminated on signal 9"
-    ));
+    wait_for(&format!("edge[{supervisor}]: child terminated on signal 9"));
     let next = poll("a new worker", || {
         children(supervisor).into_iter().find(|&p| p != worker)
     });
     assert_eq!(d.get(), "logged");
-    wait_for(&format!("pound[{next}]: 127.0.0.1 GET / HTTP/1.1"));
+    wait_for(&format!("edge[{next}]: 127.0.0.1 GET / HTTP/1.1"));
 
     signal(supervisor, libc::SIGTERM);
-    wait_for(&format!("pound[{supervisor}]: got signal 15"));
-    wait_for(&format!("pound[{next}]: shutting down..."));
+    wait_for(&format!("edge[{supervisor}]: got signal 15"));
+    wait_for(&format!("edge[{next}]: shutting down..."));
     assert_eq!(exit_status(supervisor), 0);
     d.pid_file_removed();
 }

@@ -102,6 +102,8 @@ pub struct Global {
     pub combine_headers: Vec<String>,
     /// `Constant` at top level.
     pub constants: Vec<Constant>,
+    /// `LogTag` (pound 4.13): the name syslog lines carry; `pound` by default.
+    pub log_tag: Option<String>,
     /// `WatcherTTL`: seconds between two looks at the `-filewatch` files when the
     /// system's notifications are not available (pound 4.17).
     pub watcher_ttl: u32,
@@ -137,6 +139,7 @@ impl Default for Global {
             pid_file: None,
             constants: Vec::new(),
             watcher_ttl: 60,
+            log_tag: None,
             combine_headers: Vec::new(),
         }
     }

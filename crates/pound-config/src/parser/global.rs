@@ -41,6 +41,7 @@ const GLOBAL: &[&str] = &[
     "IgnoreCase",
     "RegexType",
     "WatcherTTL",
+    "LogTag",
     "Alive",
     "Client",
     "ClientMinRate",
@@ -123,6 +124,7 @@ impl Parser<'_> {
             }
             "TrustedIP" => self.global.trusted_ip = Some(self.trusted_ip(&t)?),
             "WatcherTTL" => self.global.watcher_ttl = self.u32_arg()?,
+            "LogTag" => self.global.log_tag = Some(self.string_arg()?.value),
             "RegexType" => {
                 // Case-sensitive in pound, whatever the manual says.
                 let t = self.next()?;

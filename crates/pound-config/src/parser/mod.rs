@@ -94,6 +94,9 @@ pub(crate) struct Parser<'e> {
     warn_deprecated: bool,
     /// The include stack: the innermost file last.
     stack: Vec<Lexer>,
+    /// Parallel to `stack`: the files a wildcard `Include` still has to read after that one
+    /// (the next last), each with its name in messages and where a loop is reported.
+    siblings: Vec<Vec<(PathBuf, Arc<str>, Span)>>,
     /// The files being read, parallel to `stack`, each with the `Include` that opened it: a
     /// file that includes one of these again is an include loop.
     included: Vec<(PathBuf, Option<Span>)>,
@@ -132,6 +135,7 @@ impl<'e> Parser<'e> {
             include_dir: options.include_dir.clone(),
             warn_deprecated: options.warn_deprecated,
             stack: Vec::new(),
+            siblings: Vec::new(),
             included: Vec::new(),
             peeked: None,
             depth: 0,
@@ -165,9 +169,18 @@ impl<'e> Parser<'e> {
         let mut t = lexer.next_token(&mut self.diags)?;
         if t.kind == TokenKind::Eof && depth > 1 {
             // An included file ends its last statement even without a final newline; parsing
-            // goes on in the including file.
+            // goes on in the including file, or in the next file of the same `Include`.
             self.stack.pop();
             self.included.pop();
+            let mut rest = self.siblings.pop().unwrap_or_default();
+            if let Some((path, shown, origin)) = rest.pop() {
+                let at = origin.clone();
+                if self.open_included(path, shown, &at, origin)? {
+                    if let Some(frame) = self.siblings.last_mut() {
+                        *frame = rest;
+                    }
+                }
+            }
             t.kind = TokenKind::Newline;
         }
         Ok(t)
@@ -309,30 +322,86 @@ impl<'e> Parser<'e> {
         let name = self.string()?;
         self.end_of_line()?;
         let path = self.resolve(&name.text);
-        if let Some((_, origin)) = self.included.iter().find(|(p, _)| *p == path) {
-            let origin = origin.clone();
-            let shown = path.display();
-            return Err(match origin {
-                Some(origin) => {
-                    self.diags.push(Diagnostic::error(
-                        &name.span,
-                        format!("{shown} already included"),
-                    ));
-                    Diagnostic::error(&origin, "here is the location of original inclusion")
+        // pound points at the end of the name when it reports a loop.
+        let origin = Self::point(&name.span, name.span.end);
+        let missing = |p: &Self, e: &std::io::Error| {
+            Diagnostic::error(
+                &name.span,
+                format!("can't stat {}: {}", p.shown(&path), describe_io_error(e)),
+            )
+        };
+        if !crate::glob::has_wildcards(&name.text) {
+            // pound names an included file as it was written.
+            self.open_included(path, name.text.as_str().into(), &name.span, origin)?;
+            return Ok(());
+        }
+        // Wildcards (pound 4.18): every match, in sorted order, each read when the one
+        // before it ends; no match is a missing file.
+        let matched = crate::glob::expand(self.env, &path);
+        if matched.is_empty() {
+            return Err(missing(
+                self,
+                &std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        // Directories are skipped, as a directory named without wildcards is.
+        let mut files: Vec<(PathBuf, Arc<str>)> = matched
+            .into_iter()
+            .filter(|p| self.env.stat(p).ok() != Some(crate::env::FileKind::Directory))
+            .map(|p| {
+                let shown = match &self.include_dir {
+                    Some(dir) if !name.text.starts_with('/') => {
+                        p.strip_prefix(dir).unwrap_or(&p).to_path_buf()
+                    }
+                    _ => p.clone(),
+                };
+                let shown: Arc<str> = shown.to_string_lossy().into();
+                (p, shown)
+            })
+            .collect();
+        files.reverse();
+        let Some((first, shown)) = files.pop() else {
+            return Ok(());
+        };
+        if self.open_included(first, shown, &name.span, origin.clone())? {
+            if let Some(frame) = self.siblings.last_mut() {
+                *frame = files
+                    .into_iter()
+                    .map(|(p, s)| (p, s, origin.clone()))
+                    .collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts reading the included file `path`, named `shown` in messages; `at` is the
+    /// `Include` name, `origin` where a loop through it is reported. `false` for a
+    /// directory, which pound skips.
+    fn open_included(
+        &mut self,
+        path: PathBuf,
+        shown: Arc<str>,
+        at: &Span,
+        origin: Span,
+    ) -> PResult<bool> {
+        if let Some((_, first)) = self.included.iter().find(|(p, _)| *p == path) {
+            let first = first.clone();
+            return Err(match first {
+                Some(first) => {
+                    self.diags
+                        .push(Diagnostic::error(at, format!("{shown} already included")));
+                    Diagnostic::error(&first, "here is the location of original inclusion")
                 }
-                None => Diagnostic::error(
-                    &name.span,
-                    format!("{shown} already included (at top level)"),
-                ),
+                None => Diagnostic::error(at, format!("{shown} already included (at top level)")),
             });
         }
         // pound skips a directory without a word.
         if self.env.stat(&path).ok() == Some(crate::env::FileKind::Directory) {
-            return Ok(());
+            return Ok(false);
         }
         let src = self.env.read_file(&path).map_err(|e| {
             Diagnostic::error(
-                &name.span,
+                at,
                 format!(
                     "can't stat {}: {}",
                     self.shown(&path),
@@ -340,12 +409,10 @@ impl<'e> Parser<'e> {
                 ),
             )
         })?;
-        // pound points at the end of the name when it reports a loop.
-        let origin = Self::point(&name.span, name.span.end);
-        self.included.push((path.clone(), Some(origin)));
-        let file: Arc<str> = path.to_string_lossy().into();
-        self.stack.push(Lexer::new(file, src));
-        Ok(())
+        self.included.push((path, Some(origin)));
+        self.siblings.push(Vec::new());
+        self.stack.push(Lexer::new(shown, src));
+        Ok(true)
     }
 
     /// Resolves a file name from the configuration against the include directory.

@@ -362,3 +362,37 @@ fn url_modifications() {
     let (c, _) = run(&service("SetQueryParam \"a\" \"b\" \"c\"\n"));
     assert!(c.is_none());
 }
+
+#[test]
+fn include_with_wildcards() {
+    use crate::env::MemoryFs;
+    let svc = |name: &str| format!("Service \"{name}\"\n{BACKEND}End\n");
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "Include \"conf.d/*.cfg\"\nInclude \"s*/x.cfg\"\n")
+        .with_file("/inc/conf.d/b.cfg", svc("b"))
+        .with_file("/inc/conf.d/a.cfg", svc("a"))
+        .with_file("/inc/conf.d/.hidden.cfg", "Bogus\n")
+        .with_file("/inc/conf.d/c.txt", "Bogus\n")
+        .with_file("/inc/conf.d/sub/d.cfg", "Bogus\n")
+        .with_file("/inc/s2/x.cfg", svc("s2"))
+        .with_file("/inc/s1/x.cfg", svc("s1"));
+    let (c, d) = super::tests::load_fs(&fs);
+    assert!(d.is_empty(), "{d:?}");
+    let names: Vec<_> = c
+        .unwrap()
+        .services
+        .iter()
+        .map(|s| s.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "s1", "s2"]);
+    // Files are named as the pattern wrote them; no match is a missing file.
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "Include \"conf.d/*\"\n")
+        .with_file("/inc/conf.d/a.cfg", "Bogus\n");
+    let (_, d) = super::tests::load_fs(&fs);
+    assert_eq!(d, ["conf.d/a.cfg:1.1-5: unrecognized keyword"]);
+    fails(
+        "Include \"conf.d/*.none\"\n",
+        &["p.cfg:1.9-23: can't stat /inc/conf.d/*.none: No such file or directory"],
+    );
+}

@@ -70,6 +70,14 @@ fn direct() -> std::sync::MutexGuard<'static, Option<Direct>> {
 /// calling thread, in the same format as the writer thread's. For syslog the socket is
 /// connected now (a failure is retried at the next line). Starts no thread, so a process that
 /// forks (the supervisor) logs only this way. Before this, lines go to standard error.
+/// The name syslog lines carry (`LogTag`); `pound` unless set.
+static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the syslog tag (`LogTag`), once, before logging starts.
+pub fn set_tag(tag: &str) {
+    let _ = TAG.set(tag.to_string());
+}
+
 pub fn init_direct(target: Target) {
     let mut syslog = SyslogSink::new();
     if matches!(target, Target::Syslog(_)) {
@@ -238,8 +246,9 @@ impl SyslogSink {
         self.line.clear();
         let _ = write!(
             self.line,
-            "<{pri}>{} pound[{}]: {msg}",
+            "<{pri}>{} {}[{}]: {msg}",
             time::syslog_stamp(std::time::SystemTime::now()),
+            TAG.get().map_or("pound", String::as_str),
             std::process::id()
         );
         for _ in 0..2 {
