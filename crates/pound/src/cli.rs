@@ -38,6 +38,8 @@ pub struct Args {
     pub include_dir_given: bool,
     /// `-W [no-]warn-deprecated`.
     pub warn_deprecated: bool,
+    /// `-W [no-]close-extra-fds` (pound 4.23): close inherited descriptors above 2 at start.
+    pub close_extra_fds: bool,
 }
 
 impl Default for Args {
@@ -55,6 +57,7 @@ impl Default for Args {
             include_dir: Some(PathBuf::from(SYSCONFDIR)),
             include_dir_given: false,
             warn_deprecated: true,
+            close_extra_fds: true,
         }
     }
 }
@@ -117,6 +120,8 @@ fn feature(out: &mut Args, spec: &str) -> Result<(), String> {
         "no-dns" => out.dns = false,
         "warn-deprecated" => out.warn_deprecated = true,
         "no-warn-deprecated" => out.warn_deprecated = false,
+        "close-extra-fds" => out.close_extra_fds = true,
+        "no-close-extra-fds" => out.close_extra_fds = false,
         "no-include-dir" => {
             out.include_dir = None;
             out.include_dir_given = false;
@@ -147,7 +152,6 @@ Options are:
    -F               remain in foreground after startup
    -f FILE          read configuration from FILE
                     (default: {cfg})
-   -h               print this help summary and exit
    -p FILE          write PID to FILE
                     (default: {pid})
    -V               print program version, compilation settings, and exit
@@ -155,11 +159,10 @@ Options are:
    -W [no-]FEATURE  enable or disable optional feature
 
 FEATUREs are:
-
    dns              resolve host names found in configuration file (default)
-   include-dir=DIR  include file directory
-   no-include-dir   look up relative file names in the current directory
+   include-dir      include file directory
    warn-deprecated  warn if deprecated configuration statements are used (default)
+   close-extra-fds  close file descriptors greater than 2 at startup (default)
 "
     )
 }

@@ -239,3 +239,27 @@ impl PidFile {
         }
     }
 }
+
+/// Closes every descriptor above 2 that pound inherited (pound 4.23; `-W no-close-extra-fds`
+/// keeps them): a descriptor left open by whatever started pound would otherwise stay open
+/// for the life of the server, and count against its limit.
+pub fn close_extra_fds() {
+    // SAFETY: closes descriptors this process owns and nothing in it uses yet.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if r == 0 {
+        return;
+    }
+    // Kernels before 5.9: the open descriptors, from /proc.
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: as above; the listing's own descriptor is already closed, so this at
+        // worst fails with EBADF.
+        unsafe { libc::close(fd) };
+    }
+}

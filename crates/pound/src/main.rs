@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         print!("{}", cli::version());
         return ExitCode::SUCCESS;
     }
+    if args.close_extra_fds {
+        daemon::close_extra_fds();
+    }
 
     // pound checks a given include directory before it reads anything.
     if let (true, Some(dir)) = (args.include_dir_given, &args.include_dir) {

@@ -136,6 +136,8 @@ pub struct Listener {
     pub max_connections: u32,
     pub max_requests: u32,
     pub check_url: Option<Matcher>,
+    /// `MaxURI`: the longest request target, 0 for none of its own.
+    pub max_uri: u32,
     pub error_pages: BTreeMap<u16, Arc<[u8]>>,
     pub log: Format,
     /// `ForwardedHeader` and `TrustedIP` for `%a`, unless the service sets its own.
@@ -583,6 +585,7 @@ fn new_listener(
         max_connections: l.client_limits.max_connections,
         max_requests: l.client_limits.max_requests,
         check_url: l.check_url.clone(),
+        max_uri: l.max_uri,
         error_pages: l
             .error_pages
             .iter()

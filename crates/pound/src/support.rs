@@ -53,6 +53,7 @@ const IMPLEMENTED: &[&str] = &[
     "Err501",
     "Err503",
     "MaxRequest",
+    "MaxURI",
     "RewriteLocation",
     // Services and regular backends.
     "Service",

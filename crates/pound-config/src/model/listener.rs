@@ -20,6 +20,9 @@ pub struct Listener {
     pub client_limits: ClientLimits,
     /// `CheckURL`: a request whose URL does not match is refused.
     pub check_url: Option<Matcher>,
+    /// `MaxURI` (pound 4.12): the longest request target accepted, in bytes; 0 is no
+    /// limit of its own.
+    pub max_uri: u32,
     /// `ErrNNN` pages by status code.
     pub error_pages: BTreeMap<u16, ErrorPage>,
     /// `MaxRequest`: largest request body in bytes.

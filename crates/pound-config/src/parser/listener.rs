@@ -26,6 +26,7 @@ const LISTENER: &[&str] = &[
     "ClientMaxConnections",
     "ClientMaxRequests",
     "CheckURL",
+    "MaxURI",
     "Err400",
     "Err401",
     "Err403",
@@ -82,6 +83,7 @@ impl Parser<'_> {
             client: g.client,
             client_limits: g.client_limits,
             check_url: None,
+            max_uri: 0,
             error_pages: BTreeMap::new(),
             max_request: None,
             rewrite_location: 1,
@@ -198,6 +200,7 @@ impl Parser<'_> {
                 l.check_url = Some(Matcher::regex(&s.value, regex, icase));
             }
             "MaxRequest" => l.max_request = Some(self.long_arg()?),
+            "MaxURI" => l.max_uri = self.u32_arg()?,
             "RewriteLocation" => l.rewrite_location = self.level_arg(2)?,
             "RewriteDestination" => l.rewrite_destination = self.bool_arg()?,
             "LogLevel" => l.log_level = self.log_level()?,

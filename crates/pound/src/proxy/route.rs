@@ -13,6 +13,18 @@ use crate::state::{Service, Special};
 
 impl<C: Downstream> Exchange<C> {
     pub(super) async fn handle(&mut self) -> Outcome {
+        let max_uri = self.listener.max_uri as usize;
+        if max_uri > 0 && self.req.target().len() > max_uri {
+            logmsg!(
+                Notice,
+                "{}e414: {}: \"{}\": URI too long: {} bytes",
+                self.tag,
+                self.peer.ip,
+                self.request_text(),
+                self.req.target().len()
+            );
+            return self.error(414).await;
+        }
         self.origin_form();
         if let Some(m) = &self.listener.check_url {
             if !m.is_match(self.req.target()) {

@@ -1,0 +1,170 @@
+//! Process statements of pound 4.13 to 4.23 through the real binary: inherited descriptors
+//! closed at start (`-W no-close-extra-fds`), no PID file (`PIDFile "-"`, `-p -`).
+
+mod common;
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+
+use common::net::*;
+use common::scratch_dir;
+
+/// A listening socket handed to pound with `SocketFrom`.
+fn handoff(dir: &Path) -> (String, SocketAddr) {
+    let socket = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = socket.local_addr().expect("local address");
+    let path = dir.join("listen.sock");
+    let unix = UnixListener::bind(&path).expect("bind unix");
+    thread::spawn(move || {
+        let Ok((conn, _)) = unix.accept() else { return };
+        send_fd(&conn, socket.as_raw_fd());
+        let mut b = [0u8; 1];
+        let _ = (&conn).read(&mut b);
+    });
+    (format!("SocketFrom \"{}\"", path.display()), addr)
+}
+
+struct Running {
+    child: Child,
+}
+
+impl Running {
+    /// Starts `pound -F -e` in `dir` with `globals`, one listener and one service, plus
+    /// `args`, and waits until it answers.
+    fn start(dir: &Path, globals: &str, args: &[&str], backend: &Backend) -> Running {
+        let (listen, addr) = handoff(dir);
+        let cfg = dir.join("pound.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "{globals}\nListenHTTP\n{listen}\nEnd\nService\nBackend\n{}End\nEnd\n",
+                backend.config()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_pound"))
+            .args(["-F", "-e", "-W", "no-include-dir"])
+            .args(args)
+            .arg("-f")
+            .arg(&cfg)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pound");
+        let running = Running { child };
+        poll("pound to answer", || {
+            let mut c = std::net::TcpStream::connect(addr).ok()?;
+            use std::io::Write;
+            c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .ok()?;
+            let mut out = String::new();
+            c.read_to_string(&mut out).ok()?;
+            out.starts_with("HTTP/1.1 200").then_some(())
+        });
+        running
+    }
+
+    /// Whether pound holds the pipe `pipe` (whatever its descriptor number there).
+    fn holds(&self, pipe: &Inherited) -> bool {
+        let target = pipe.target();
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .any(|t| t.to_string_lossy() == target)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// A pipe whose ends children inherit (no close-on-exec), closed when dropped.
+struct Inherited([i32; 2]);
+
+impl Inherited {
+    fn new() -> Inherited {
+        let mut fds = [0; 2];
+        // SAFETY: a valid array of two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        Inherited(fds)
+    }
+}
+
+impl Inherited {
+    /// What /proc shows for it: `pipe:[INODE]`.
+    fn target(&self) -> String {
+        std::fs::read_link(format!("/proc/self/fd/{}", self.0[1]))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+impl Drop for Inherited {
+    fn drop(&mut self) {
+        for fd in self.0 {
+            // SAFETY: our own descriptors.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+#[test]
+fn inherited_descriptors_are_closed_unless_told_otherwise() {
+    let backend = Backend::named("ok");
+    let pipe = Inherited::new();
+    let pound = Running::start(&scratch_dir("fds"), "", &[], &backend);
+    assert!(!pound.holds(&pipe), "inherited descriptor kept");
+    drop(pound);
+    let pound = Running::start(
+        &scratch_dir("fds-kept"),
+        "",
+        &["-W", "no-close-extra-fds"],
+        &backend,
+    );
+    assert!(pound.holds(&pipe), "inherited descriptor closed");
+}
+
+#[test]
+fn no_pid_file() {
+    let backend = Backend::named("ok");
+    // `PIDFile "-"` in the configuration: a file named `-` would land in the working
+    // directory.
+    let dir = scratch_dir("no-pid-file");
+    let pound = Running::start(&dir, "PIDFile \"-\"", &[], &backend);
+    assert!(!dir.join("-").exists());
+    drop(pound);
+    // `-p -` on the command line, over a PID file the configuration names.
+    let dir = scratch_dir("no-pid-file-p");
+    let named = dir.join("named.pid");
+    let pound = Running::start(
+        &dir,
+        &format!("PIDFile \"{}\"", named.display()),
+        &["-p", "-"],
+        &backend,
+    );
+    assert!(!dir.join("-").exists());
+    assert!(!named.exists());
+    drop(pound);
+    // And a PID file is written otherwise.
+    let dir = scratch_dir("pid-file");
+    let pound = Running::start(
+        &dir,
+        &format!("PIDFile \"{}\"", named.display()),
+        &[],
+        &backend,
+    );
+    let pid = std::fs::read_to_string(&named).expect("PID file");
+    assert_eq!(pid.trim(), pound.child.id().to_string());
+}
