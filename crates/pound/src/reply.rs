@@ -7,6 +7,7 @@ use std::io::Write;
 use crate::http::head::Head;
 use crate::http::status::reason;
 use crate::http::Version;
+use pound_config::model::Page;
 
 /// The default text of each error status, shown in the default page.
 fn text(code: u16) -> &'static str {
@@ -38,21 +39,37 @@ pub fn default_page(code: u16) -> Vec<u8> {
     page
 }
 
-/// The body of pound's answer for an error status: the listener's `ErrNNN` page when it has
-/// one, else the default page.
-pub fn page(code: u16, custom: Option<&[u8]>) -> Cow<'_, [u8]> {
+/// The body of pound's answer for an error status: the listener's `ErrorFile` page when it
+/// has one, else the default page.
+pub fn page(code: u16, custom: Option<&Page>) -> Cow<'_, [u8]> {
     match custom {
-        Some(p) => Cow::Borrowed(p),
+        Some(p) => Cow::Borrowed(&p.body),
         None => Cow::Owned(default_page(code)),
     }
 }
+
+/// The fields pound adds to a page of its own, unless the page's file sets them.
+const PAGE_FIELDS: [(&str, &[u8]); 4] = [
+    ("Content-Type", b"text/html"),
+    ("Expires", b"now"),
+    ("Pragma", b"no-cache"),
+    ("Cache-control", b"no-cache,no-store"),
+];
 
 /// The fields of pound's error answer with a body of `len` bytes, field for field as pound
 /// sends them: `allow` first when given (405), then for `HTTP/1.1` `Content-Length` and
 /// `Connection: close`; for `HTTP/1.0` (an HTTP/1.0 request, or one too malformed to have a
 /// version, which pound answers in 1.0) the body is delimited by the end of the connection
-/// and neither is sent. Error responses always close the connection.
-pub fn error_fields(head: &mut Head, version: Version, len: usize, allow: Option<&str>) {
+/// and neither is sent. Then the fields of the page's file (pound 4.17), and pound's own
+/// (`Content-Type: text/html` and no caching) where the file does not set them. Error
+/// responses always close the connection.
+pub fn error_fields(
+    head: &mut Head,
+    version: Version,
+    len: usize,
+    allow: Option<&str>,
+    custom: Option<&Page>,
+) {
     head.clear();
     if let Some(methods) = allow {
         head.push("Allow", methods.as_bytes());
@@ -61,10 +78,21 @@ pub fn error_fields(head: &mut Head, version: Version, len: usize, allow: Option
         head.push("Content-Length", len.to_string().as_bytes());
         head.push("Connection", b"close");
     }
-    head.push("Content-Type", b"text/html");
-    head.push("Expires", b"now");
-    head.push("Pragma", b"no-cache");
-    head.push("Cache-control", b"no-cache,no-store");
+    page_fields(head, custom);
+}
+
+/// The page's own fields and pound's defaults for the others, appended to `head`.
+pub fn page_fields(head: &mut Head, custom: Option<&Page>) {
+    if let Some(p) = custom {
+        for (name, value) in &p.headers {
+            head.push(name, value.as_bytes());
+        }
+    }
+    for (name, value) in PAGE_FIELDS {
+        if !custom.is_some_and(|p| p.sets(name)) {
+            head.push(name, value);
+        }
+    }
 }
 
 /// Writes an HTTP/1 response head: the status line, `head`'s fields and the empty line.
@@ -77,10 +105,10 @@ pub fn write_head(out: &mut Vec<u8>, version: Version, status: u16, head: &Head)
 /// Writes a complete HTTP/1 error response (head and page) to `out`, for answers that
 /// are bytes on a socket of their own (the control socket); returns the page's length
 /// (`%b`).
-pub fn error(out: &mut Vec<u8>, version: Version, code: u16, custom: Option<&[u8]>) -> usize {
+pub fn error(out: &mut Vec<u8>, version: Version, code: u16, custom: Option<&Page>) -> usize {
     let body = page(code, custom);
     let mut head = Head::default();
-    error_fields(&mut head, version, body.len(), None);
+    error_fields(&mut head, version, body.len(), None, custom);
     write_head(out, version, code, &head);
     out.extend_from_slice(&body);
     body.len()
@@ -104,7 +132,8 @@ mod tests {
         assert!(s.contains("<title>503 Service Unavailable</title>"));
         assert_eq!(s.split("\r\n\r\n").nth(1).unwrap().len(), n);
         let mut out = Vec::new();
-        assert_eq!(error(&mut out, Version::Http10, 413, Some(b"too big")), 7);
+        let custom = Page::parse(b"too big");
+        assert_eq!(error(&mut out, Version::Http10, 413, Some(&custom)), 7);
         let s = String::from_utf8(out).unwrap();
         assert_eq!(
             s,

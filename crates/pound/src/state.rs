@@ -20,6 +20,7 @@ use crate::log::format::{Format, Named, BUILTIN};
 use crate::rules::constants::Constants;
 use crate::rules::{Action, Branch, Builder, Cond, Cx, EvalError};
 use crate::session::Sessions;
+use pound_config::model::Page;
 
 pub struct State {
     pub listeners: Vec<Arc<Listener>>,
@@ -138,7 +139,9 @@ pub struct Listener {
     pub check_url: Option<Matcher>,
     /// `MaxURI`: the longest request target, 0 for none of its own.
     pub max_uri: u32,
-    pub error_pages: BTreeMap<u16, Arc<[u8]>>,
+    /// `RewriteErrors`, unless a service says otherwise.
+    pub rewrite_errors: bool,
+    pub error_pages: BTreeMap<u16, Arc<Page>>,
     pub log: Format,
     /// `ForwardedHeader` and `TrustedIP` for `%a`, unless the service sets its own.
     pub forwarded_header: String,
@@ -204,6 +207,8 @@ pub struct Service {
     pub conds: Vec<Cond>,
     /// The constants the service's expansions see (`None` if there are none).
     pub consts: Option<Arc<Constants>>,
+    /// `RewriteErrors` of the service, over its listener's.
+    pub rewrite_errors: Option<bool>,
     pub request: Vec<Action>,
     pub response: Vec<Vec<Branch>>,
     pub members: Vec<Member>,
@@ -233,7 +238,7 @@ pub enum Special {
     /// `Error STATUS [FILE]`, with the file's content.
     Error {
         status: u16,
-        page: Option<Arc<[u8]>>,
+        page: Option<Arc<Page>>,
     },
     /// `ACME "directory"`.
     Acme(std::path::PathBuf),
@@ -373,6 +378,7 @@ impl State {
                 Ok(Service {
                     named: named(s.name.as_deref(), &s.span),
                     consts: (!consts.is_empty()).then(|| Arc::new(consts)),
+                    rewrite_errors: s.rewrite_errors,
                     disabled: AtomicBool::new(s.disabled),
                     special_off: (0..specials).map(|_| AtomicBool::new(false)).collect(),
                     stats: Default::default(),
@@ -573,7 +579,10 @@ fn new_listener(
         limits: Limits {
             xhttp: l.xhttp,
             max_body: l.max_request.filter(|&n| n > 0),
-            ..Limits::default()
+            // `LineBufferSize`: each line may be 3 bytes shorter, as in pound; the head as a
+            // whole makes room for a line that long.
+            max_line: l.line_buffer as usize - 3,
+            max_head: Limits::default().max_head.max(l.line_buffer as usize * 2),
         },
         client_timeout: secs(l.client.max(1)),
         client_rate: crate::pace::Rate {
@@ -586,10 +595,11 @@ fn new_listener(
         max_requests: l.client_limits.max_requests,
         check_url: l.check_url.clone(),
         max_uri: l.max_uri,
+        rewrite_errors: l.rewrite_errors,
         error_pages: l
             .error_pages
             .iter()
-            .map(|(code, page)| (*code, page.content.clone()))
+            .map(|(code, page)| (*code, page.page.clone()))
             .collect(),
         log,
         forwarded_header: l.forwarded_header.clone(),
@@ -646,7 +656,7 @@ fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, Strin
             BackendKind::Error { status, page } => {
                 other = Some(Special::Error {
                     status: *status,
-                    page: page.as_ref().map(|p| p.content.clone()),
+                    page: page.as_ref().map(|p| p.page.clone()),
                 });
             }
             BackendKind::Acme { directory } => {

@@ -54,6 +54,9 @@ const IMPLEMENTED: &[&str] = &[
     "Err503",
     "MaxRequest",
     "MaxURI",
+    "ErrorFile",
+    "RewriteErrors",
+    "LineBufferSize",
     "RewriteLocation",
     // Services and regular backends.
     "Service",

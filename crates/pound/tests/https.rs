@@ -472,6 +472,21 @@ fn protocol_and_cipher_restrictions() {
         seen.header("X-SSL-cipher").as_deref(),
         Some("TLSv1.2/ECDHE-ECDSA-AES128-GCM-SHA256  TLSv1.2 Kx=ECDH     Au=ECDSA Enc=AESGCM(128)            Mac=AEAD")
     );
+
+    // `-ciphersuites` (pound 4.21) chooses the TLS 1.3 suites; the TLS 1.2 list stays.
+    let suites = "Ciphers -ciphersuites \"TLS_CHACHA20_POLY1305_SHA256\"\n";
+    let tls13 = |s: SupportedCipherSuite| Opts {
+        suites: Some(vec![s]),
+        ..Opts::default()
+    };
+    assert!(run(suites, tls13(cs::TLS13_AES_256_GCM_SHA384)).is_none());
+    assert!(run(suites, tls13(cs::TLS13_CHACHA20_POLY1305_SHA256)).is_some());
+    assert!(run(suites, only(cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)).is_some());
+    let both =
+        "Ciphers \"ECDHE-ECDSA-AES128-GCM-SHA256\" -ciphersuites \"TLS_AES_256_GCM_SHA384\"\n";
+    assert!(run(both, tls13(cs::TLS13_AES_256_GCM_SHA384)).is_some());
+    assert!(run(both, tls13(cs::TLS13_AES_128_GCM_SHA256)).is_none());
+    assert!(run(both, only(cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)).is_none());
 }
 
 #[test]

@@ -83,6 +83,8 @@ pub struct BackendTls {
     pub cert: Option<PathBuf>,
     pub disable: Option<TlsProtocol>,
     pub ciphers: Option<String>,
+    /// `Ciphers -ciphersuites` (pound 4.21): the TLS 1.3 suites, in order.
+    pub ciphersuites: Option<Vec<String>>,
 }
 
 /// TLS protocol versions, in increasing order, as named by `Disable`.

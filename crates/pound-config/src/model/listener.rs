@@ -20,6 +20,11 @@ pub struct Listener {
     pub client_limits: ClientLimits,
     /// `CheckURL`: a request whose URL does not match is refused.
     pub check_url: Option<Matcher>,
+    /// `LineBufferSize` (pound 4.18), from the global one unless set here.
+    pub line_buffer: u32,
+    /// `RewriteErrors` (pound 4.17): a backend's error response whose status has an
+    /// `ErrorFile` is replaced by that page.
+    pub rewrite_errors: bool,
     /// `MaxURI` (pound 4.12): the longest request target accepted, in bytes; 0 is no
     /// limit of its own.
     pub max_uri: u32,
@@ -122,7 +127,7 @@ pub enum ListenAddr {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorPage {
     pub path: PathBuf,
-    pub content: Arc<[u8]>,
+    pub page: Arc<super::Page>,
 }
 
 /// Which built-in headers pound adds (pound.8, BUILT-IN HEADERS).
@@ -153,6 +158,8 @@ pub struct TlsListener {
     /// `Disable PROTO`: that protocol and all lower ones are refused.
     pub disable: Option<TlsProtocol>,
     pub ciphers: Option<String>,
+    /// `Ciphers -ciphersuites` (pound 4.21): the TLS 1.3 suites, in order.
+    pub ciphersuites: Option<Vec<String>>,
     pub honor_cipher_order: bool,
     pub allow_client_renegotiation: u8,
     pub ca_list: Option<Spanned<PathBuf>>,

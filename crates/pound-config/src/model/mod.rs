@@ -11,6 +11,7 @@ pub mod constant;
 mod listener;
 mod live;
 mod matching;
+pub mod page;
 mod service;
 pub mod template;
 pub mod watch;
@@ -29,6 +30,7 @@ pub use listener::{
 };
 pub use live::Live;
 pub use matching::{MatchMode, Matcher, Pattern, PatternSpec};
+pub use page::Page;
 pub use service::{
     BoolOp, Condition, ConditionKind, LogSuppress, Modification, NamedCondition, Rewrite,
     RewriteBranch, Service,
@@ -102,6 +104,9 @@ pub struct Global {
     pub combine_headers: Vec<String>,
     /// `Constant` at top level.
     pub constants: Vec<Constant>,
+    /// `LineBufferSize` (pound 4.18): the longest request or header line accepted is 3
+    /// bytes shorter. The default for listeners defined after it.
+    pub line_buffer: u32,
     /// `LogTag` (pound 4.13): the name syslog lines carry; `pound` by default.
     pub log_tag: Option<String>,
     /// `WatcherTTL`: seconds between two looks at the `-filewatch` files when the
@@ -140,6 +145,7 @@ impl Default for Global {
             constants: Vec::new(),
             watcher_ttl: 60,
             log_tag: None,
+            line_buffer: 4096,
             combine_headers: Vec::new(),
         }
     }

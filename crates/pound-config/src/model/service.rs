@@ -15,6 +15,8 @@ pub struct Service {
     pub conditions: Vec<Condition>,
     /// `Constant` in the service.
     pub constants: Vec<super::Constant>,
+    /// `RewriteErrors` in the service, over the listener's (pound 4.17).
+    pub rewrite_errors: Option<bool>,
     /// Request modifications, in file order.
     pub request: Vec<Modification>,
     /// `Rewrite response` blocks.

@@ -65,7 +65,10 @@ impl Parser<'_> {
                 }
                 "Cert" => tls(&mut b).cert = Some(p.file_arg()?.value),
                 "Disable" => tls(&mut b).disable = Some(p.tls_protocol()?),
-                "Ciphers" => tls(&mut b).ciphers = Some(p.string_arg()?.value),
+                "Ciphers" => {
+                    let t = tls(&mut b);
+                    p.ciphers(&mut t.ciphers, &mut t.ciphersuites)?
+                }
                 "Priority" => {
                     let (priority, cut) = p.priority_arg()?;
                     b.priority = priority;

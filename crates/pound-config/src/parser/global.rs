@@ -42,6 +42,7 @@ const GLOBAL: &[&str] = &[
     "RegexType",
     "WatcherTTL",
     "LogTag",
+    "LineBufferSize",
     "Alive",
     "Client",
     "ClientMinRate",
@@ -125,6 +126,7 @@ impl Parser<'_> {
             "TrustedIP" => self.global.trusted_ip = Some(self.trusted_ip(&t)?),
             "WatcherTTL" => self.global.watcher_ttl = self.u32_arg()?,
             "LogTag" => self.global.log_tag = Some(self.string_arg()?.value),
+            "LineBufferSize" => self.global.line_buffer = self.line_buffer_arg()?,
             "RegexType" => {
                 // Case-sensitive in pound, whatever the manual says.
                 let t = self.next()?;

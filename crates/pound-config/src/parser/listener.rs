@@ -1,7 +1,6 @@
 //! `ListenHTTP` and `ListenHTTPS` sections (pound.8, HTTP Listener, HTTPS Listener).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::address::{AddressPort, Endpoint};
 use super::condition::Scope;
@@ -11,9 +10,11 @@ use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span, Spanned};
 use crate::lexer::{Token, TokenKind};
 use crate::model::{
-    BackendKind, ClientCert, ErrorPage, ListenAddr, Listener, Matcher, Service, TlsListener,
-    TlsProtocol,
+    BackendKind, ClientCert, ListenAddr, Listener, Matcher, Service, TlsListener, TlsProtocol,
 };
+
+/// The statuses `ErrorFile` takes (pound 4.23).
+const ERROR_FILE_CODES: &[u64] = &[200, 400, 401, 403, 404, 405, 413, 414, 429, 500, 501, 503];
 
 const LISTENER: &[&str] = &[
     "Address",
@@ -27,6 +28,9 @@ const LISTENER: &[&str] = &[
     "ClientMaxRequests",
     "CheckURL",
     "MaxURI",
+    "ErrorFile",
+    "RewriteErrors",
+    "LineBufferSize",
     "Err400",
     "Err401",
     "Err403",
@@ -84,6 +88,8 @@ impl Parser<'_> {
             client_limits: g.client_limits,
             check_url: None,
             max_uri: 0,
+            line_buffer: g.line_buffer,
+            rewrite_errors: false,
             error_pages: BTreeMap::new(),
             max_request: None,
             rewrite_location: 1,
@@ -201,6 +207,8 @@ impl Parser<'_> {
             }
             "MaxRequest" => l.max_request = Some(self.long_arg()?),
             "MaxURI" => l.max_uri = self.u32_arg()?,
+            "RewriteErrors" => l.rewrite_errors = self.bool_arg()?,
+            "LineBufferSize" => l.line_buffer = self.line_buffer_arg()?,
             "RewriteLocation" => l.rewrite_location = self.level_arg(2)?,
             "RewriteDestination" => l.rewrite_destination = self.bool_arg()?,
             "LogLevel" => l.log_level = self.log_level()?,
@@ -226,17 +234,21 @@ impl Parser<'_> {
                 let service = self.acme_service(&t)?;
                 l.services.push(service);
             }
+            "ErrorFile" => {
+                let (code, at) = self.number()?;
+                if !ERROR_FILE_CODES.contains(&code) {
+                    return Err(Diagnostic::error(&at, "unsupported status code"));
+                }
+                let file = self.string_arg()?;
+                let page = self.read_page(&file.value, &file.span)?;
+                l.error_pages.insert(code as u16, page);
+            }
             _ if kw.starts_with("Err") => {
                 let status: u16 = kw[3..].parse().unwrap_or(500);
-                let file = self.file_arg()?;
-                let content = self.read_page(&file.value, &file.span)?;
-                l.error_pages.insert(
-                    status,
-                    ErrorPage {
-                        path: file.value,
-                        content: Arc::from(content),
-                    },
-                );
+                self.deprecated(&t.span, &format!("use \"ErrorFile {status}\" instead"));
+                let file = self.string_arg()?;
+                let page = self.read_page(&file.value, &file.span)?;
+                l.error_pages.insert(status, page);
             }
             _ => {
                 let scope = Scope {
@@ -293,7 +305,7 @@ impl Parser<'_> {
                 };
             }
             "Disable" => tls.disable = Some(self.tls_protocol()?),
-            "Ciphers" => tls.ciphers = Some(self.string_arg()?.value),
+            "Ciphers" => self.ciphers(&mut tls.ciphers, &mut tls.ciphersuites)?,
             "SSLHonorCipherOrder" => tls.honor_cipher_order = self.bool_arg()?,
             "SSLAllowClientRenegotiation" => tls.allow_client_renegotiation = self.level_arg(2)?,
             // pound reads these relative to the working directory, not the include

@@ -473,17 +473,27 @@ impl<'e> Parser<'e> {
     }
 
     /// Reads an error page named at `span`: pound wants a regular file.
-    fn read_page(&self, path: &Path, span: &Span) -> PResult<Vec<u8>> {
+    /// An error page file named `name` (as written) at `span`: read whole and split into
+    /// fields and body. pound refuses a directory and an empty file.
+    fn read_page(&self, name: &str, span: &Span) -> PResult<crate::model::ErrorPage> {
+        let path = self.resolve(name);
         if matches!(
-            self.env.stat(path),
+            self.env.stat(&path),
             Ok(crate::env::FileKind::Directory | crate::env::FileKind::Other)
         ) {
             return Err(Diagnostic::error(
                 span,
-                format!("{}: not a regular file", path.display()),
+                format!("{name}: not a regular file"),
             ));
         }
-        self.read(path, span)
+        let content = self.read(&path, span)?;
+        if content.is_empty() {
+            return Err(Diagnostic::error(span, format!("{name}: empty file")));
+        }
+        Ok(crate::model::ErrorPage {
+            path,
+            page: Arc::new(crate::model::Page::parse(&content)),
+        })
     }
 
     /// A zero-width span at `pos` in `span`'s file.

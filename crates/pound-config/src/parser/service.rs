@@ -1,16 +1,12 @@
 //! `Service` sections (pound.8, Service, Backend definitions, Other directives) and the checks
 //! on a service's backends.
 
-use std::sync::Arc;
-
 use super::condition::{Scope, CONDITIONS};
 use super::modify::{Modified, MODIFICATIONS};
 use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
-use crate::model::{
-    Backend, BackendKind, Balancer, ErrorPage, Global, LogSuppress, NamedRef, Service,
-};
+use crate::model::{Backend, BackendKind, Balancer, Global, LogSuppress, NamedRef, Service};
 
 const SERVICE: &[&str] = &[
     "Balancer",
@@ -27,6 +23,7 @@ const SERVICE: &[&str] = &[
     "TrustedIP",
     "LogSuppress",
     "Constant",
+    "RewriteErrors",
 ];
 
 /// Redirect status codes (pound.8, Redirect).
@@ -64,6 +61,7 @@ impl ServiceDefaults {
             name: None,
             conditions: Vec::new(),
             constants: Vec::new(),
+            rewrite_errors: None,
             request: Vec::new(),
             response: Vec::new(),
             backends: Vec::new(),
@@ -159,6 +157,7 @@ impl Parser<'_> {
             "TrustedIP" => s.trusted_ip = Some(self.trusted_ip(&t)?),
             "LogSuppress" => s.log_suppress = self.log_suppress()?,
             "Constant" => self.constant(&mut s.constants)?,
+            "RewriteErrors" => s.rewrite_errors = Some(self.bool_arg()?),
             "Backend" => {
                 let backend = if self.peek()?.kind == TokenKind::String {
                     self.backend_override(t)?
@@ -283,13 +282,9 @@ impl Parser<'_> {
         let page = match t.kind {
             TokenKind::String => {
                 self.end_of_line()?;
-                let path = self.resolve(&t.text);
-                let content = self.read_page(&path, &t.span)?;
+                let page = self.read_page(&t.text, &t.span)?;
                 span = t.span;
-                Some(ErrorPage {
-                    path,
-                    content: Arc::from(content),
-                })
+                Some(page)
             }
             TokenKind::Newline => None,
             TokenKind::Eof => {

@@ -947,12 +947,12 @@ fn error_pages_are_read_at_load() {
     let (c, d) = load_fs(&fs);
     assert!(d.is_empty(), "{d:?}");
     let c = c.unwrap();
-    assert_eq!(&*c.listeners[0].error_pages[&503].content, b"busy");
+    assert_eq!(&*c.listeners[0].error_pages[&503].page.body, b"busy");
     let BackendKind::Error { status, page } = &c.services[0].backends[0].kind else {
         panic!()
     };
     assert_eq!(
-        (*status, &*page.as_ref().unwrap().content),
+        (*status, &*page.as_ref().unwrap().page.body),
         (404, &b"not found"[..])
     );
     fails(

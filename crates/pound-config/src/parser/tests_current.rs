@@ -396,3 +396,46 @@ fn include_with_wildcards() {
         &["p.cfg:1.9-23: can't stat /inc/conf.d/*.none: No such file or directory"],
     );
 }
+
+#[test]
+fn ciphers_options() {
+    let https = |line: &str| {
+        format!("ListenHTTPS\nAddress 127.0.0.1\nPort 443\nCert \"c.pem\"\n{line}\nEnd\n")
+    };
+    let c = ok(&https(
+        "Ciphers \"HIGH\" -ciphersuites \"TLS_AES_256_GCM_SHA384:TLS_FOO:TLS_CHACHA20_POLY1305_SHA256\"",
+    ));
+    let tls = c.listeners[0].tls.as_ref().unwrap();
+    assert_eq!(tls.ciphers.as_deref(), Some("HIGH"));
+    assert_eq!(
+        tls.ciphersuites.as_deref(),
+        Some(
+            &[
+                "TLS_AES_256_GCM_SHA384".to_string(),
+                "TLS_CHACHA20_POLY1305_SHA256".to_string()
+            ][..]
+        )
+    );
+    let c = ok(&https("Ciphers -cipherlist \"A\" \"B\" -ciphersuites \"TLS_AES_128_GCM_SHA256\" -ciphersuites \"\""));
+    let tls = c.listeners[0].tls.as_ref().unwrap();
+    assert_eq!(tls.ciphers.as_deref(), Some("B"));
+    assert_eq!(tls.ciphersuites.as_deref(), Some(&[][..]));
+    fails(
+        &https("Ciphers -ciphersuites \"TLS_FOO_BAR\""),
+        &["p.cfg:5.23-35: failed to set ciphersuites TLS_FOO_BAR"],
+    );
+    fails(
+        &https("Ciphers -foo \"HIGH\""),
+        &["p.cfg:5.9-12: unexpected token: -foo"],
+    );
+    fails(
+        &https("Ciphers HIGH"),
+        &["p.cfg:5.9-12: expected cipher list, ciphersuites or newline, but found identifier"],
+    );
+    let backend = "Service\nBackend\nAddress 127.0.0.1\nPort 1\nHTTPS\nCiphers -ciphersuites \"TLS_AES_256_GCM_SHA384\"\nEnd\nEnd\n";
+    let c = ok(backend);
+    let BackendKind::Regular(b) = &c.services[0].backends[0].kind else {
+        panic!()
+    };
+    assert!(b.tls.as_ref().unwrap().ciphersuites.is_some());
+}

@@ -118,6 +118,75 @@ impl Parser<'_> {
         })
     }
 
+    /// `Ciphers [-cipherlist] "LIST" [-ciphersuites "SUITES"] ...` (the options are pound
+    /// 4.21's): the TLS 1.2 cipher list (checked when TLS is set up) and the TLS 1.3 suites,
+    /// checked here as OpenSSL checks them (a list naming no TLS 1.3 suite it knows fails;
+    /// unknown names beside known ones are dropped). The last of each counts.
+    pub(super) fn ciphers(
+        &mut self,
+        list: &mut Option<String>,
+        suites: &mut Option<Vec<String>>,
+    ) -> PResult<()> {
+        const TLS13: &[&str] = &[
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_AES_128_GCM_SHA256",
+            "TLS_AES_128_CCM_8_SHA256",
+            "TLS_AES_128_CCM_SHA256",
+        ];
+        let mut next_is_suites = false;
+        loop {
+            let t = self.next()?;
+            match t.kind {
+                TokenKind::Newline | TokenKind::Eof => {
+                    if t.kind == TokenKind::Eof {
+                        self.peeked = Some(t);
+                    }
+                    return Ok(());
+                }
+                TokenKind::Literal if t.text == "-cipherlist" => next_is_suites = false,
+                TokenKind::Literal if t.text == "-ciphersuites" => next_is_suites = true,
+                TokenKind::Literal if t.text.starts_with('-') => {
+                    return Err(Diagnostic::error(
+                        &t.span,
+                        format!("unexpected token: {}", t.text),
+                    ))
+                }
+                TokenKind::String if next_is_suites => {
+                    let names: Vec<String> = t
+                        .text
+                        .split(':')
+                        .filter(|n| TLS13.contains(n))
+                        .map(str::to_string)
+                        .collect();
+                    if names.is_empty() && !t.text.is_empty() {
+                        return Err(Diagnostic::error(
+                            &t.span,
+                            format!("failed to set ciphersuites {}", t.text),
+                        ));
+                    }
+                    *suites = Some(names);
+                    next_is_suites = false;
+                }
+                TokenKind::String => *list = Some(t.text),
+                _ => return Err(Self::unexpected(&t, "cipher list, ciphersuites or newline")),
+            }
+        }
+    }
+
+    /// `LineBufferSize`: at least 4096.
+    pub(super) fn line_buffer_arg(&mut self) -> PResult<u32> {
+        let (value, span) = self.unsigned()?;
+        if value < 4096 {
+            return Err(Diagnostic::error(
+                &span,
+                "value out of allowed range (>= 4096)",
+            ));
+        }
+        self.end_of_line()?;
+        Ok(value)
+    }
+
     /// A number of seconds (or a count) that fits in 32 bits.
     pub(super) fn u32_arg(&mut self) -> PResult<u32> {
         let (value, _) = self.unsigned()?;

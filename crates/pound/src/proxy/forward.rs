@@ -354,6 +354,20 @@ impl<C: Downstream> Exchange<C> {
         conn: &mut Conn,
         bin: &mut InBuf,
     ) -> (Outcome, bool) {
+        // `RewriteErrors` (pound 4.17): an error status with an `ErrorFile` page gets that
+        // page instead of the backend's answer, whose body is left unread (so the
+        // connection does not serve again).
+        let status = self.resp.status;
+        if status >= 400
+            && service
+                .rewrite_errors
+                .unwrap_or(self.listener.rewrite_errors)
+            && self.listener.error_pages.contains_key(&status)
+        {
+            let mut o = self.error(status).await;
+            o.backend = Some(backend.clone());
+            return (o, false);
+        }
         if let Err(e) = self.modify_response(service, None) {
             let mut o = self.eval_failed(&e).await;
             o.backend = Some(backend.clone());

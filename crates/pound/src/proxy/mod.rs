@@ -363,7 +363,7 @@ impl<C: Downstream> Exchange<C> {
         let allow =
             (status == 405).then(|| crate::http::methods::allow_list(self.listener.limits.xhttp));
         let mut fields = Head::default();
-        crate::reply::error_fields(&mut fields, version, page.len(), allow);
+        crate::reply::error_fields(&mut fields, version, page.len(), allow, custom.as_deref());
         let timeout = self.listener.client_timeout;
         let _ = self
             .client

@@ -12,6 +12,7 @@ use crate::log::format::Named;
 use crate::logmsg;
 use crate::rules::{self, target, EvalError};
 use crate::state::{Redirect, Service, Special};
+use pound_config::model::Page;
 
 /// Where HTTP-01 challenge files are asked for (RFC 8555, 8.3).
 const ACME_PREFIX: &[u8] = b"/.well-known/acme-challenge/";
@@ -154,17 +155,11 @@ impl<C: Downstream> Exchange<C> {
         &mut self,
         service: &Service,
         status: u16,
-        page: Option<&[u8]>,
+        page: Option<&Page>,
     ) -> Outcome {
-        let body = match page {
-            Some(p) => p.to_vec(),
-            None => crate::reply::default_page(status),
-        };
+        let body = crate::reply::page(status, page).into_owned();
         let mut head = Head::default();
-        head.push("Content-Type", b"text/html");
-        head.push("Expires", b"now");
-        head.push("Pragma", b"no-cache");
-        head.push("Cache-control", b"no-cache,no-store");
+        crate::reply::page_fields(&mut head, page);
         if let Err(e) = self.modify_response(service, Some(&mut head)) {
             return self.eval_failed(&e).await;
         }

@@ -59,7 +59,11 @@ impl ServerCertVerifier for Unverified {
 /// The client configuration of one HTTPS backend. Warnings are about `Ciphers` entries that
 /// cannot be honoured.
 pub fn config(tls: &BackendTls) -> Result<(Arc<ClientConfig>, Vec<String>), String> {
-    let s = super::settings(tls.ciphers.as_deref(), tls.disable)?;
+    let s = super::settings(
+        tls.ciphers.as_deref(),
+        tls.ciphersuites.as_deref(),
+        tls.disable,
+    )?;
     let builder = ClientConfig::builder_with_provider(s.provider.clone())
         .with_protocol_versions(&s.versions)
         .map_err(|e| format!("TLS settings: {e}"))?

@@ -112,10 +112,43 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
-pub fn settings(ciphers: Option<&str>, disable: Option<TlsProtocol>) -> Result<Settings, String> {
+pub fn settings(
+    ciphers: Option<&str>,
+    suites: Option<&[String]>,
+    disable: Option<TlsProtocol>,
+) -> Result<Settings, String> {
     let mut provider = ring::default_provider();
     let mut warnings = Vec::new();
     let tls12 = disable.is_none_or(|d| d < TlsProtocol::TlsV1_2);
+    if let Some(names) = suites {
+        // `Ciphers -ciphersuites` (pound 4.21): the TLS 1.3 suites, in the order given.
+        let mut chosen = Vec::new();
+        for name in names {
+            match provider.cipher_suites.iter().copied().find(|s| {
+                s.version() == &rustls::version::TLS13 && tls13_name(s.suite()) == Some(name)
+            }) {
+                Some(s)
+                    if !chosen
+                        .iter()
+                        .any(|c: &rustls::SupportedCipherSuite| c.suite() == s.suite()) =>
+                {
+                    chosen.push(s)
+                }
+                Some(_) => {}
+                None => warnings.push(format!(
+                    "Ciphers -ciphersuites: {name} is not supported by this build; ignored"
+                )),
+            }
+        }
+        if chosen.is_empty() {
+            warnings.push("Ciphers -ciphersuites leaves no TLS 1.3 cipher suite".to_string());
+        }
+        provider
+            .cipher_suites
+            .retain(|s| s.version() != &rustls::version::TLS13);
+        chosen.extend(provider.cipher_suites.iter().copied());
+        provider.cipher_suites = chosen;
+    }
     if let Some(list) = ciphers {
         let sel = ciphers::select(list).map_err(|e| format!("Ciphers \"{list}\": {e}"))?;
         for u in &sel.unsupported {
@@ -128,32 +161,47 @@ pub fn settings(ciphers: Option<&str>, disable: Option<TlsProtocol>) -> Result<S
                 "Ciphers \"{list}\" leaves no TLS 1.2 cipher suite; only TLS 1.3 will be used"
             ));
         }
-        let tls13 = provider
+        let tls13: Vec<_> = provider
             .cipher_suites
             .iter()
             .filter(|s| s.version() == &rustls::version::TLS13)
-            .copied();
+            .copied()
+            .collect();
         let chosen = sel.suites.iter().filter_map(|name| {
             provider.cipher_suites.iter().copied().find(|s| {
                 s.version() == &rustls::version::TLS12 && openssl_name(s.suite()) == Some(name)
             })
         });
-        provider.cipher_suites = tls13.chain(chosen).collect();
+        provider.cipher_suites = tls13.into_iter().chain(chosen).collect();
     }
-    let versions = if tls12
-        && provider
-            .cipher_suites
-            .iter()
-            .any(|s| s.version() == &rustls::version::TLS12)
-    {
-        vec![&rustls::version::TLS13, &rustls::version::TLS12]
-    } else {
-        vec![&rustls::version::TLS13]
+    let has = |v: &rustls::SupportedProtocolVersion| {
+        provider.cipher_suites.iter().any(|s| s.version() == v)
     };
+    let mut versions = Vec::new();
+    if has(&rustls::version::TLS13) {
+        versions.push(&rustls::version::TLS13);
+    }
+    if tls12 && has(&rustls::version::TLS12) {
+        versions.push(&rustls::version::TLS12);
+    }
+    if versions.is_empty() {
+        return Err("Ciphers and Disable leave no cipher suite to use".to_string());
+    }
     Ok(Settings {
         provider: Arc::new(provider),
         versions,
         warnings,
+    })
+}
+
+/// The OpenSSL (and IANA) name of a TLS 1.3 suite of this build.
+fn tls13_name(s: rustls::CipherSuite) -> Option<&'static str> {
+    use rustls::CipherSuite as C;
+    Some(match s {
+        C::TLS13_AES_256_GCM_SHA384 => "TLS_AES_256_GCM_SHA384",
+        C::TLS13_AES_128_GCM_SHA256 => "TLS_AES_128_GCM_SHA256",
+        C::TLS13_CHACHA20_POLY1305_SHA256 => "TLS_CHACHA20_POLY1305_SHA256",
+        _ => return None,
     })
 }
 
@@ -249,19 +297,19 @@ mod tests {
 
     #[test]
     fn ciphers_and_disable_shape_the_provider() {
-        let s = settings(Some("ECDHE-RSA-AES128-GCM-SHA256"), None).expect("valid");
+        let s = settings(Some("ECDHE-RSA-AES128-GCM-SHA256"), None, None).expect("valid");
         assert_eq!(s.provider.cipher_suites.len(), 4);
         assert_eq!(s.versions.len(), 2);
         assert!(s.warnings.is_empty());
 
-        let s = settings(None, Some(TlsProtocol::TlsV1_2)).expect("valid");
+        let s = settings(None, None, Some(TlsProtocol::TlsV1_2)).expect("valid");
         assert_eq!(s.versions, [&rustls::version::TLS13]);
-        let s = settings(None, Some(TlsProtocol::TlsV1_1)).expect("valid");
+        let s = settings(None, None, Some(TlsProtocol::TlsV1_1)).expect("valid");
         assert_eq!(s.versions.len(), 2);
 
-        let s = settings(Some("AES128-SHA"), None).expect("valid");
+        let s = settings(Some("AES128-SHA"), None, None).expect("valid");
         assert_eq!(s.versions, [&rustls::version::TLS13]);
         assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
-        assert!(settings(Some("HIGH:@NOPE"), None).is_err());
+        assert!(settings(Some("HIGH:@NOPE"), None, None).is_err());
     }
 }

@@ -46,8 +46,12 @@ pub fn build(
     http2: bool,
 ) -> Result<Built, String> {
     let at = |span: &Span, e: String| format!("{span}: {e}");
-    let mut s =
-        super::settings(tls.ciphers.as_deref(), tls.disable).map_err(|e| at(listener, e))?;
+    let mut s = super::settings(
+        tls.ciphers.as_deref(),
+        tls.ciphersuites.as_deref(),
+        tls.disable,
+    )
+    .map_err(|e| at(listener, e))?;
     let mut warnings: Vec<String> = s
         .warnings
         .drain(..)
