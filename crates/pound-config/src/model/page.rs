@@ -39,8 +39,11 @@ impl Page {
     }
 }
 
-fn split(content: &[u8]) -> Option<(Vec<(String, String)>, &[u8])> {
-    let mut headers: Vec<(String, String)> = Vec::new();
+/// Fields as `(name, value)`.
+type Fields = Vec<(String, String)>;
+
+fn split(content: &[u8]) -> Option<(Fields, &[u8])> {
+    let mut headers: Fields = Vec::new();
     let mut p = 0;
     loop {
         match content.get(p) {
@@ -106,7 +109,8 @@ mod tests {
     /// The splits pound 4.23 makes of the same files.
     #[test]
     fn splits_as_pound_does() {
-        let table: &[(&str, &[(&str, &str)], &str)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let table: &[Case] = &[
             ("plain error page\n", &[], "plain error page\n"),
             (
                 "Content-Type: text/plain\nX-Extra: 1\n\nbody here\n",
