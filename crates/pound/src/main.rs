@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use pound::{
     cli, control, daemon, listen, log, logmsg, privileges, server, state, supervisor, support, tls,
-    watch,
+    watch, workers,
 };
 
 use pound_config::{env::System, load, Options};
@@ -113,7 +113,7 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     if config.listeners.is_empty() {
         return terminated(&"no listeners defined");
     }
-    let state = match state::State::build(config, args.dns) {
+    let mut state = match state::State::build(config, args.dns) {
         Ok(s) => {
             for w in &s.warnings {
                 eprintln!("pound: {w}");
@@ -152,6 +152,11 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
             Ok(s) => sockets.push(s),
             Err(e) => return terminated(&format!("{}: {e}", l.span)),
         }
+    }
+
+    // The worker settings of pound 4.21 and 4.23, with the descriptors now open.
+    if let Err(e) = worker_settings(config, &mut state) {
+        return terminated(&e);
     }
 
     // The control socket is opened here, before privileges are dropped: `ChangeOwner` hands
@@ -236,6 +241,47 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
         log::flush();
     }
     ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+/// The smallest stack a runtime thread can run pound on; a smaller `WorkerStackSize` is
+/// raised to it, with a warning.
+const MIN_STACK: u64 = 256 * 1024;
+
+/// `WorkerStackSize` (pound 4.21) and the connection queue's bound from
+/// `ConnectionQueueSize` or the descriptor limit and `ReserveFD` (pound 4.23), each refused
+/// with pound's words where pound refuses it.
+fn worker_settings(config: &pound_config::Config, state: &mut state::State) -> Result<(), String> {
+    let g = &config.global;
+    if let Some(n) = g.worker_stack {
+        // Below PTHREAD_STACK_MIN pthread_attr_setstacksize(3) refuses.
+        if n < 16384 {
+            return Err("can't set worker stack size: Invalid argument".into());
+        }
+        if n < MIN_STACK {
+            logmsg!(
+                Warning,
+                "WorkerStackSize {n} is too small for the runtime; {MIN_STACK} used"
+            );
+        }
+        state.stack = Some(n.max(MIN_STACK) as usize);
+    }
+    // SAFETY: getrlimit writes the structure it is given.
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let limit = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
+        rl.rlim_cur
+    } else {
+        libc::RLIM_INFINITY
+    };
+    let open = std::fs::read_dir("/proc/self/fd").map_or(3, |d| d.count() as u64);
+    // The file watcher takes a descriptor of its own (inotify).
+    let reserve = u64::from(g.reserve_fd)
+        + u64::from(!state.watched.is_empty() || !state.htpasswd.is_empty());
+    state.queue =
+        workers::queue_size(g.connection_queue, limit, g.worker_max_count, open, reserve)?;
+    Ok(())
 }
 
 /// What the process that serves needs, prepared before any fork.

@@ -55,14 +55,17 @@ pub fn run(
     mut startup: crate::daemon::Startup,
 ) -> i32 {
     let (min, max, idle, threads) = state.workers;
-    crate::workers::init(min, max, idle, threads);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    crate::workers::init(min, max, idle, threads, state.queue);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .enable_all()
         .worker_threads(threads)
         .thread_keep_alive(Duration::from_secs(u64::from(idle.max(1))))
-        .thread_name("pound-worker")
-        .build()
-    {
+        .thread_name("pound-worker");
+    if let Some(stack) = state.stack {
+        builder.thread_stack_size(stack);
+    }
+    let runtime = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             startup.failed(&format!("cannot start the runtime: {e}"));
@@ -337,8 +340,14 @@ async fn accept_tcp(
     };
     let bound_texts = texts(bound);
     loop {
+        tokio::select! {
+            () = crate::workers::room_to_accept() => {}
+            _ = stop.changed() => return,
+        }
         let accepted = tokio::select! {
             r = l.accept() => r,
+            // The queue filled while waiting: pause before taking another connection.
+            () = crate::workers::queue_filled() => continue,
             _ = stop.changed() => return,
         };
         match accepted {
@@ -378,8 +387,14 @@ async fn accept_unix(
     let socket: Arc<str> = "socket".into();
     let no_port: Arc<str> = "".into();
     loop {
+        tokio::select! {
+            () = crate::workers::room_to_accept() => {}
+            _ = stop.changed() => return,
+        }
         let accepted = tokio::select! {
             r = l.accept() => r,
+            // The queue filled while waiting: pause before taking another connection.
+            () = crate::workers::queue_filled() => continue,
             _ = stop.changed() => return,
         };
         match accepted {

@@ -37,6 +37,10 @@ pub struct State {
     /// `WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`, and the runtime threads
     /// (counted at start, before a `RootJail` hides /sys and /proc).
     pub workers: (u32, u32, u32, usize),
+    /// The connection queue's bound (`ConnectionQueueSize`, or computed at start when the
+    /// listeners are open) and the runtime threads' stack (`WorkerStackSize`).
+    pub queue: usize,
+    pub stack: Option<usize>,
     /// How requests to the control socket are logged: the global `LogLevel`, as pound logs
     /// them.
     pub control_log: Format,
@@ -474,6 +478,8 @@ impl State {
             ),
             control_log: log_format(config, &config.global.log_level)?,
             identities: ids,
+            queue: usize::MAX,
+            stack: None,
             watched: config.watched.clone(),
             htpasswd,
             watcher_ttl: config.global.watcher_ttl,

@@ -57,6 +57,9 @@ const IMPLEMENTED: &[&str] = &[
     "ErrorFile",
     "RewriteErrors",
     "LineBufferSize",
+    "ConnectionQueueSize",
+    "ReserveFD",
+    "WorkerStackSize",
     "RewriteLocation",
     // Services and regular backends.
     "Service",

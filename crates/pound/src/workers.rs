@@ -11,6 +11,11 @@
 //! - `WorkerMinCount` sets the runtime's worker threads, at most one per CPU (more threads
 //!   than CPUs only add switching to an engine that never blocks).
 //! - `WorkerIdleTimeout` is how long a thread of the runtime's blocking pool may stay idle.
+//! - `ConnectionQueueSize` (pound 4.23) bounds the queue: while that many requests wait,
+//!   the listeners stop accepting (new connections wait in the kernel's backlog), as pound
+//!   stops taking connections into its queue. Without it the bound is computed from the
+//!   descriptor limit as pound computes it ([`queue_size`]), with `ReserveFD`.
+//! - `WorkerStackSize` (pound 4.21) is the stack size of the runtime's threads.
 //!
 //! The control socket reports them in its `workers` object: `active` requests, `count`
 //! threads, `min`, `max` and `timeout`.
@@ -28,6 +33,13 @@ pub struct Workers {
     /// Wakes waiters in the order they came, one per freed slot.
     freed: Notify,
     limit: usize,
+    /// Requests that may wait before accepting pauses.
+    queue: usize,
+    /// Wakes the paused accept loops when the queue shrinks below its bound.
+    room: Notify,
+    /// Wakes the accept loops when the queue fills, so that they stop accepting.
+    full: Notify,
+    blocked: std::sync::atomic::AtomicBool,
     pub min: u32,
     pub max: u32,
     pub idle_timeout: u32,
@@ -42,12 +54,48 @@ pub fn threads(min: u32) -> usize {
     (min as usize).clamp(1, cpus)
 }
 
+/// The descriptors each request in progress may hold (client and backend), as pound
+/// counts them per worker.
+const FDS_PER_WORKER: u64 = 2;
+
+/// The descriptors pound keeps out of the computation before `ReserveFD` adds to them.
+const RESERVED_FDS: u64 = 3;
+
+/// Why pound cannot start with its descriptor limit, in pound's words.
+pub const TOO_FEW_FDS: &str = "not enough file descriptors or ReserveFD value is set too high";
+
+/// The connection queue's bound as pound 4.23 computes it when `ConnectionQueueSize` is not
+/// given: the descriptor limit less what the workers, the descriptors open at start
+/// (`open`) and the reserve take. `Err` when the reserve and those open leave nothing.
+pub fn queue_size(
+    explicit: Option<u32>,
+    limit: u64,
+    max_workers: u32,
+    open: u64,
+    reserve: u64,
+) -> Result<usize, &'static str> {
+    let reserved = RESERVED_FDS + reserve;
+    if limit <= open + reserved {
+        return Err(TOO_FEW_FDS);
+    }
+    Ok(match explicit {
+        Some(n) => n as usize,
+        None => limit
+            .saturating_sub(u64::from(max_workers) * FDS_PER_WORKER + open + reserved)
+            .max(1) as usize,
+    })
+}
+
 /// Sets the bounds; called once before serving.
-pub fn init(min: u32, max: u32, idle_timeout: u32, threads: usize) {
+pub fn init(min: u32, max: u32, idle_timeout: u32, threads: usize, queue: usize) {
     let _ = WORKERS.set(Workers {
         active: AtomicUsize::new(0),
         waiting: AtomicUsize::new(0),
         freed: Notify::new(),
+        queue,
+        room: Notify::new(),
+        full: Notify::new(),
+        blocked: std::sync::atomic::AtomicBool::new(false),
         limit: (max as usize).max(1),
         min,
         max,
@@ -94,10 +142,17 @@ pub async fn admit() -> Slot {
     struct Waiting(&'static Workers);
     impl Drop for Waiting {
         fn drop(&mut self) {
-            self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+            let w = self.0;
+            if w.waiting.fetch_sub(1, Ordering::SeqCst) <= w.queue
+                && w.blocked.load(Ordering::SeqCst)
+            {
+                w.room.notify_waiters();
+            }
         }
     }
-    w.waiting.fetch_add(1, Ordering::SeqCst);
+    if w.waiting.fetch_add(1, Ordering::SeqCst) + 1 >= w.queue {
+        w.full.notify_waiters();
+    }
     let _waiting = Waiting(w);
     loop {
         let freed = w.freed.notified();
@@ -108,6 +163,52 @@ pub async fn admit() -> Slot {
             return Slot(Some(w));
         }
         freed.await;
+    }
+}
+
+/// Waits, before a listener accepts, while the connection queue is full (pound: "incoming
+/// connections blocked"). One atomic load when it is not.
+pub async fn room_to_accept() {
+    let Some(w) = WORKERS.get() else {
+        return;
+    };
+    if w.waiting.load(Ordering::SeqCst) < w.queue {
+        return;
+    }
+    if !w.blocked.swap(true, Ordering::SeqCst) {
+        crate::logmsg!(
+            Notice,
+            "connection queue is full; incoming connections blocked"
+        );
+    }
+    loop {
+        let room = w.room.notified();
+        tokio::pin!(room);
+        room.as_mut().enable();
+        if w.waiting.load(Ordering::SeqCst) < w.queue {
+            break;
+        }
+        room.await;
+    }
+    if w.blocked.swap(false, Ordering::SeqCst) {
+        crate::logmsg!(Notice, "incoming connections unblocked");
+    }
+}
+
+/// Resolves when the connection queue fills (never when it is unbounded): an accept loop
+/// waiting for a connection then stops waiting and pauses.
+pub async fn queue_filled() {
+    let Some(w) = WORKERS.get().filter(|w| w.queue != usize::MAX) else {
+        return std::future::pending().await;
+    };
+    loop {
+        let full = w.full.notified();
+        tokio::pin!(full);
+        full.as_mut().enable();
+        if w.waiting.load(Ordering::SeqCst) >= w.queue {
+            return;
+        }
+        full.await;
     }
 }
 

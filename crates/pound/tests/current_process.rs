@@ -168,3 +168,88 @@ fn no_pid_file() {
     let pid = std::fs::read_to_string(&named).expect("PID file");
     assert_eq!(pid.trim(), pound.child.id().to_string());
 }
+
+/// `ConnectionQueueSize` (pound 4.23): while that many requests wait for a worker, pound
+/// stops accepting; accepting resumes when the queue shrinks, and every request is served.
+#[test]
+fn a_full_connection_queue_pauses_accepting() {
+    let backend = Backend::start(|r| {
+        let body = r.line().to_string();
+        if r.line().starts_with("GET /slow") {
+            let bytes = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            Reply::Delay(std::time::Duration::from_millis(300), bytes.into_bytes())
+        } else {
+            ok(&body)
+        }
+    });
+    let pound = Pound::start(&format!(
+        "WorkerMinCount 1\nWorkerMaxCount 1\nConnectionQueueSize 1\n{}",
+        simple("", &[&backend])
+    ));
+    let send = |target: &'static str| {
+        let mut c = pound.connect();
+        c.send(format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ));
+        c
+    };
+    let mut first = send("/slow/1");
+    poll("the first request at the backend", || {
+        (!backend.requests().is_empty()).then_some(())
+    });
+    // The first is in progress, the second waits for the worker; the third connection,
+    // accepted before the queue filled, waits too, and the listener then pauses.
+    let mut second = send("/slow/2");
+    let mut third = send("/third");
+    pound
+        .err
+        .wait_for("connection queue is full; incoming connections blocked");
+    let mut fourth = send("/fourth");
+    for c in [&mut first, &mut second, &mut third, &mut fourth] {
+        assert_eq!(c.response().status, 200);
+    }
+    pound.err.wait_for("incoming connections unblocked");
+}
+
+#[test]
+fn worker_settings_pound_refuses_at_start() {
+    let backend = Backend::named("ok");
+    for (globals, message) in [
+        (
+            "ReserveFD 2147483644",
+            "pound: not enough file descriptors or ReserveFD value is set too high",
+        ),
+        (
+            "WorkerStackSize 1",
+            "pound: can't set worker stack size: Invalid argument",
+        ),
+    ] {
+        let dir = scratch_dir("refused");
+        let cfg = dir.join("pound.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "{globals}\nListenHTTP\nAddress 127.0.0.1\nPort 0\nEnd\nService\nBackend\n{}End\nEnd\n",
+                backend.config()
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_pound"))
+            .args(["-F", "-e", "-W", "no-include-dir", "-p", "-", "-f"])
+            .arg(&cfg)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pound");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{globals}: {err}");
+        assert!(err.contains(message), "{globals}: {err}");
+        assert!(
+            err.ends_with("pound: pound terminated\n"),
+            "{globals}: {err}"
+        );
+    }
+}

@@ -81,6 +81,13 @@ pub struct Global {
     pub worker_min_count: u32,
     pub worker_max_count: u32,
     pub worker_idle_timeout: u32,
+    /// `ConnectionQueueSize` (pound 4.23): how many requests may wait for a worker before
+    /// pound stops accepting connections; `None` computes it from the descriptor limit.
+    pub connection_queue: Option<u32>,
+    /// `ReserveFD` (pound 4.23): descriptors kept out of that computation.
+    pub reserve_fd: u32,
+    /// `WorkerStackSize` (pound 4.21): the stack of each runtime thread, in bytes.
+    pub worker_stack: Option<u64>,
     pub grace: u32,
     pub log_facility: LogFacility,
     pub log_level: LogLevel,
@@ -145,6 +152,9 @@ impl Default for Global {
             constants: Vec::new(),
             watcher_ttl: 60,
             log_tag: None,
+            connection_queue: None,
+            reserve_fd: 0,
+            worker_stack: None,
             line_buffer: 4096,
             combine_headers: Vec::new(),
         }

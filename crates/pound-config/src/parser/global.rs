@@ -43,6 +43,9 @@ const GLOBAL: &[&str] = &[
     "WatcherTTL",
     "LogTag",
     "LineBufferSize",
+    "ConnectionQueueSize",
+    "ReserveFD",
+    "WorkerStackSize",
     "Alive",
     "Client",
     "ClientMinRate",
@@ -111,6 +114,46 @@ impl Parser<'_> {
             "WorkerMinCount" => self.global.worker_min_count = self.u32_arg()?,
             "WorkerMaxCount" => self.global.worker_max_count = self.u32_arg()?,
             "WorkerIdleTimeout" => self.global.worker_idle_timeout = self.u32_arg()?,
+            "ConnectionQueueSize" => {
+                let (n, _) = self.integer()?;
+                self.end_of_line()?;
+                self.global.connection_queue = Some(n as u32);
+            }
+            "ReserveFD" => {
+                // pound 4.23 refuses the manual's `-worker` (an unexpected token).
+                let t = self.next()?;
+                if t.kind == TokenKind::Literal && t.text.starts_with('-') {
+                    return Err(Diagnostic::error(
+                        &t.span,
+                        format!("unexpected token: {}", t.text),
+                    ));
+                }
+                if t.kind != TokenKind::Number {
+                    return Err(Self::unexpected(&t, "number"));
+                }
+                let n: u32 = t
+                    .text
+                    .parse()
+                    .map_err(|_| Diagnostic::error(&t.span, "bad unsigned number"))?;
+                // The reserve starts at 3 and must stay an `int`.
+                if n > i32::MAX as u32 - 3 {
+                    return Err(Diagnostic::error(&t.span, "value out of range"));
+                }
+                self.end_of_line()?;
+                self.global.reserve_fd = n;
+            }
+            "WorkerStackSize" => {
+                let t = self.next()?;
+                if t.kind != TokenKind::Number {
+                    return Err(Self::unexpected(&t, "number"));
+                }
+                let n: u64 = t
+                    .text
+                    .parse()
+                    .map_err(|_| Diagnostic::error(&t.span, "bad size number"))?;
+                self.end_of_line()?;
+                self.global.worker_stack = Some(n);
+            }
             // pound 4.23 says nothing about it.
             "Threads" => {
                 let n = self.u32_arg()?;
