@@ -342,3 +342,127 @@ fn basic_auth_files_are_watched_unless_told_otherwise() {
     });
     assert_eq!(who(&get(&pound, "/f", two)), "fallback");
 }
+
+/// Sends `request` on a new connection and reads everything until pound closes it.
+fn raw(pound: &Pound, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(pound.addr).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `ErrorFile` (pound 4.12) pages, with the header lines a file may begin with (4.17),
+/// byte for byte as pound 4.23 sends them; the old `ErrNNN` still works.
+#[test]
+fn error_files_with_and_without_headers() {
+    let dir = scratch_dir("errorfile");
+    let d = dir.display();
+    std::fs::write(
+        dir.join("503.txt"),
+        "Content-Type: text/plain\nX-Extra: 1\nX-A: 1\nX-A: 2\nContent-Length: 99\n\nbody here\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("404.html"), "plain page\n").unwrap();
+    std::fs::write(dir.join("414.txt"), "X-Why: long\r\n\r\ntoo long").unwrap();
+    let config = format!(
+        "ListenHTTP\nLISTEN\nMaxURI 8\nErrorFile 503 \"{d}/503.txt\"\nErr404 \"{d}/404.html\"\n\
+         ErrorFile 414 \"{d}/414.txt\"\nEnd\n\
+         Service\nURL \"^/nf\"\nError 404\nEnd\n"
+    );
+    let pound = Pound::start(&config);
+    pound
+        .err
+        .wait_for("warning: deprecated statement, use \"ErrorFile 404\" instead");
+    assert_eq!(
+        raw(&pound, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"),
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10\r\nConnection: close\r\n\
+         Content-Type: text/plain\r\nX-Extra: 1\r\nX-A: 2\r\nExpires: now\r\nPragma: no-cache\r\n\
+         Cache-control: no-cache,no-store\r\n\r\nbody here\n"
+    );
+    // An HTTP/1.0 request gets the page delimited by the end of the connection.
+    assert_eq!(
+        raw(&pound, "GET /x HTTP/1.0\r\n\r\n"),
+        "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nX-Extra: 1\r\nX-A: 2\r\n\
+         Expires: now\r\nPragma: no-cache\r\nCache-control: no-cache,no-store\r\n\r\nbody here\n"
+    );
+    assert_eq!(
+        raw(&pound, "GET /nf HTTP/1.1\r\nHost: a\r\n\r\n"),
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 11\r\nConnection: close\r\n\
+         Content-Type: text/html\r\nExpires: now\r\nPragma: no-cache\r\n\
+         Cache-control: no-cache,no-store\r\n\r\nplain page\n"
+    );
+    // `MaxURI 8`: eight bytes pass (here to the 404 service), nine do not. A file written
+    // with CRLF keeps the LF of its empty line in the body, as in pound.
+    assert!(raw(&pound, "GET /nf45678 HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("HTTP/1.1 404"));
+    assert_eq!(
+        raw(&pound, "GET /nf456789 HTTP/1.1\r\nHost: a\r\n\r\n"),
+        "HTTP/1.1 414 URI Too Long\r\nContent-Length: 9\r\nConnection: close\r\nX-Why: long\r\n\
+         Content-Type: text/html\r\nExpires: now\r\nPragma: no-cache\r\n\
+         Cache-control: no-cache,no-store\r\n\r\n\ntoo long"
+    );
+    pound
+        .err
+        .wait_for("e414: 127.0.0.1: \"GET /nf456789 HTTP/1.1\": URI too long: 9 bytes");
+}
+
+/// `RewriteErrors` (pound 4.17): a backend's error whose status has an `ErrorFile` page
+/// is answered with that page; a service's setting wins over its listener's.
+#[test]
+fn backend_errors_rewritten_with_error_files() {
+    let dir = scratch_dir("rewriteerrors");
+    std::fs::write(dir.join("500.html"), "X-Page: ours\n\nsorry\n").unwrap();
+    let backend = Backend::start(|r| {
+        let status = if r.line().contains("/404") { 404 } else { 500 };
+        Reply::Send(
+            format!("HTTP/1.1 {status} Oops\r\nX-Backend: yes\r\nContent-Length: 7\r\n\r\nbackend")
+                .into_bytes(),
+        )
+    });
+    let config = format!(
+        "ListenHTTP\nLISTEN\nErrorFile 500 \"{}/500.html\"\nRewriteErrors on\nEnd\n\
+         Service\nURL \"^/off\"\nRewriteErrors off\nBackend\n{b}End\nEnd\n\
+         Service\nBackend\n{b}End\nEnd\n",
+        dir.display(),
+        b = backend.config()
+    );
+    let pound = Pound::start(&config);
+    let r = get(&pound, "/on", "");
+    assert_eq!((r.status, r.text().as_str()), (500, "sorry\n"));
+    assert_eq!(r.header("X-Page").as_deref(), Some("ours"));
+    assert_eq!(r.header("X-Backend"), None);
+    // A status without a page, and a service that says off, pass the backend's answer.
+    let r = get(&pound, "/404", "");
+    assert_eq!((r.status, r.text().as_str()), (404, "backend"));
+    let r = get(&pound, "/off", "");
+    assert_eq!((r.status, r.text().as_str()), (500, "backend"));
+    pound
+        .out
+        .wait_for("GET /on HTTP/1.1 - HTTP/1.1 500 Internal Server Error");
+}
+
+/// `LineBufferSize` (pound 4.18): lines up to three bytes shorter than it pass; a longer
+/// request line is 414 and a longer header line 413, as pound answers them.
+#[test]
+fn line_buffer_size_bounds_each_line() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&format!("LineBufferSize 5000\n{}", simple("", &[&backend])));
+    let line = |target_len: usize| {
+        let target = format!("/{}", "a".repeat(target_len - 1));
+        format!("GET {target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    };
+    // "GET " + target + " HTTP/1.1" is 4997 bytes, then 4998.
+    let fits = 4997 - "GET  HTTP/1.1".len();
+    assert!(raw(&pound, &line(fits)).starts_with("HTTP/1.1 200"));
+    assert!(raw(&pound, &line(fits + 1)).starts_with("HTTP/1.0 414 URI Too Long\r\n"));
+    let header = |len: usize| {
+        format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-L: {}\r\nConnection: close\r\n\r\n",
+            "b".repeat(len - "X-L: ".len())
+        )
+    };
+    assert!(raw(&pound, &header(4997)).starts_with("HTTP/1.1 200"));
+    assert!(raw(&pound, &header(4998)).starts_with("HTTP/1.0 413 Payload Too Large\r\n"));
+}
