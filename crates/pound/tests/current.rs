@@ -466,3 +466,33 @@ fn line_buffer_size_bounds_each_line() {
     assert!(raw(&pound, &header(4997)).starts_with("HTTP/1.1 200"));
     assert!(raw(&pound, &header(4998)).starts_with("HTTP/1.0 413 Payload Too Large\r\n"));
 }
+
+/// `Include` with wildcards (pound 4.18): every match, in sorted order, so the first
+/// matching service is the one from the first file.
+#[test]
+fn include_with_wildcards_reads_files_in_order() {
+    let dir = scratch_dir("globbed");
+    let conf = dir.join("conf.d");
+    std::fs::create_dir_all(&conf).unwrap();
+    let backends: Vec<Backend> = ["10", "B", "a"].iter().map(|n| Backend::named(n)).collect();
+    for (name, b) in ["10", "B", "a"].iter().zip(&backends) {
+        std::fs::write(
+            conf.join(format!("{name}.cfg")),
+            format!(
+                "Service\nURL \"^/{name}|^/all\"\nBackend\n{}End\nEnd\n",
+                b.config()
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::write(conf.join(".hidden.cfg"), "Bogus\n").unwrap();
+    std::fs::write(conf.join("notes.txt"), "Bogus\n").unwrap();
+    let pound = Pound::start(&format!(
+        "ListenHTTP\nLISTEN\nInclude \"{}/conf.d/*.cfg\"\nEnd\n",
+        dir.display()
+    ));
+    // Byte order: "10" < "B" < "a".
+    assert_eq!(who(&get(&pound, "/all", "")), "10");
+    assert_eq!(who(&get(&pound, "/B", "")), "B");
+    assert_eq!(who(&get(&pound, "/a", "")), "a");
+}
