@@ -4,30 +4,11 @@
 mod common;
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::thread;
 
 use common::net::*;
 use common::scratch_dir;
-
-/// A listening socket handed to pound with `SocketFrom`.
-fn handoff(dir: &Path) -> (String, SocketAddr) {
-    let socket = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = socket.local_addr().expect("local address");
-    let path = dir.join("listen.sock");
-    let unix = UnixListener::bind(&path).expect("bind unix");
-    thread::spawn(move || {
-        let Ok((conn, _)) = unix.accept() else { return };
-        send_fd(&conn, socket.as_raw_fd());
-        let mut b = [0u8; 1];
-        let _ = (&conn).read(&mut b);
-    });
-    (format!("SocketFrom \"{}\"", path.display()), addr)
-}
 
 struct Running {
     child: Child,

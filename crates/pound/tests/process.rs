@@ -11,16 +11,14 @@
 mod common;
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixListener;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::thread;
 use std::time::Instant;
 
-use common::net::{poll, send_fd, Backend, Client, PATIENCE};
+use common::net::{handoff, poll, Backend, Client, PATIENCE};
 use common::scratch_dir;
 
 /// Makes this test process the reaper of the daemons it starts.
@@ -36,23 +34,6 @@ fn become_subreaper() {
 fn is_root() -> bool {
     // SAFETY: a plain system call.
     unsafe { libc::geteuid() == 0 }
-}
-
-/// A loopback listening socket handed to pound with `SocketFrom`: the `Listen` lines to put
-/// in a listener, and the address.
-fn handoff(dir: &Path) -> (String, SocketAddr) {
-    let socket = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = socket.local_addr().expect("local address");
-    let path = dir.join("listen.sock");
-    let unix = UnixListener::bind(&path).expect("bind unix");
-    thread::spawn(move || {
-        let Ok((conn, _)) = unix.accept() else { return };
-        send_fd(&conn, socket.as_raw_fd());
-        // Keep our copy until pound has its own (it closes the connection).
-        let mut b = [0u8; 1];
-        let _ = (&conn).read(&mut b);
-    });
-    (format!("SocketFrom \"{}\"", path.display()), addr)
 }
 
 /// A configuration: `globals`, one listener and one service over `backend`.

@@ -31,6 +31,23 @@ pub fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// A loopback listening socket handed to pound with `SocketFrom`: the `Listen` lines to put
+/// in a listener, and the address.
+pub fn handoff(dir: &Path) -> (String, SocketAddr) {
+    let socket = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = socket.local_addr().expect("local address");
+    let path = dir.join("listen.sock");
+    let unix = UnixListener::bind(&path).expect("bind unix");
+    thread::spawn(move || {
+        let Ok((conn, _)) = unix.accept() else { return };
+        send_fd(&conn, socket.as_raw_fd());
+        // Keep our copy until pound has its own (it closes the connection).
+        let mut b = [0u8; 1];
+        let _ = (&conn).read(&mut b);
+    });
+    (format!("SocketFrom \"{}\"", path.display()), addr)
+}
+
 /// Sends `fd` over the connected UNIX socket `sock` with SCM_RIGHTS (for `SocketFrom`).
 pub fn send_fd(sock: &std::os::unix::net::UnixStream, fd: i32) {
     let mut byte = [0u8; 1];
