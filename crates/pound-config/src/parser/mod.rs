@@ -320,7 +320,11 @@ impl<'e> Parser<'e> {
             span: kw.span.clone(),
         });
         let name = self.string()?;
-        self.end_of_line()?;
+        // Whatever follows the name is read as more statements, as pound reads it (a stray
+        // string or number is a `syntax error` note), once the file is included.
+        if matches!(self.peek()?.kind, TokenKind::Newline | TokenKind::Eof) {
+            self.end_of_line()?;
+        }
         let path = self.resolve(&name.text);
         // pound points at the end of the name when it reports a loop.
         let origin = Self::point(&name.span, name.span.end);

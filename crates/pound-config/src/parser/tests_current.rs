@@ -391,6 +391,16 @@ fn include_with_wildcards() {
         .with_file("/inc/conf.d/a.cfg", "Bogus\n");
     let (_, d) = super::tests::load_fs(&fs);
     assert_eq!(d, ["conf.d/a.cfg:1.1-5: unrecognized keyword"]);
+    // The rest of the line is read as more statements, as pound reads it.
+    let fs = MemoryFs::new()
+        .with_file("p.cfg", "Include \"a.cfg\" \"x\" 5\n")
+        .with_file("/inc/a.cfg", "Alive 3\n");
+    let (c, d) = super::tests::load_fs(&fs);
+    assert_eq!(
+        d,
+        ["p.cfg:1.17-19: syntax error", "p.cfg:1.21: syntax error"]
+    );
+    assert_eq!(c.unwrap().global.alive, 3);
     fails(
         "Include \"conf.d/*.none\"\n",
         &["p.cfg:1.9-23: can't stat /inc/conf.d/*.none: No such file or directory"],
