@@ -22,6 +22,7 @@ fn text(code: u16) -> &'static str {
         429 => "Originator sent too many requests in a given amount of time.",
         500 => "The server encountered an internal error and was unable to complete your request.",
         501 => "The server does not support the action requested.",
+        200 => "Success",
         503 => "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.",
         _ => reason(code),
     }

@@ -248,6 +248,8 @@ pub enum Special {
     Acme(std::path::PathBuf),
     /// `Metrics`: OpenMetrics text about the running state.
     Metrics,
+    /// `Success` (pound 4.20): 200 with an empty body.
+    Success,
 }
 
 pub struct Redirect {
@@ -669,6 +671,7 @@ fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, Strin
                 other = Some(Special::Acme(directory.into()));
             }
             BackendKind::Metrics => other = Some(Special::Metrics),
+            BackendKind::Success => other = Some(Special::Success),
         }
     }
     // A service mixing `Redirect` with regular backends (deprecated) keeps both: each

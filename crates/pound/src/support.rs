@@ -123,6 +123,7 @@ const IMPLEMENTED: &[&str] = &[
     "Redirect",
     "Error",
     "ACME",
+    "Success",
 ];
 
 /// Statement families the runtime implements whole.

@@ -496,3 +496,25 @@ fn include_with_wildcards_reads_files_in_order() {
     assert_eq!(who(&get(&pound, "/B", "")), "B");
     assert_eq!(who(&get(&pound, "/a", "")), "a");
 }
+
+/// `Success` (pound 4.20): an empty 200, through the service's response rewrites, as the
+/// manual's example answers CORS preflight requests; `Error 200` is pound's page.
+#[test]
+fn success_backend() {
+    let pound = Pound::start(
+        "ListenHTTP\nLISTEN\nxHTTP 1\nEnd\n\
+         Service\nMethod \"^OPTIONS$\"\nRewrite response\n\
+         SetHeader \"Access-Control-Allow-Origin: example.com\"\nEnd\nSuccess\nEnd\n\
+         Service\nError 200\nEnd\n",
+    );
+    assert_eq!(
+        raw(&pound, "OPTIONS /x HTTP/1.1\r\nHost: a\r\n\r\n"),
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\
+         Access-Control-Allow-Origin: example.com\r\n\r\n"
+    );
+    let page = raw(&pound, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(
+        page.ends_with("<title>200 OK</title></head><body><h1>OK</h1><p>Success</p></body></html>"),
+        "{page}"
+    );
+}

@@ -34,6 +34,8 @@ pub enum BackendKind {
     },
     /// `Metrics`: OpenMetrics output.
     Metrics,
+    /// `Success` (pound 4.20): an empty 200 answer.
+    Success,
     /// `ACME "directory"`: HTTP-01 challenge responses.
     Acme { directory: String },
 }
@@ -46,6 +48,7 @@ impl BackendKind {
             BackendKind::Redirect { .. } => "Redirect",
             BackendKind::Error { .. } => "Error",
             BackendKind::Metrics => "Metrics",
+            BackendKind::Success => "Success",
             BackendKind::Acme { .. } => "ACME",
         }
     }

@@ -16,6 +16,7 @@ const SERVICE: &[&str] = &[
     "Error",
     "Emergency",
     "Metrics",
+    "Success",
     "Session",
     "IgnoreCase",
     "Disabled",
@@ -30,7 +31,8 @@ const SERVICE: &[&str] = &[
 const REDIRECT_CODES: &[u64] = &[301, 302, 303, 307, 308];
 
 /// Status codes an `Error` backend can answer with: those pound has texts for.
-pub(super) const ERROR_CODES: &[u64] = &[400, 401, 403, 404, 405, 413, 414, 429, 500, 501, 503];
+pub(super) const ERROR_CODES: &[u64] =
+    &[200, 400, 401, 403, 404, 405, 413, 414, 429, 500, 501, 503];
 
 /// What a service inherits from its surroundings when it is defined.
 pub(super) struct ServiceDefaults {
@@ -202,6 +204,13 @@ impl Parser<'_> {
                 s.backends.push(Backend {
                     span: t.span.clone(),
                     kind: BackendKind::Metrics,
+                });
+            }
+            "Success" => {
+                self.end_of_line()?;
+                s.backends.push(Backend {
+                    span: t.span.clone(),
+                    kind: BackendKind::Success,
                 });
             }
             _ => unreachable!("keyword {kw} listed but not handled"),

@@ -43,6 +43,7 @@ impl<C: Downstream> Exchange<C> {
                 self.redirect(&list[i]).await
             }
             Special::Metrics => self.metrics().await,
+            Special::Success => self.success(service).await,
             Special::Error { status, page } => {
                 let page = page
                     .clone()
@@ -58,6 +59,7 @@ impl<C: Downstream> Exchange<C> {
                     Special::Error { status, .. } => format!("error:{status}"),
                     Special::Acme(_) => "acme".to_string(),
                     Special::Metrics => "metrics".to_string(),
+                    Special::Success => "success".to_string(),
                 },
                 location: service.named.location.clone(),
             });
@@ -93,6 +95,23 @@ impl<C: Downstream> Exchange<C> {
 
     /// `Metrics`: the OpenMetrics exposition of the moment. As in pound 4.22 and later, the
     /// connection closes after it.
+    /// `Success` (pound 4.20): 200 with no body, through the service's response rewrites
+    /// (the manual's example answers CORS preflights so). pound 4.23 sends
+    /// `Content-Length: -1`; the length here is 0.
+    async fn success(&mut self, service: &Service) -> Outcome {
+        let mut head = Head::default();
+        if let Err(e) = self.modify_response(service, Some(&mut head)) {
+            return self.eval_failed(&e).await;
+        }
+        let mut fields = Head::default();
+        fields.push("Content-Length", b"0");
+        fields.push("Connection", b"close");
+        for i in 0..head.fields.len() {
+            fields.push_from(&head, i);
+        }
+        self.send_generated(200, &fields, b"").await
+    }
+
     async fn metrics(&mut self) -> Outcome {
         let body = crate::metrics::scrape().unwrap_or_else(|| "# EOF\n".to_string());
         let mut fields = Head::default();
