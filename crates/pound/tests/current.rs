@@ -502,7 +502,7 @@ fn include_with_wildcards_reads_files_in_order() {
 #[test]
 fn success_backend() {
     let pound = Pound::start(
-        "ListenHTTP\nLISTEN\nxHTTP 1\nEnd\n\
+        "ListenHTTP\nLISTEN\nxHTTP 2\nEnd\n\
          Service\nMethod \"^OPTIONS$\"\nRewrite response\n\
          SetHeader \"Access-Control-Allow-Origin: example.com\"\nEnd\nSuccess\nEnd\n\
          Service\nError 200\nEnd\n",
