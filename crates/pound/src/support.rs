@@ -126,6 +126,8 @@ const IMPLEMENTED: &[&str] = &[
     "Success",
 ];
 
+// `TBF` is among the conditions (`pound_config::keywords::CONDITIONS`).
+
 /// Statement families the runtime implements whole.
 const FAMILIES: &[&[&str]] = &[
     IMPLEMENTED,

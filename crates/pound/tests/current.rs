@@ -518,3 +518,25 @@ fn success_backend() {
         "{page}"
     );
 }
+
+/// `TBF` (pound 4.18), as the manual's example uses it: a burst passes, the next request
+/// goes to the `Error 429` service, and after a while tokens come back (polled for). Keys
+/// have buckets of their own.
+#[test]
+fn tbf_rate_limits_by_key() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&format!(
+        "ListenHTTP\nLISTEN\nEnd\n\
+         Service \"git\"\nPath -re \"^/git/([^/]+).*\"\nTBF \"$1\" 20 3\nBackend\n{}End\nEnd\n\
+         Service \"block\"\nPath -re \"^/git/([^/]+).*\"\nError 429\nEnd\n",
+        backend.config()
+    ));
+    let statuses: Vec<u16> = (0..4).map(|_| get(&pound, "/git/a/x", "").status).collect();
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    assert_eq!(get(&pound, "/git/b/x", "").status, 200);
+    let r = get(&pound, "/git/a/x", "");
+    assert!(r.text().contains("Too Many Requests"), "{}", r.text());
+    poll("a token for a again", || {
+        (get(&pound, "/git/a/x", "").status == 200).then_some(())
+    });
+}

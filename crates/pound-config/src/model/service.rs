@@ -69,6 +69,14 @@ pub enum ConditionKind {
         path: PathBuf,
         der: Arc<[u8]>,
     },
+    /// `TBF KEY RATE BURST` (pound 4.18): the bucket of the expanded key has a token.
+    Tbf {
+        key: Template,
+        /// `count` tokens every `per`.
+        count: u64,
+        per: std::time::Duration,
+        burst: u32,
+    },
     /// `Method` (pound 4.20): the request method matches.
     Method(Matcher),
     /// `Eval "NAME"` (pound 4.19): the detached condition NAME holds.

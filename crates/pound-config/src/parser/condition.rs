@@ -30,6 +30,7 @@ pub const CONDITIONS: &[&str] = &[
     "Method",
     "Eval",
     "ClientCert",
+    "TBF",
     "Not",
     "Match",
 ];
@@ -194,6 +195,23 @@ impl Parser<'_> {
                 self.client_cert_condition = true;
                 let der: Arc<[u8]> = der.as_ref().into();
                 (ConditionKind::ClientCert { path, der }, file.span)
+            }
+            "TBF" => {
+                let key = self.string()?;
+                let key = self.template(&key)?;
+                let t = self.next()?;
+                let (count, per) = tbf_rate(&t)?;
+                let (burst, end) = self.unsigned()?;
+                self.end_of_line()?;
+                (
+                    ConditionKind::Tbf {
+                        key,
+                        count,
+                        per,
+                        burst,
+                    },
+                    end,
+                )
             }
             "Method" => {
                 let (m, end) = self.matcher_arg(MatchMode::Regex, false)?;
@@ -512,4 +530,72 @@ impl MatchOptions {
         self.mode = MatchMode::Regex;
         self.dialect = dialect;
     }
+}
+
+/// The `RATE` of `TBF` (pound 4.18): `N` a second, or `N/[M]UNIT` with `s`, `ms` or `us`
+/// (any case; M is 1 when left out). pound's messages: the count must be a positive number,
+/// the interval a positive number of a known unit, and the time per token at least a
+/// nanosecond.
+fn tbf_rate(t: &Token) -> PResult<(u64, std::time::Duration)> {
+    use std::time::Duration;
+    let bad = |m: &str| Diagnostic::error(&t.span, m);
+    let text = t.text.as_str();
+    let (count, interval) = match text.split_once('/') {
+        Some((c, i)) => (c, Some(i)),
+        None => (text, None),
+    };
+    if count.starts_with('-') {
+        return Err(bad("effective rate is 0"));
+    }
+    let digits = count.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err(bad("bad unsigned number"));
+    }
+    if digits < count.len() {
+        return Err(bad(if interval.is_some() {
+            "bad unsigned number"
+        } else {
+            "invalid rate"
+        }));
+    }
+    let count_len = count.len();
+    let count: u64 = count.parse().map_err(|_| bad("bad unsigned number"))?;
+    if count == 0 {
+        return Err(bad("bad unsigned number"));
+    }
+    let per_ns: u128 = match interval {
+        None => 1_000_000_000,
+        Some(i) => {
+            let digits = i.bytes().take_while(u8::is_ascii_digit).count();
+            let n: u128 = if digits == 0 {
+                1
+            } else {
+                i[..digits]
+                    .parse()
+                    .map_err(|_| bad("bad interval specifier"))?
+            };
+            let unit = match i[digits..].to_ascii_lowercase().as_str() {
+                "s" => 1_000_000_000,
+                "ms" => 1_000_000,
+                "us" => 1_000,
+                // pound points at the unit, from where it starts to the token's end.
+                _ => {
+                    let mut span = t.span.clone();
+                    span.start.col += (count_len + 1 + digits) as u32;
+                    return Err(Diagnostic::error(&span, "bad interval specifier"));
+                }
+            };
+            if n == 0 {
+                return Err(bad("bad interval specifier"));
+            }
+            n * unit
+        }
+    };
+    if per_ns > u128::from(u64::MAX) {
+        return Err(bad("effective rate is out of range"));
+    }
+    if per_ns / u128::from(count) == 0 {
+        return Err(bad("effective rate is 0"));
+    }
+    Ok((count, Duration::from_nanos(per_ns as u64)))
 }

@@ -449,3 +449,40 @@ fn ciphers_options() {
     };
     assert!(b.tls.as_ref().unwrap().ciphersuites.is_some());
 }
+
+#[test]
+fn tbf_rates() {
+    for (rate, count, nanos) in [
+        ("10", 10, 1_000_000_000),
+        ("1/2s", 1, 2_000_000_000),
+        ("\"200/500ms\"", 200, 500_000_000),
+        ("5/us", 5, 1_000),
+        ("5/2MS", 5, 2_000_000),
+    ] {
+        let c = ok(&service(&format!("TBF \"k\" {rate} 3\nError 429\n")));
+        let ConditionKind::Tbf {
+            count: n,
+            per,
+            burst,
+            ..
+        } = first_condition(&c)
+        else {
+            panic!()
+        };
+        assert_eq!((*n, per.as_nanos(), *burst), (count, nanos, 3), "{rate}");
+    }
+    for (rate, message) in [
+        ("0", "p.cfg:2.9: bad unsigned number"),
+        ("1.5", "p.cfg:2.9-11: invalid rate"),
+        ("5/1", "p.cfg:2.12-11: bad interval specifier"),
+        ("5/2m", "p.cfg:2.12: bad interval specifier"),
+        ("-1", "p.cfg:2.9-10: effective rate is 0"),
+        ("1000000001", "p.cfg:2.9-18: effective rate is 0"),
+        (
+            "1/20000000000s",
+            "p.cfg:2.9-22: effective rate is out of range",
+        ),
+    ] {
+        fails(&service(&format!("TBF \"k\" {rate} 3\n")), &[message]);
+    }
+}

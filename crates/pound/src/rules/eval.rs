@@ -175,6 +175,11 @@ impl Cx<'_> {
             }
             Cond::Method(m) => self.test(m, self.req.method()),
             Cond::ClientCert(der) => self.matches.peer_cert.as_deref() == Some(&der[..]),
+            Cond::Tbf(bucket, key) => {
+                let mut k = Vec::new();
+                expand(key, "TBF", self.req, self.matches, &mut k)?;
+                bucket.take(&k)
+            }
             Cond::Eval(index, conds) => {
                 if let Some(Some(known)) = self.matches.evals.get(*index) {
                     return Ok(*known);

@@ -9,6 +9,7 @@
 pub mod constants;
 mod eval;
 pub mod target;
+pub mod tbf;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub enum Cond {
     Method(Matcher),
     /// The client presented this certificate (DER).
     ClientCert(Arc<[u8]>),
+    /// A token from the bucket of the expanded key.
+    Tbf(Arc<tbf::Tbf>, Template),
     /// A detached condition: its slot in the per-request cache, and its conditions.
     Eval(usize, Arc<[Cond]>),
     Host(Matcher),
@@ -116,6 +119,15 @@ impl Builder {
             }
             ConditionKind::Method(m) => Cond::Method(m.clone()),
             ConditionKind::ClientCert { der, .. } => Cond::ClientCert(der.clone()),
+            ConditionKind::Tbf {
+                key,
+                count,
+                per,
+                burst,
+            } => Cond::Tbf(
+                Arc::new(tbf::Tbf::new(*count, *per, u64::from(*burst))),
+                self.template(key),
+            ),
             ConditionKind::Eval(named) => {
                 let conds = match self.detached.get(&named.index) {
                     Some(c) => c.clone(),
