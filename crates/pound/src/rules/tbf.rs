@@ -13,7 +13,7 @@
 //! different keys rarely meet, and none waits on a global lock.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -61,9 +61,7 @@ impl Tbf {
             return false;
         }
         let now = now.saturating_duration_since(self.epoch).as_nanos() as u64;
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        let key = h.finish();
+        let key = self.hasher.hash_one(key);
         let part = &self.parts[(key as usize) % PARTS];
         let mut map = match part.lock() {
             Ok(m) => m,
