@@ -29,6 +29,7 @@ pub mod relay;
 pub mod reply;
 pub mod rules;
 pub mod running;
+pub mod sendfile;
 pub mod server;
 pub mod session;
 pub mod state;

@@ -250,6 +250,8 @@ pub enum Special {
     Metrics,
     /// `Success` (pound 4.20): 200 with an empty body.
     Success,
+    /// `SendFile` (pound 4.17): files from a directory opened at start.
+    SendFile(Arc<crate::sendfile::SendDir>),
 }
 
 pub struct Redirect {
@@ -672,6 +674,11 @@ fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, Strin
             }
             BackendKind::Metrics => other = Some(Special::Metrics),
             BackendKind::Success => other = Some(Special::Success),
+            BackendKind::SendFile { dir } => {
+                let d = crate::sendfile::SendDir::open(dir)
+                    .map_err(|e| format!("{}: can't open {}: {e}", b.span, dir.display()))?;
+                other = Some(Special::SendFile(Arc::new(d)));
+            }
         }
     }
     // A service mixing `Redirect` with regular backends (deprecated) keeps both: each

@@ -124,6 +124,7 @@ const IMPLEMENTED: &[&str] = &[
     "Error",
     "ACME",
     "Success",
+    "SendFile",
 ];
 
 // `TBF` is among the conditions (`pound_config::keywords::CONDITIONS`).

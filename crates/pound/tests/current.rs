@@ -540,3 +540,59 @@ fn tbf_rate_limits_by_key() {
         (get(&pound, "/git/a/x", "").status == 200).then_some(())
     });
 }
+
+/// `SendFile` (pound 4.17): files beneath the directory, and nothing outside it, whatever
+/// the path tries: `..`, encoded dots, absolute paths, symbolic links leading out.
+#[test]
+fn send_file_serves_the_directory_and_nothing_else() {
+    let root = scratch_dir("sendfile");
+    let www = root.join("www");
+    std::fs::create_dir_all(www.join("sub")).unwrap();
+    std::fs::write(www.join("a.txt"), "hello\n").unwrap();
+    std::fs::write(www.join("sub/b.txt"), "bbb\n").unwrap();
+    std::fs::write(root.join("secret.txt"), "secret\n").unwrap();
+    std::os::unix::fs::symlink(root.join("secret.txt"), www.join("out")).unwrap();
+    std::os::unix::fs::symlink(&root, www.join("up")).unwrap();
+    std::os::unix::fs::symlink("sub/b.txt", www.join("in")).unwrap();
+    // Large enough to need many writes, with recognisable bytes.
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(www.join("big.bin"), &big).unwrap();
+    let pound = Pound::start(&format!(
+        "ListenHTTP\nLISTEN\nEnd\n\
+         Service\nPath -re \"^/about/(.+)\"\nSetPath \"/$1\"\nSendFile \"{w}\"\nEnd\n\
+         Service\nSendFile \"{w}\"\nEnd\n",
+        w = www.display()
+    ));
+    let ok = |target: &str, body: &str| {
+        let r = get(&pound, target, "");
+        assert_eq!((r.status, r.text().as_str()), (200, body), "{target}");
+        assert_eq!(r.header("Content-Type").as_deref(), Some("text/plain"));
+    };
+    ok("/a.txt", "hello\n");
+    ok("/a.txt?x=1", "hello\n");
+    ok("/sub/b.txt", "bbb\n");
+    ok("/about/sub/b.txt", "bbb\n");
+    ok("/in", "bbb\n");
+    for target in [
+        "/",
+        "/nope",
+        "/sub",
+        "/../secret.txt",
+        "/sub/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/a/../a.txt",
+        "//etc/passwd",
+        "/out",
+        "/up/secret.txt",
+        "/up/www/a.txt",
+    ] {
+        assert_eq!(get(&pound, target, "").status, 404, "{target}");
+    }
+    let r = request(&pound, "HEAD", "/a.txt", "");
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert_eq!(r.header("Content-Length").as_deref(), Some("6"));
+    let r = get(&pound, "/big.bin", "");
+    assert_eq!(r.status, 200);
+    assert!(r.body == big, "the large file arrived altered");
+}

@@ -36,6 +36,9 @@ pub enum BackendKind {
     Metrics,
     /// `Success` (pound 4.20): an empty 200 answer.
     Success,
+    /// `SendFile "DIR"` (pound 4.17): files from DIR (resolved against the include
+    /// directory, 4.19).
+    SendFile { dir: std::path::PathBuf },
     /// `ACME "directory"`: HTTP-01 challenge responses.
     Acme { directory: String },
 }
@@ -49,6 +52,7 @@ impl BackendKind {
             BackendKind::Error { .. } => "Error",
             BackendKind::Metrics => "Metrics",
             BackendKind::Success => "Success",
+            BackendKind::SendFile { .. } => "SendFile",
             BackendKind::Acme { .. } => "ACME",
         }
     }

@@ -17,6 +17,7 @@ const SERVICE: &[&str] = &[
     "Emergency",
     "Metrics",
     "Success",
+    "SendFile",
     "Session",
     "IgnoreCase",
     "Disabled",
@@ -199,6 +200,34 @@ impl Parser<'_> {
             }
             "Redirect" => s.backends.push(self.redirect(&t)?),
             "Error" => s.backends.push(self.error_backend(&t)?),
+            "SendFile" => {
+                let name = self.string_arg()?;
+                let dir = self.resolve(&name.value);
+                // pound names the directory as written.
+                match self.env.stat(&dir) {
+                    Ok(crate::env::FileKind::Directory) => {}
+                    Ok(_) => {
+                        return Err(Diagnostic::error(
+                            &name.span,
+                            format!("can't open {}: Not a directory", name.value),
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(Diagnostic::error(
+                            &name.span,
+                            format!(
+                                "can't open {}: {}",
+                                name.value,
+                                crate::env::describe_io_error(&e)
+                            ),
+                        ))
+                    }
+                }
+                s.backends.push(Backend {
+                    span: t.span.clone(),
+                    kind: BackendKind::SendFile { dir },
+                });
+            }
             "Metrics" => {
                 self.end_of_line()?;
                 s.backends.push(Backend {

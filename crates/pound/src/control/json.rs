@@ -216,5 +216,6 @@ fn special_backends(s: &crate::state::Service, sp: &Special) -> Vec<Backend> {
         Special::Acme(_) => vec![special(0, "acme")],
         Special::Metrics => vec![special(0, "metrics")],
         Special::Success => vec![special(0, "success")],
+        Special::SendFile(_) => vec![special(0, "sendfile")],
     }
 }

@@ -3,10 +3,13 @@
 
 use std::path::Path;
 
-use super::downstream::Downstream;
+use std::sync::Arc;
+
+use super::downstream::{Downstream, Respond};
 use super::{Exchange, Outcome};
 use crate::backend::Backend;
 use crate::http::head::Head;
+use crate::http::response;
 use crate::http::status::reason;
 use crate::log::format::Named;
 use crate::logmsg;
@@ -44,6 +47,7 @@ impl<C: Downstream> Exchange<C> {
             }
             Special::Metrics => self.metrics().await,
             Special::Success => self.success(service).await,
+            Special::SendFile(dir) => self.send_file(service, dir).await,
             Special::Error { status, page } => {
                 let page = page
                     .clone()
@@ -60,6 +64,7 @@ impl<C: Downstream> Exchange<C> {
                     Special::Acme(_) => "acme".to_string(),
                     Special::Metrics => "metrics".to_string(),
                     Special::Success => "success".to_string(),
+                    Special::SendFile(d) => format!("sendfile:{}", d.path.display()),
                 },
                 location: service.named.location.clone(),
             });
@@ -110,6 +115,100 @@ impl<C: Downstream> Exchange<C> {
             fields.push_from(&head, i);
         }
         self.send_generated(200, &fields, b"").await
+    }
+
+    /// `SendFile` (pound 4.17): the file the (rewritten) request path names beneath the
+    /// directory, as `text/plain` (pound's type for every file), streamed with the
+    /// engine's backpressure. Opening and reading happen off the runtime. A path that
+    /// names nothing there, or tries to leave it, is 404; other failures are 500.
+    async fn send_file(
+        &mut self,
+        service: &Service,
+        dir: &Arc<crate::sendfile::SendDir>,
+    ) -> Outcome {
+        let path = target::split(self.req.target()).path;
+        let Some(rel) = crate::sendfile::relative(path).map(str::to_string) else {
+            return self.error(404).await;
+        };
+        let d = dir.clone();
+        let name = rel.clone();
+        let opened = tokio::task::spawn_blocking(move || d.open_file(&name)).await;
+        let (file, len) = match opened {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) if crate::sendfile::not_found(&e) => return self.error(404).await,
+            Ok(Err(e)) => {
+                logmsg!(
+                    Notice,
+                    "{}e500: {}: \"{}\": can't open {rel}: {}",
+                    self.tag,
+                    self.peer.ip,
+                    self.request_text(),
+                    pound_config::env::describe_io_error(&e)
+                );
+                return self.error(500).await;
+            }
+            Err(_) => return self.error(500).await,
+        };
+        let head =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nContent-Type: text/plain\r\n\r\n");
+        if response::parse(
+            head.as_bytes(),
+            head.len(),
+            self.req.method(),
+            &mut self.resp,
+        )
+        .ok()
+        .flatten()
+        .is_none()
+        {
+            return self.error(500).await;
+        }
+        if let Err(e) = self.modify_response(service, None) {
+            return self.eval_failed(&e).await;
+        }
+        // The file reaches the engine's relay through a socket pair: a task copies it in
+        // (tokio's file reads run on the blocking pool) as fast as the client takes it.
+        let (mut tx, rx) = match tokio::net::UnixStream::pair() {
+            Ok(p) => p,
+            Err(_) => return self.error(500).await,
+        };
+        let head_only = self.req.method() == b"HEAD";
+        let copy = tokio::spawn(async move {
+            if !head_only {
+                let mut f = tokio::fs::File::from_std(file);
+                let _ = tokio::io::copy(&mut f, &mut tx).await;
+            }
+        });
+        let mut stream = crate::io::Stream::Unix(rx);
+        let mut bin = crate::io::take_buffer(16 * 1024, 64 * 1024);
+        let stopping = *self.shutdown.borrow();
+        let timeout = self.listener.client_timeout;
+        let relayed = self
+            .client
+            .respond(Respond {
+                req: &self.req,
+                resp: &self.resp,
+                bin: &mut bin,
+                backend: &mut stream,
+                read: timeout,
+                tunnel: timeout,
+                listener: &self.listener,
+                upgrade: false,
+                stopping,
+                pace: &mut self.pace,
+                out: &mut self.out,
+            })
+            .await;
+        copy.abort();
+        let mut o = Outcome::generated(200);
+        match relayed {
+            Ok(r) => {
+                o.bytes = r.bytes;
+                o.keep = r.keep;
+            }
+            Err(_) => o.keep = false,
+        }
+        o
     }
 
     async fn metrics(&mut self) -> Outcome {
