@@ -37,5 +37,6 @@ pub mod stats;
 pub mod supervisor;
 pub mod support;
 pub mod tls;
+pub mod tunnel;
 pub mod watch;
 pub mod workers;

@@ -155,7 +155,7 @@ pub fn render(state: &State, control: bool) -> String {
     out.family("pound_listener", "info", "Description of a listener.");
     for (ll, l) in &listeners {
         let address = l.address.get().map(String::as_str).unwrap_or("");
-        let proto = if l.tls.is_some() { "https" } else { "http" };
+        let proto = crate::control::json::protocol(l);
         let labels = format!("{ll},address=\"{}\",protocol=\"{proto}\"", escape(address));
         out.sample("pound_listener_info", &labels, 1);
     }

@@ -259,6 +259,10 @@ async fn connection(
     stop: watch::Receiver<bool>,
     id: u64,
 ) {
+    if listener.tunnel {
+        Box::pin(crate::tunnel::serve(stream, peer, listener, id)).await;
+        return;
+    }
     let (stream, peer) = if listener.tls.is_some() {
         match Box::pin(handshake(stream, peer, &listener, id)).await {
             Some((stream, peer, false)) => (stream, peer),

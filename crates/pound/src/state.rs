@@ -174,6 +174,8 @@ pub struct Listener {
     pub services: Vec<Arc<Service>>,
     /// Present for `ListenHTTPS`.
     pub tls: Option<ListenerTls>,
+    /// `Tunnel`: connections are relayed to the one backend of the one service.
+    pub tunnel: bool,
     /// HTTP/2 for clients, when enabled: by ALPN on HTTPS listeners, with prior knowledge
     /// (h2c) on plain ones.
     pub http2: Option<Http2>,
@@ -576,6 +578,7 @@ fn new_listener(
     };
     let log = log_format(config, &l.log_level).map_err(|e| format!("{}: {e}", l.span))?;
     Ok(Listener {
+        tunnel: l.tunnel,
         named: named(l.name.as_deref(), &l.span),
         address: match &l.addr {
             ListenAddr::Unix(p) => std::sync::OnceLock::from(p.display().to_string()),

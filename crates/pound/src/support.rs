@@ -125,6 +125,7 @@ const IMPLEMENTED: &[&str] = &[
     "ACME",
     "Success",
     "SendFile",
+    "Tunnel",
 ];
 
 // `TBF` is among the conditions (`pound_config::keywords::CONDITIONS`).

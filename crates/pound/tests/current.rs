@@ -596,3 +596,58 @@ fn send_file_serves_the_directory_and_nothing_else() {
     assert_eq!(r.status, 200);
     assert!(r.body == big, "the large file arrived altered");
 }
+
+/// `Tunnel` (pound 4.23): bytes relayed both ways as they are, a client's half-close
+/// passed on, an idle tunnel closed after the backend's `TimeOut`.
+#[test]
+fn tunnels_relay_bytes() {
+    use std::io::{Read, Write};
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in server.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let _ = s.write_all(b"HELLO\n");
+                let mut buf = [0u8; 4096];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let _ = s.write_all(b"BYE\n");
+                            return;
+                        }
+                        Ok(n) => {
+                            let mut out = b"ECHO:".to_vec();
+                            out.extend_from_slice(&buf[..n]);
+                            let _ = s.write_all(&out);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let pound = Pound::start(&format!(
+        "Tunnel \"tn\"\nLISTEN\nBackend\nAddress 127.0.0.1\nPort {port}\nTimeOut 1\nEnd\nEnd\n"
+    ));
+    let mut c = std::net::TcpStream::connect(pound.addr).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut got = [0u8; 6];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"HELLO\n");
+    c.write_all(b"\x00\xffGET / HTTP/1.1\r\n").unwrap();
+    let mut echo = [0u8; 23];
+    c.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"ECHO:\x00\xffGET / HTTP/1.1\r\n");
+    // The client stops writing: the backend sees the end, and its last words arrive.
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"BYE\n");
+    // Idle for the backend's `TimeOut`: closed.
+    let mut idle = std::net::TcpStream::connect(pound.addr).unwrap();
+    idle.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut all = Vec::new();
+    idle.read_to_end(&mut all).unwrap();
+    assert_eq!(all, b"HELLO\n");
+    pound.err.wait_for("I/O time out in tunnel");
+}

@@ -48,6 +48,8 @@ pub struct Listener {
     pub constants: Vec<super::Constant>,
     /// Present for `ListenHTTPS`.
     pub tls: Option<TlsListener>,
+    /// `Tunnel` (pound 4.23): bytes relayed to the one backend of its one service.
+    pub tunnel: bool,
     /// HTTP/2 for clients (`HTTP2`, `HTTP2MaxStreams`, `HTTP2WindowSize`).
     pub http2: Http2,
 }

@@ -28,6 +28,9 @@ const BACKEND: &[&str] = &[
     "ServerName",
 ];
 
+/// Statements of a `Tunnel`'s `Backend` (pound 4.23).
+pub(super) const TUNNEL_BACKEND: &[&str] = &["Address", "Port", "TimeOut", "ConnTO", "Disabled"];
+
 impl Parser<'_> {
     /// The body of `Backend` or `Emergency`, after its keyword (and name). `opener` is where
     /// an unterminated section is reported.
@@ -36,6 +39,17 @@ impl Parser<'_> {
         kw: &Token,
         opener: &Span,
         d: &ServiceDefaults,
+    ) -> PResult<(RegularBackend, Span)> {
+        self.backend_with(kw, opener, d, BACKEND)
+    }
+
+    /// [`Parser::regular_backend`] with the statements of `table` only.
+    pub(super) fn backend_with(
+        &mut self,
+        kw: &Token,
+        opener: &Span,
+        d: &ServiceDefaults,
+        table: &[&'static str],
     ) -> PResult<(RegularBackend, Span)> {
         let mut addr = AddressPort::default();
         let mut b = RegularBackend {
@@ -49,7 +63,7 @@ impl Parser<'_> {
             server_name: None,
         };
         let mut clamped = false;
-        let end = self.block(&[BACKEND], BlockEnd::End, opener, &mut |p, kw, t| {
+        let end = self.block(&[table], BlockEnd::End, opener, &mut |p, kw, t| {
             if matches!(kw, "Cert" | "Disable" | "Ciphers") && b.tls.is_none() {
                 return Err(Diagnostic::error(
                     &t.span,

@@ -69,6 +69,7 @@ const GLOBAL: &[&str] = &[
     "PIDFile",
     "ListenHTTP",
     "ListenHTTPS",
+    "Tunnel",
     "Service",
     "Backend",
 ];
@@ -229,6 +230,7 @@ impl Parser<'_> {
             "CombineHeaders" => self.combine_headers(&t)?,
             "ListenHTTP" => self.listener(false)?,
             "ListenHTTPS" => self.listener(true)?,
+            "Tunnel" => self.tunnel()?,
             "Service" => {
                 let defaults = ServiceDefaults::global(&self.global);
                 let (service, name) = self.service(&defaults)?;

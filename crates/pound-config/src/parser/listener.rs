@@ -74,14 +74,17 @@ const HTTPS_ONLY: &[&str] = &[
 pub(super) const ACME_CHALLENGE_PATH: &str = r"^/\.well-known/acme-challenge/(.+)";
 
 impl Parser<'_> {
-    pub(super) fn listener(&mut self, https: bool) -> PResult<()> {
-        let what = if https { "ListenHTTPS" } else { "ListenHTTP" };
-        let (name, opener) = self.section_head()?;
-        let name_span = name.as_ref().map(|n| n.span.clone());
+    /// A listener with the defaults in force, before its statements.
+    pub(super) fn empty_listener(
+        &self,
+        opener: Span,
+        name: Option<String>,
+        https: bool,
+    ) -> Listener {
         let g = &self.global;
-        let mut l = Listener {
-            span: opener.clone(),
-            name: name.map(|n| n.text),
+        Listener {
+            span: opener,
+            name,
             addr: ListenAddr::SocketFrom(Default::default()),
             xhttp: 0,
             client: g.client,
@@ -103,11 +106,19 @@ impl Parser<'_> {
             services: Vec::new(),
             constants: Vec::new(),
             http2: Default::default(),
+            tunnel: false,
             tls: https.then(|| TlsListener {
                 no_https11: 2,
                 ..TlsListener::default()
             }),
-        };
+        }
+    }
+
+    pub(super) fn listener(&mut self, https: bool) -> PResult<()> {
+        let what = if https { "ListenHTTPS" } else { "ListenHTTP" };
+        let (name, opener) = self.section_head()?;
+        let name_span = name.as_ref().map(|n| n.span.clone());
+        let mut l = self.empty_listener(opener.clone(), name.map(|n| n.text), https);
         let mut addr = AddressPort::default();
         let mut socket_from = None;
         let tables: &[&[&'static str]] = if https {
@@ -389,5 +400,82 @@ impl Parser<'_> {
         span: &Span,
     ) -> PResult<pound_regex::Regex> {
         pound_regex::compile(pattern, icase).map_err(|e| Diagnostic::error(span, e.message))
+    }
+}
+
+/// Statements of a `Tunnel` (pound 4.23).
+const TUNNEL: &[&str] = &["Address", "Port", "SocketFrom", "Backend"];
+
+impl Parser<'_> {
+    /// `Tunnel ["NAME"] ... End` (pound 4.23): a listener whose connections are relayed,
+    /// bytes as they are, to its one backend. It is a listener (names, places, the control
+    /// interface and metrics count it among them) with one service.
+    pub(super) fn tunnel(&mut self) -> PResult<()> {
+        let (name, opener) = self.section_head()?;
+        let name_span = name.as_ref().map(|n| n.span.clone());
+        let mut l = self.empty_listener(opener.clone(), name.map(|n| n.text), false);
+        l.tunnel = true;
+        let mut addr = AddressPort::default();
+        let mut socket_from = None;
+        let mut backend = None;
+        let defaults = ServiceDefaults::global(&self.global);
+        let end = self.block(&[TUNNEL], BlockEnd::End, &opener, &mut |p, kw, t| {
+            match kw {
+                "Address" => addr.address(p)?,
+                "Port" => addr.port(p, true)?,
+                "SocketFrom" => {
+                    if addr.has_address() {
+                        return Err(Diagnostic::error(
+                            &t.span,
+                            "Duplicate Address or SocketFrom statement",
+                        ));
+                    }
+                    socket_from = Some(p.string_arg()?.value.into());
+                }
+                _ => {
+                    if backend.is_some() {
+                        return Err(Diagnostic::error(
+                            &t.span,
+                            "only one backend is allowed in Tunnel",
+                        ));
+                    }
+                    // pound takes a name here with a `syntax error` note, and ignores it.
+                    if p.peek()?.kind == TokenKind::String {
+                        let n = p.next()?;
+                        p.diags.push(Diagnostic::notice(&n.span, "syntax error"));
+                    }
+                    let opener = p.next_span()?;
+                    let (b, span) =
+                        p.backend_with(&t, &opener, &defaults, super::backend::TUNNEL_BACKEND)?;
+                    backend = Some(crate::model::Backend {
+                        span,
+                        kind: BackendKind::Regular(b),
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        l.span = opener.to(&end);
+        let Some(backend) = backend else {
+            return Err(Diagnostic::error(&l.span, "no backend defined"));
+        };
+        // Without a port pound 4.23 listens on 443.
+        l.addr = match socket_from {
+            Some(path) => ListenAddr::SocketFrom(path),
+            None => match addr.finish("Tunnel", &l.span, 443, true)? {
+                Endpoint::Inet { host, port } => ListenAddr::Inet { host, port },
+                Endpoint::Unix(path) => ListenAddr::Unix(path),
+            },
+        };
+        let mut service = defaults.empty_service(l.span.clone());
+        service.backends.push(backend);
+        l.services.push(service);
+        if let Some(at) = name_span {
+            if self.listeners.iter().any(|o| o.name == l.name) {
+                return Err(Diagnostic::error(&at, "listener name is not unique"));
+            }
+        }
+        self.listeners.push(l);
+        Ok(())
     }
 }

@@ -94,6 +94,17 @@ pub fn control_listener(path: &str) -> Listener {
     }
 }
 
+/// `http`, `https` or `tunnel`.
+pub fn protocol(l: &crate::state::Listener) -> &'static str {
+    if l.tunnel {
+        "tunnel"
+    } else if l.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    }
+}
+
 fn name(n: &str) -> Option<String> {
     (n != "-").then(|| n.to_string())
 }
@@ -103,10 +114,21 @@ pub fn listener(l: &crate::state::Listener) -> Listener {
         address: Some(l.address.get().cloned().unwrap_or_default()),
         enabled: l.enabled.load(Ordering::Relaxed),
         name: name(&l.named.name),
-        protocol: Some(if l.tls.is_some() { "https" } else { "http" }.into()),
+        protocol: Some(protocol(l).into()),
         services: l.services[..l.own_services]
             .iter()
-            .map(|s| service(s))
+            .map(|s| {
+                let mut s = service(s);
+                // A tunnel's backend speaks the tunnel's protocol, at priority 1, as pound
+                // 4.23 lists it.
+                if l.tunnel {
+                    for b in &mut s.backends {
+                        b.protocol = Some("tunnel".into());
+                        b.priority = Some(1);
+                    }
+                }
+                s
+            })
             .collect(),
         nohttps11: l.tls.as_ref().map(|t| u64::from(t.no_https11)),
         ..Listener::default()
