@@ -100,6 +100,10 @@ async fn serve(
     let state = running.load();
     crate::stats::start();
     crate::metrics::publish(running.clone(), control.is_some());
+    crate::control::publish(
+        running.clone(),
+        control.as_ref().map(|c| Arc::from(c.path.as_str())),
+    );
     if let Some(c) = control {
         match UnixListener::from_std(c.listener) {
             Ok(l) => {

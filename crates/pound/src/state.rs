@@ -252,6 +252,8 @@ pub enum Special {
     Metrics,
     /// `Success` (pound 4.20): 200 with an empty body.
     Success,
+    /// `Control` (pound 4.14): the control interface.
+    Control,
     /// `SendFile` (pound 4.17): files from a directory opened at start.
     SendFile(Arc<crate::sendfile::SendDir>),
 }
@@ -677,6 +679,7 @@ fn special(s: &ServiceCfg, rules: &mut Builder) -> Result<Option<Special>, Strin
             }
             BackendKind::Metrics => other = Some(Special::Metrics),
             BackendKind::Success => other = Some(Special::Success),
+            BackendKind::Control => other = Some(Special::Control),
             BackendKind::SendFile { dir } => {
                 let d = crate::sendfile::SendDir::open(dir)
                     .map_err(|e| format!("{}: can't open {}: {e}", b.span, dir.display()))?;

@@ -128,6 +128,8 @@ const IMPLEMENTED: &[&str] = &[
     "Tunnel",
 ];
 
+// `Control` is among the global statements above, and stands for the service backend too.
+
 // `TBF` is among the conditions (`pound_config::keywords::CONDITIONS`).
 
 /// Statement families the runtime implements whole.

@@ -651,3 +651,34 @@ fn tunnels_relay_bytes() {
     assert_eq!(all, b"HELLO\n");
     pound.err.wait_for("I/O time out in tunnel");
 }
+
+/// `Control` as a service (pound 4.14): the control interface through a listener, behind
+/// the service's conditions; without a control socket the listeners count from 0.
+#[test]
+fn control_through_a_service() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&format!(
+        "ListenHTTP \"ctl\"\nLISTEN\nxHTTP 2\nEnd\n\
+         Service \"control\"\nACL\n\"127.0.0.0/8\"\nEnd\nControl\nEnd\n\
+         Service \"web\"\nBackend\n{}End\nEnd\n",
+        backend.config()
+    ));
+    let r = request(&pound, "GET", "/listener/0", "");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("Content-Type").as_deref(),
+        Some("application/json")
+    );
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["name"], "ctl");
+    let r = request(&pound, "DELETE", "/listener/-/1/0", "");
+    assert_eq!((r.status, r.text().as_str()), (200, "true"));
+    let r = request(&pound, "GET", "/listener/-/1/0", "");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["enabled"], false);
+    assert_eq!(request(&pound, "GET", "/bogus", "").status, 404);
+    assert_eq!(
+        request(&pound, "POST", "/listener/0", "Content-Length: 0\r\n").status,
+        405
+    );
+}

@@ -36,6 +36,8 @@ pub enum BackendKind {
     Metrics,
     /// `Success` (pound 4.20): an empty 200 answer.
     Success,
+    /// `Control` (pound 4.14): the control interface over HTTP(S).
+    Control,
     /// `SendFile "DIR"` (pound 4.17): files from DIR (resolved against the include
     /// directory, 4.19).
     SendFile { dir: std::path::PathBuf },
@@ -53,6 +55,7 @@ impl BackendKind {
             BackendKind::Metrics => "Metrics",
             BackendKind::Success => "Success",
             BackendKind::SendFile { .. } => "SendFile",
+            BackendKind::Control => "Control",
             BackendKind::Acme { .. } => "ACME",
         }
     }

@@ -18,6 +18,7 @@ const SERVICE: &[&str] = &[
     "Metrics",
     "Success",
     "SendFile",
+    "Control",
     "Session",
     "IgnoreCase",
     "Disabled",
@@ -240,6 +241,13 @@ impl Parser<'_> {
                 s.backends.push(Backend {
                     span: t.span.clone(),
                     kind: BackendKind::Success,
+                });
+            }
+            "Control" => {
+                self.end_of_line()?;
+                s.backends.push(Backend {
+                    span: t.span.clone(),
+                    kind: BackendKind::Control,
                 });
             }
             _ => unreachable!("keyword {kw} listed but not handled"),

@@ -33,8 +33,9 @@ pub fn value<T: Serialize>(object: &T) -> Value {
 }
 
 /// The whole state: the top-level object.
-pub fn pound(state: &State, control_path: &str) -> Pound {
-    let mut listeners = vec![control_listener(control_path)];
+/// The whole state; the control socket, when there is one, is listener 0.
+pub fn pound(state: &State, control_path: Option<&str>) -> Pound {
+    let mut listeners: Vec<Listener> = control_path.map(control_listener).into_iter().collect();
     listeners.extend(state.listeners.iter().map(|l| listener(l)));
     let w = crate::workers::snapshot();
     let figures = Figures {
@@ -239,5 +240,6 @@ fn special_backends(s: &crate::state::Service, sp: &Special) -> Vec<Backend> {
         Special::Metrics => vec![special(0, "metrics")],
         Special::Success => vec![special(0, "success")],
         Special::SendFile(_) => vec![special(0, "sendfile")],
+        Special::Control => vec![special(0, "control")],
     }
 }

@@ -105,6 +105,29 @@ pub fn open(
     })
 }
 
+/// The running state and the control socket's path, for `Control` services.
+static SERVED: std::sync::OnceLock<(Arc<Running>, Option<Arc<str>>)> = std::sync::OnceLock::new();
+
+/// Makes the control interface available to `Control` services (pound 4.14).
+pub fn publish(running: Arc<Running>, socket: Option<Arc<str>>) {
+    let _ = SERVED.set((running, socket));
+}
+
+/// A control request made through a `Control` service: the status and, for 200, the JSON.
+/// Built off the runtime's threads, as listings can be large.
+pub async fn answer(method: String, target: String) -> Result<String, u16> {
+    let Some((running, socket)) = SERVED.get() else {
+        return Err(503);
+    };
+    let state = running.load();
+    let socket = socket.clone();
+    tokio::task::spawn_blocking(move || {
+        handle(&state, socket.as_deref(), &method, &target).map(|v| v.to_string())
+    })
+    .await
+    .unwrap_or(Err(500))
+}
+
 /// Serves control requests until pound stops.
 pub async fn serve(listener: UnixListener, running: Arc<Running>, path: Arc<str>) {
     let clients = Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
@@ -154,7 +177,7 @@ async fn connection(
         Some((method, target)) => {
             let state = state.clone();
             tokio::task::spawn_blocking(move || {
-                handle(&state, &path, &method, &target).map(|v| v.to_string())
+                handle(&state, Some(&path), &method, &target).map(|v| v.to_string())
             })
             .await
             .unwrap_or(Err(500))
@@ -286,7 +309,9 @@ fn parse(head: &[u8]) -> Option<(String, String)> {
     }
 }
 
-fn handle(state: &State, control: &str, method: &str, target: &str) -> Reply {
+/// Answers a control request: on the control socket (`control` is its path, listener 0),
+/// or through a `Control` service (pound 4.14), with or without a control socket.
+pub fn handle(state: &State, control: Option<&str>, method: &str, target: &str) -> Reply {
     match Object::parse(target).ok_or(404u16)? {
         Object::Pound => match method {
             "GET" => Ok(json::value(&json::pound(state, control))),
@@ -311,6 +336,7 @@ fn handle(state: &State, control: &str, method: &str, target: &str) -> Reply {
             key,
         } => session_request(
             state,
+            control.is_some(),
             method,
             listener.as_deref(),
             &service,
@@ -326,11 +352,12 @@ enum Found<'a> {
     Listener(&'a Arc<crate::state::Listener>),
 }
 
-fn find_listener<'a>(state: &'a State, id: &str) -> Result<Found<'a>, u16> {
+fn find_listener<'a>(state: &'a State, control: bool, id: &str) -> Result<Found<'a>, u16> {
     if let Ok(i) = id.parse::<usize>() {
-        return match i {
-            0 => Ok(Found::Control),
-            i => state.listeners.get(i - 1).map(Found::Listener).ok_or(404),
+        return match (i, control) {
+            (0, true) => Ok(Found::Control),
+            (i, true) => state.listeners.get(i - 1).map(Found::Listener).ok_or(404),
+            (i, false) => state.listeners.get(i).map(Found::Listener).ok_or(404),
         };
     }
     state
@@ -349,10 +376,14 @@ fn find_service<'a>(list: &'a [Arc<Service>], id: &str) -> Result<&'a Arc<Servic
 }
 
 /// The services a listener part names: its own, or the global ones.
-fn services<'a>(state: &'a State, l: Option<&str>) -> Result<Option<&'a [Arc<Service>]>, u16> {
+fn services<'a>(
+    state: &'a State,
+    control: bool,
+    l: Option<&str>,
+) -> Result<Option<&'a [Arc<Service>]>, u16> {
     match l {
         None => Ok(Some(&state.globals)),
-        Some(id) => match find_listener(state, id)? {
+        Some(id) => match find_listener(state, control, id)? {
             Found::Control => Ok(None),
             Found::Listener(l) => Ok(Some(&l.services[..l.own_services])),
         },
@@ -361,7 +392,7 @@ fn services<'a>(state: &'a State, l: Option<&str>) -> Result<Option<&'a [Arc<Ser
 
 fn listener_request(
     state: &State,
-    control: &str,
+    control: Option<&str>,
     method: &str,
     l: Option<&str>,
     s: Option<&str>,
@@ -373,9 +404,9 @@ fn listener_request(
         "DELETE" => Some(false),
         _ => return Err(405),
     };
-    let Some(list) = services(state, l)? else {
+    let Some(list) = services(state, control.is_some(), l)? else {
         // The control socket's own objects: shown, never switched off.
-        let whole = json::value(&json::control_listener(control));
+        let whole = json::value(&json::control_listener(control.unwrap_or_default()));
         let v = match (s, b) {
             (None, _) => whole,
             (Some("0"), None) => whole["services"][0].clone(),
@@ -389,7 +420,9 @@ fn listener_request(
     };
     let Some(s) = s else {
         // A listener itself (`/listener/-` alone names nothing).
-        let Some(Found::Listener(listener)) = l.map(|id| find_listener(state, id)).transpose()?
+        let Some(Found::Listener(listener)) = l
+            .map(|id| find_listener(state, control.is_some(), id))
+            .transpose()?
         else {
             return Err(404);
         };
@@ -434,13 +467,14 @@ fn listener_request(
 
 fn session_request(
     state: &State,
+    control: bool,
     method: &str,
     l: Option<&str>,
     s: &str,
     b: Option<&str>,
     key: Option<Vec<u8>>,
 ) -> Reply {
-    let list = services(state, l)?.ok_or(400u16)?;
+    let list = services(state, control, l)?.ok_or(400u16)?;
     let service = find_service(list, s)?;
     let key = key.ok_or(400u16)?;
     if key.is_empty() {

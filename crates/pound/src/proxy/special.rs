@@ -48,6 +48,7 @@ impl<C: Downstream> Exchange<C> {
             Special::Metrics => self.metrics().await,
             Special::Success => self.success(service).await,
             Special::SendFile(dir) => self.send_file(service, dir).await,
+            Special::Control => self.control().await,
             Special::Error { status, page } => {
                 let page = page
                     .clone()
@@ -65,6 +66,7 @@ impl<C: Downstream> Exchange<C> {
                     Special::Metrics => "metrics".to_string(),
                     Special::Success => "success".to_string(),
                     Special::SendFile(d) => format!("sendfile:{}", d.path.display()),
+                    Special::Control => "control".to_string(),
                 },
                 location: service.named.location.clone(),
             });
@@ -209,6 +211,23 @@ impl<C: Downstream> Exchange<C> {
             Err(_) => o.keep = false,
         }
         o
+    }
+
+    /// `Control` (pound 4.14): the control interface's answer for the (rewritten) request,
+    /// with the fields in pound's order; its errors are pound's pages.
+    async fn control(&mut self) -> Outcome {
+        let method = String::from_utf8_lossy(self.req.method()).into_owned();
+        let target = String::from_utf8_lossy(self.req.target()).into_owned();
+        match crate::control::answer(method, target).await {
+            Ok(body) => {
+                let mut fields = Head::default();
+                fields.push("Content-Type", b"application/json");
+                fields.push("Content-Length", body.len().to_string().as_bytes());
+                fields.push("Connection", b"close");
+                self.send_generated(200, &fields, body.as_bytes()).await
+            }
+            Err(status) => self.error(status).await,
+        }
     }
 
     async fn metrics(&mut self) -> Outcome {
