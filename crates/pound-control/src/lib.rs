@@ -45,6 +45,14 @@ pub enum Object {
         backend: Option<String>,
         key: Option<Vec<u8>>,
     },
+    /// `/core` (pound 4.18): the process's figures.
+    Core,
+    /// `/log[/L]` (pound 4.23): the server's request-log level, or listener L's; `level` is
+    /// the `level` of the query, to set.
+    Log {
+        listener: Option<String>,
+        level: Option<String>,
+    },
 }
 
 /// `-`, written in place of a listener, stands for the global services.
@@ -77,6 +85,11 @@ impl Object {
                 listener: None,
                 service: part(0),
                 backend: part(1),
+            }),
+            ("core", 0) => Some(Object::Core),
+            ("log", 0..=1) => Some(Object::Log {
+                listener: part(0),
+                level: query_value(query, "level"),
             }),
             ("session", 2..=3) => Some(Object::Session {
                 listener: scope(&rest[0]),
@@ -125,9 +138,28 @@ impl Object {
                     encode_into(&mut out, k, Part::Query);
                 }
             }
+            Object::Core => out.push_str("/core/"),
+            Object::Log { listener, level } => {
+                out.push_str("/log/");
+                if let Some(l) = listener {
+                    encode_into(&mut out, l.as_bytes(), Part::Path);
+                }
+                if let Some(v) = level {
+                    out.push_str("?level=");
+                    encode_into(&mut out, v.as_bytes(), Part::Query);
+                }
+            }
         }
         out
     }
+}
+
+/// The decoded value of `name` in a query.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+        .map(|v| String::from_utf8_lossy(&decode(v.as_bytes())).into_owned())
 }
 
 /// The session key of a query string (`key=...`, decoded).

@@ -43,7 +43,8 @@ pub struct State {
     pub stack: Option<usize>,
     /// How requests to the control socket are logged: the global `LogLevel`, as pound logs
     /// them.
-    pub control_log: Format,
+    /// The request-log levels, changed at run time (`poundctl log`, pound 4.23).
+    pub log_levels: Arc<crate::log::levels::Levels>,
     /// The runtime objects of this snapshot by identity, for the next one to take over.
     identities: Identities,
     /// The `-filewatch` files and what they feed, the `BasicAuth` files to keep current,
@@ -146,7 +147,7 @@ pub struct Listener {
     /// `RewriteErrors`, unless a service says otherwise.
     pub rewrite_errors: bool,
     pub error_pages: BTreeMap<u16, Arc<Page>>,
-    pub log: Format,
+    pub log: crate::log::levels::ListenerLog,
     /// `ForwardedHeader` and `TrustedIP` for `%a`, unless the service sets its own.
     pub forwarded_header: String,
     pub trusted_ip: Option<Arc<Acl>>,
@@ -428,6 +429,7 @@ impl State {
             .map(|s| s.map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         all_services.extend(globals.iter().cloned());
+        let log_levels = Arc::new(crate::log::levels::Levels::build(config)?);
         let mut built = Vec::new();
         let mut own = Vec::new();
         for (li, l) in config.listeners.iter().enumerate() {
@@ -461,7 +463,7 @@ impl State {
         let listeners = listeners
             .into_iter()
             .map(|(l, services, request, response)| {
-                let mut built = new_listener(config, l, services, dns, &mut warnings)?;
+                let mut built = new_listener(config, l, services, dns, &log_levels, &mut warnings)?;
                 built.own_services = own.next().unwrap_or(0);
                 built.request = request;
                 built.response = response;
@@ -484,7 +486,7 @@ impl State {
                 config.global.worker_idle_timeout,
                 crate::workers::threads(config.global.worker_min_count),
             ),
-            control_log: log_format(config, &config.global.log_level)?,
+            log_levels,
             identities: ids,
             queue: usize::MAX,
             stack: None,
@@ -563,6 +565,7 @@ fn new_listener(
     l: &ListenerCfg,
     services: Vec<Arc<Service>>,
     dns: bool,
+    levels: &Arc<crate::log::levels::Levels>,
     warnings: &mut Vec<String>,
 ) -> Result<Listener, String> {
     let http2_on = l.http2_enabled();
@@ -578,7 +581,10 @@ fn new_listener(
             })
         }
     };
-    let log = log_format(config, &l.log_level).map_err(|e| format!("{}: {e}", l.span))?;
+    log_format(config, &l.log_level).map_err(|e| format!("{}: {e}", l.span))?;
+    // A listener whose level is the server's follows the server's when it changes.
+    let own = (l.log_level != config.global.log_level).then(|| levels.of(&l.log_level));
+    let log = crate::log::levels::ListenerLog::new(levels.clone(), own);
     Ok(Listener {
         tunnel: l.tunnel,
         named: named(l.name.as_deref(), &l.span),

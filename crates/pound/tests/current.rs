@@ -682,3 +682,43 @@ fn control_through_a_service() {
         405
     );
 }
+
+/// `/log` (pound 4.23, `poundctl log`): the request-log level of the server and of a
+/// listener, changed while pound runs; a listener without its own follows the server's.
+#[test]
+fn log_levels_change_at_run_time() {
+    let backend = Backend::named("ok");
+    let pound = Pound::start(&format!(
+        "ListenHTTP\nLISTEN\nxHTTP 2\nEnd\n\
+         Service\nPath \"^/(log|core)\"\nControl\nEnd\n\
+         Service\nBackend\n{}End\nEnd\n",
+        backend.config()
+    ));
+    let json = |method: &str, target: &str| {
+        let r = request(&pound, method, target, "");
+        assert_eq!(r.status, 200, "{method} {target}");
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()
+    };
+    assert_eq!(
+        json("GET", "/log/"),
+        serde_json::json!({"global": "regular", "kind": "log", "level": "regular"})
+    );
+    assert_eq!(json("GET", "/core")["kind"], "core");
+    get(&pound, "/one", "");
+    pound.out.wait_for("GET /one HTTP/1.1");
+    assert_eq!(json("PUT", "/log/0?level=0")["level"], "null");
+    get(&pound, "/two", "");
+    assert_eq!(
+        json("DELETE", "/log/0"),
+        serde_json::json!({"global": "regular", "kind": "log", "level": null, "listener_index": 0})
+    );
+    get(&pound, "/three", "");
+    pound.out.wait_for("GET /three HTTP/1.1");
+    assert_eq!(pound.out.count("GET /two "), 0);
+    // The server's level, which the listener follows.
+    assert_eq!(json("PUT", "/log/?level=detailed")["global"], "detailed");
+    get(&pound, "/four", "");
+    pound.out.wait_for("\"GET /four HTTP/1.1\" 200");
+    assert_eq!(request(&pound, "PUT", "/log/?level=bogus", "").status, 400);
+    assert_eq!(request(&pound, "GET", "/log/7", "").status, 404);
+}

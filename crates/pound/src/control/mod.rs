@@ -233,7 +233,7 @@ fn log_request(
     t0: Instant,
 ) {
     use crate::log::format::{Entry, Named};
-    let format = &state.control_log;
+    let format = state.log_levels.global().format.clone();
     if format.is_null() {
         return;
     }
@@ -313,6 +313,13 @@ fn parse(head: &[u8]) -> Option<(String, String)> {
 /// or through a `Control` service (pound 4.14), with or without a control socket.
 pub fn handle(state: &State, control: Option<&str>, method: &str, target: &str) -> Reply {
     match Object::parse(target).ok_or(404u16)? {
+        Object::Core => match method {
+            "GET" => Ok(json::value(&json::pound(state, control).core)),
+            _ => Err(405),
+        },
+        Object::Log { listener, level } => {
+            log_level_request(state, control.is_some(), method, listener.as_deref(), level)
+        }
         Object::Pound => match method {
             "GET" => Ok(json::value(&json::pound(state, control))),
             _ => Err(405),
@@ -344,6 +351,63 @@ pub fn handle(state: &State, control: Option<&str>, method: &str, target: &str) 
             key,
         ),
     }
+}
+
+/// `/log[/L]` (pound 4.23): `GET` tells the server's level and listener L's own, `PUT`
+/// with `?level=` sets it, `DELETE` clears L's (it then follows the server's) or sets the
+/// server's to `null`. Answers the object pound answers.
+fn log_level_request(
+    state: &State,
+    control: bool,
+    method: &str,
+    listener: Option<&str>,
+    level: Option<String>,
+) -> Reply {
+    let levels = &state.log_levels;
+    let listener = match listener {
+        None => None,
+        Some(id) => match find_listener(state, control, id)? {
+            Found::Control => return Err(404),
+            Found::Listener(l) => Some((id, l)),
+        },
+    };
+    let choice = match (method, &level) {
+        ("GET", _) => None,
+        ("PUT", Some(name)) => Some(levels.find(name).ok_or(400u16)?),
+        ("PUT", None) => return Err(400),
+        ("DELETE", _) => None,
+        _ => return Err(405),
+    };
+    match (&listener, method) {
+        (Some((_, l)), "PUT") => l.log.set(choice),
+        (Some((_, l)), "DELETE") => l.log.set(None),
+        (None, "PUT") => levels.set_global(choice.unwrap_or_else(|| levels.none())),
+        (None, "DELETE") => levels.set_global(levels.none()),
+        _ => {}
+    }
+    let global = levels.global().name.clone();
+    let mut v = serde_json::Map::new();
+    v.insert("global".into(), Value::String(global.clone()));
+    v.insert("kind".into(), Value::String("log".into()));
+    match listener {
+        None => {
+            v.insert("level".into(), Value::String(global));
+        }
+        Some((id, l)) => {
+            v.insert(
+                "level".into(),
+                l.log
+                    .own()
+                    .map_or(Value::Null, |c| Value::String(c.name.clone())),
+            );
+            let index = id
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(id.into()));
+            v.insert("listener_index".into(), index);
+        }
+    }
+    Ok(Value::Object(v))
 }
 
 /// A listener by index (0 is the control socket, `None` here) or name.

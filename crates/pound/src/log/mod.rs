@@ -13,6 +13,7 @@
 //! the writer thread by [`init`], so syslog keeps working inside a jail without `/dev/log`.
 
 pub mod format;
+pub mod levels;
 pub mod origin;
 pub mod time;
 

@@ -21,7 +21,7 @@ impl<C: Downstream> Exchange<C> {
     }
 
     pub(super) fn log_request(&self, o: &Outcome, start: SystemTime, elapsed: std::time::Duration) {
-        let format = &self.listener.log;
+        let format = self.listener.log.format();
         if format.is_null() {
             return;
         }
