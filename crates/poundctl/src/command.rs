@@ -18,6 +18,15 @@ pub enum Command {
     DeleteSession(Address, String),
     /// `add /L/S/B KEY`: pin a session key to a backend.
     AddSession(Address, String),
+    /// `core` (pound 4.18): the process's figures.
+    Core,
+    /// `log [-d] [[/]L] [LEVEL]` (pound 4.23): show, set or clear the request-log level of
+    /// the server (no listener) or of listener L.
+    Log {
+        listener: Option<String>,
+        level: Option<String>,
+        clear: bool,
+    },
 }
 
 /// What a successful reply carries, which decides how it is shown.
@@ -27,6 +36,10 @@ pub enum ReplyKind {
     Object,
     /// `true` or `false`: whether the change was made.
     Flag,
+    /// The process's figures.
+    Core,
+    /// A log level.
+    Log,
 }
 
 impl Command {
@@ -64,6 +77,37 @@ impl Command {
                     Err("bad address: backend not specified".into())
                 }
             }
+            "core" if args.is_empty() => Ok(Command::Core),
+            "core" => Err("too many arguments".into()),
+            "log" => {
+                let (clear, args) = match args.split_first() {
+                    Some((d, rest)) if d == "-d" => (true, rest),
+                    _ => (false, args),
+                };
+                // The leading slash is optional; `/` alone is the server.
+                let listener = |a: &str| {
+                    let l = a.strip_prefix('/').unwrap_or(a);
+                    (!l.is_empty()).then(|| l.to_string())
+                };
+                match (args, clear) {
+                    ([], _) => Ok(Command::Log {
+                        listener: None,
+                        level: None,
+                        clear,
+                    }),
+                    ([l], _) => Ok(Command::Log {
+                        listener: listener(l),
+                        level: None,
+                        clear,
+                    }),
+                    ([l, level], false) => Ok(Command::Log {
+                        listener: listener(l),
+                        level: Some(level.clone()),
+                        clear,
+                    }),
+                    _ => Err("too many arguments".into()),
+                }
+            }
             other => Err(format!(
                 "unknown command: {other} (try 'poundctl -h' for the list)"
             )),
@@ -79,6 +123,23 @@ impl Command {
             Command::Disable(a) => ("DELETE", a.object().target()),
             Command::DeleteSession(a, key) => ("DELETE", a.session(key).target()),
             Command::AddSession(a, key) => ("PUT", a.session(key).target()),
+            Command::Core => ("GET", Object::Core.target()),
+            Command::Log {
+                listener,
+                level,
+                clear,
+            } => {
+                let method = match (clear, level) {
+                    (true, _) => "DELETE",
+                    (false, Some(_)) => "PUT",
+                    (false, None) => "GET",
+                };
+                let object = Object::Log {
+                    listener: listener.clone(),
+                    level: level.clone(),
+                };
+                (method, object.target())
+            }
         }
     }
 
@@ -86,6 +147,8 @@ impl Command {
     pub fn reply_kind(&self) -> ReplyKind {
         match self {
             Command::Enable(_) | Command::Disable(_) => ReplyKind::Flag,
+            Command::Core => ReplyKind::Core,
+            Command::Log { .. } => ReplyKind::Log,
             _ => ReplyKind::Object,
         }
     }
@@ -150,6 +213,18 @@ mod tests {
             ok(&["add", "/1/0/1", "abc"]),
             ("PUT", "/session/1/0/1?key=abc".into())
         );
+        assert_eq!(ok(&["core"]), ("GET", "/core/".into()));
+        assert_eq!(ok(&["log"]), ("GET", "/log/".into()));
+        assert_eq!(ok(&["log", "/"]), ("GET", "/log/".into()));
+        assert_eq!(ok(&["log", "/3"]), ("GET", "/log/3".into()));
+        assert_eq!(ok(&["log", "3"]), ("GET", "/log/3".into()));
+        assert_eq!(ok(&["log", "/", "2"]), ("PUT", "/log/?level=2".into()));
+        assert_eq!(
+            ok(&["log", "/3", "combined"]),
+            ("PUT", "/log/3?level=combined".into())
+        );
+        assert_eq!(ok(&["log", "-d", "/3"]), ("DELETE", "/log/3".into()));
+        assert_eq!(ok(&["log", "-d"]), ("DELETE", "/log/".into()));
     }
 
     #[test]

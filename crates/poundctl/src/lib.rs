@@ -92,8 +92,10 @@ fn show(opts: &Options, command: &Command, reply: &Value) -> Result<(), String> 
                 render::kind(other)
             )),
         },
-        ReplyKind::Object if opts.json => Ok(()),
+        _ if opts.json => Ok(()),
         ReplyKind::Object => emit(&render::render(reply)?),
+        ReplyKind::Core => emit(&render::core(reply)),
+        ReplyKind::Log => emit(&render::log_level(reply)),
     }
 }
 

@@ -229,6 +229,54 @@ fn text<T: Display>(v: &Option<T>) -> String {
     v.as_ref().map(T::to_string).unwrap_or_default()
 }
 
+/// `poundctl core`: the process's figures, one to a line.
+pub fn core(v: &Value) -> String {
+    let field = |k: &str| match &v[k] {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let w = &v["workers"];
+    let q = &v["queue"];
+    let num = |x: &Value| x.as_u64().map_or("-".to_string(), |n| n.to_string());
+    format!(
+        "Time: {}\nVersion: {}\nPID: {}\nUptime: {}\nWorkers: {} active, {} threads, min {}, max {}, idle timeout {}\nQueue: {}\n",
+        field("timestamp"),
+        field("version"),
+        field("pid"),
+        uptime(v["uptime"].as_u64()),
+        num(&w["active"]),
+        num(&w["count"]),
+        num(&w["min"]),
+        num(&w["max"]),
+        num(&w["timeout"]),
+        num(&q["len"]),
+    )
+}
+
+/// Milliseconds as days, hours, minutes and seconds.
+fn uptime(ms: Option<u64>) -> String {
+    let Some(ms) = ms else {
+        return "-".into();
+    };
+    let s = ms / 1000;
+    let (d, h, m, s) = (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+    if d > 0 {
+        format!("{d} days {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+/// `poundctl log`: the level's name, and for a listener that follows the server's,
+/// that level followed by `(global)`, as pound 4.23's manual describes.
+pub fn log_level(v: &Value) -> String {
+    match &v["level"] {
+        Value::String(s) => format!("{s}\n"),
+        _ => format!("{} (global)\n", v["global"].as_str().unwrap_or("-")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
