@@ -2,7 +2,7 @@
 //! `poundctl` reads them: the whole state, a listener, a service, a backend, a session.
 //!
 //! The server fills them in and serialises them; members it has no value for are left out,
-//! except those pound shows as `null` (`name`, `sessions`, `emergency`). `poundctl` reads
+//! except those pound shows as `null` (`name`, `sessions`, `servername`, `text`). `poundctl` reads
 //! replies into the same types, leniently, the way pound's own poundctl reads them through
 //! its template: a missing member, or one of an unexpected JSON type, is simply absent
 //! (`None`, `false`, an empty list), so that a reply from another pound release, with
@@ -38,7 +38,7 @@ pub struct Core {
     pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
     pub queue: Option<Queue>,
-    /// Milliseconds since the start.
+    /// Microseconds since the start.
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
     pub uptime: Option<u64>,
     #[serde(flatten)]
@@ -71,6 +71,9 @@ pub struct Figures {
 pub struct Queue {
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
     pub len: Option<u64>,
+    /// The bound on connections waiting for a worker (`ConnectionQueueSize`).
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
+    pub max: Option<u64>,
 }
 
 /// The worker figures (`WorkerMinCount`, `WorkerMaxCount`, `WorkerIdleTimeout`).
@@ -141,7 +144,9 @@ pub struct Service {
     pub abs_pri: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
     pub max_pri: Option<u64>,
-    #[serde(deserialize_with = "opt")]
+    /// control-api.md's `Emergency` backend; pound 4.23 (and the server here) lists
+    /// emergency backends among `backends` instead, so it is only read.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
     pub emergency: Option<Box<Backend>>,
     #[serde(deserialize_with = "list")]
     pub backends: Vec<Backend>,
@@ -218,8 +223,12 @@ pub struct Backend {
     pub family: Option<Scalar>,
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
     pub expire: Option<String>,
+    /// Regular backends: `ServerName`, `null` when none is set (pound 4.23).
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
-    pub servername: Option<String>,
+    pub servername: Option<Scalar>,
+    /// `error` backends: the page given with `Error STATUS FILE`, `null` without one.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
+    pub text: Option<Scalar>,
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "opt")]
     pub stats: Option<Stats>,
 }
@@ -332,8 +341,9 @@ mod tests {
         };
         let v = serde_json::to_value(&s).unwrap_or(Value::Null);
         // Members pound shows as null are there; others without a value are left out.
-        assert_eq!(v["emergency"], Value::Null);
-        assert!(v.as_object().is_some_and(|o| o.contains_key("emergency")));
+        assert_eq!(v["sessions"][0]["backend"], 0);
+        assert!(v.as_object().is_some_and(|o| o.contains_key("name")));
+        assert!(v.as_object().is_some_and(|o| !o.contains_key("emergency")));
         assert!(v["backends"][0].get("io_to").is_none());
         assert_eq!(v["backends"][0]["type"], "backend");
         assert_eq!(read::<Service>(v), s);
@@ -366,7 +376,7 @@ mod tests {
         assert!(!b.enabled);
         assert_eq!(b.priority, None);
         assert_eq!(b.weight.map(|w| w.to_string()).as_deref(), Some("0"));
-        assert_eq!(b.servername, None);
+        assert_eq!(b.servername, Some(Scalar(Value::Null)));
         assert_eq!(b.type_.as_deref(), Some("matrix"));
         let s: Service = read(json!({"backends": 3, "sessions": "x", "name": ""}));
         assert!(s.backends.is_empty());

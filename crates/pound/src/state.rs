@@ -734,6 +734,14 @@ impl Service {
         redirects > 0 && fastrand::u32(..redirects + regular) < redirects
     }
 
+    /// Backend `i` as the control interface counts them: the regular members, then the
+    /// `Emergency` ones.
+    pub fn member_at(&self, i: usize) -> Option<&Member> {
+        self.members
+            .get(i)
+            .or_else(|| self.emergency.get(i.checked_sub(self.members.len())?))
+    }
+
     /// Whether member `i` may take requests: enabled and alive.
     fn usable(&self, i: usize) -> bool {
         self.members

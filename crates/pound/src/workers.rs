@@ -216,6 +216,8 @@ pub async fn queue_filled() {
 pub struct Snapshot {
     pub active: usize,
     pub waiting: usize,
+    /// The queue's bound.
+    pub queue: usize,
     pub threads: usize,
     pub min: u32,
     pub max: u32,
@@ -227,6 +229,7 @@ pub fn snapshot() -> Snapshot {
         Some(w) => Snapshot {
             active: w.active.load(Ordering::Relaxed),
             waiting: w.waiting.load(Ordering::Relaxed),
+            queue: w.queue,
             threads: w.threads,
             min: w.min,
             max: w.max,
@@ -235,6 +238,7 @@ pub fn snapshot() -> Snapshot {
         None => Snapshot {
             active: 0,
             waiting: 0,
+            queue: 0,
             threads: 0,
             min: 0,
             max: 0,

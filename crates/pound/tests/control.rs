@@ -11,7 +11,7 @@ use common::net::{Backend, Pound};
 use serde_json::Value;
 
 /// A pound with a control socket, two backends under a COOKIE session, a service without
-/// sessions and a global service.
+/// sessions (with an emergency backend) and a global service.
 struct Setup {
     pound: Pound,
     sock: PathBuf,
@@ -28,12 +28,13 @@ fn setup(name: &str) -> Setup {
         "Control\nSocket \"{}\"\nMode 660\nEnd\nListenHTTP \"main\"\nLISTEN\n\
          Service \"web\"\nURL \"^/web\"\nSession\nType COOKIE\nID \"sid\"\nTTL 300\nEnd\n\
          Backend\n{}Priority 5\nEnd\nBackend\n{}Priority 7\nEnd\nEnd\n\
-         Service \"plain one\"\nURL \"^/plain\"\nBackend\n{}End\nEnd\nEnd\n\
+         Service \"plain one\"\nURL \"^/plain\"\nBackend\n{}End\nEmergency\n{}End\nEnd\nEnd\n\
          Service \"global\"\nRedirect 301 \"http://example.org\"\nEnd\n",
         sock.display(),
         a.config(),
         b.config(),
-        a.config()
+        a.config(),
+        b.config()
     );
     let pound = Pound::start(&config);
     Setup {
@@ -147,8 +148,19 @@ fn the_state_has_the_shapes_of_the_control_api() {
         ),
         (Some(12), Some(12), Some(7))
     );
-    assert_eq!(web["emergency"], Value::Null);
+    // pound 4.23's members: `kind` in every object, a backend's balancer group (`weight`)
+    // and `ServerName`; control-api.md's `emergency` member is gone.
+    assert!(web.get("emergency").is_none(), "{web}");
+    assert_eq!(
+        (l1["kind"].as_str(), web["kind"].as_str()),
+        (Some("listener"), Some("service"))
+    );
     let b0 = &web["backends"][0];
+    assert_eq!(
+        (b0["kind"].as_str(), b0["weight"].as_u64()),
+        (Some("backend"), Some(0))
+    );
+    assert_eq!(b0["servername"], Value::Null);
     assert_eq!(b0["type"], "backend");
     assert_eq!(b0["address"], format!("127.0.0.1:{}", s.a.port()));
     assert_eq!(b0["protocol"], "http");
@@ -193,7 +205,8 @@ fn the_state_has_the_shapes_of_the_control_api() {
     for want in [
         "Listener \"main\" http://",
         "Service \"web\" active",
-        &format!("backend http 127.0.0.1:{} 5 alive active", s.a.port()),
+        // The balancer group in parentheses, as pound 4.23 lists it.
+        &format!("backend (0) http 127.0.0.1:{} 5 alive active", s.a.port()),
         "Session type: COOKIE",
     ] {
         assert!(text.contains(want), "{want:?} in\n{text}");
@@ -300,8 +313,11 @@ fn sessions_are_added_and_deleted() {
         "{web}"
     );
     json(&s.sock, &["delete", "/1/0", odd]);
-    // Deleting it again: there is no such session.
-    let r = ctl(&s.sock, &["delete", "/1/0", "k1"]);
+    // Deleting it again changes nothing and is no error (pound 4.23); a backend that does
+    // not exist is.
+    let web = json(&s.sock, &["delete", "/1/0", "k1"]);
+    assert_eq!(web["name"], "web");
+    let r = ctl(&s.sock, &["add", "/1/0/9", "k9"]);
     assert_eq!(
         (r.code, r.stderr.as_str()),
         (Some(1), "poundctl: Not Found\n")
@@ -321,9 +337,10 @@ fn bad_requests_get_the_documented_errors() {
     // The control socket's own objects cannot be switched off.
     let r = ctl(&s.sock, &["disable", "/0"]);
     assert_eq!(r.stderr, "poundctl: Bad Request\n");
-    // Sessions on a service that keeps none.
-    let r = ctl(&s.sock, &["add", "/1/1/0", "k"]);
-    assert_eq!(r.stderr, "poundctl: Bad Request\n");
+    // Sessions on a service that keeps none: nothing to do, the service is shown (4.23).
+    let r = ctl(&s.sock, &["-j", "add", "/1/1/0", "k"]);
+    assert_eq!((r.code, r.stderr.as_str()), (Some(0), ""));
+    assert!(r.stdout.contains("\"sessions\":null"), "{}", r.stdout);
 
     let sock = &s.sock;
     assert_eq!(control::request(sock, "POST", "/listener/1").0, 405);
@@ -458,4 +475,31 @@ fn control_requests_are_logged_and_errors_are_pounds_pages() {
     s.pound
         .out
         .wait_for("pound: socket GET /listener/ HTTP/1.1 - 200 OK");
+}
+
+#[test]
+fn emergency_backends_follow_the_others_in_the_last_group() {
+    // pound 4.23 lists `Emergency` backends among the service's backends, after the regular
+    // ones, with the last balancer group as their weight; they are addressed, shown and
+    // switched like the others.
+    let s = setup("control-emergency");
+    let plain = json(&s.sock, &["list", "/1/1"]);
+    let list = plain["backends"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{plain}");
+    assert_eq!(
+        (list[0]["weight"].as_u64(), list[1]["weight"].as_u64()),
+        (Some(0), Some(65535))
+    );
+    assert_eq!(json(&s.sock, &["list", "/1/1/1"])["weight"], 65535);
+    ok(&s.sock, &["disable", "/1/1/1"]);
+    assert_eq!(json(&s.sock, &["list", "/1/1/1"])["enabled"], false);
+    // With the regular backend off too, nothing is left to answer.
+    ok(&s.sock, &["disable", "/1/1/0"]);
+    assert_eq!(answer(&s.pound, "/plain", None), "503");
+    ok(&s.sock, &["enable", "/1/1/1"]);
+    assert_eq!(answer(&s.pound, "/plain", None), "B");
+    let r = ctl(&s.sock, &["list", "/1/1/2"]);
+    assert_eq!(r.stderr, "poundctl: Not Found\n");
+    let text = ok(&s.sock, &["list", "/1/1"]);
+    assert!(text.contains("1. backend (65535) http "), "{text}");
 }

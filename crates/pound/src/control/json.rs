@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
 use pound_control::objects::{
-    Backend, Core, Figures, Listener, Pound, Queue, Service, Session, Workers,
+    Backend, Core, Figures, Listener, Pound, Queue, Scalar, Service, Session, Workers,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -60,8 +60,9 @@ pub fn pound(state: &State, control_path: Option<&str>) -> Pound {
             kind: Some("core".into()),
             queue: Some(Queue {
                 len: figures.queue_len,
+                max: Some(w.queue as u64),
             }),
-            uptime: Some(crate::stats::uptime().as_millis() as u64),
+            uptime: Some(crate::stats::uptime().as_micros() as u64),
             figures: figures.clone(),
         }),
         listeners,
@@ -73,10 +74,12 @@ pub fn pound(state: &State, control_path: Option<&str>) -> Pound {
 /// Listener 0: the control socket itself.
 pub fn control_listener(path: &str) -> Listener {
     Listener {
+        kind: Some("listener".into()),
         address: Some(path.into()),
         enabled: true,
         protocol: Some("http".into()),
         services: vec![Service {
+            kind: Some("service".into()),
             enabled: true,
             session_type: Some("NONE".into()),
             tot_pri: Some(1),
@@ -84,9 +87,11 @@ pub fn control_listener(path: &str) -> Listener {
             max_pri: Some(1),
             backends: vec![Backend {
                 type_: Some("control".into()),
+                kind: Some("backend".into()),
                 priority: Some(1),
                 alive: true,
                 enabled: true,
+                weight: Some(Scalar(Value::from(0))),
                 ..Backend::default()
             }],
             ..Service::default()
@@ -112,6 +117,7 @@ fn name(n: &str) -> Option<String> {
 
 pub fn listener(l: &crate::state::Listener) -> Listener {
     Listener {
+        kind: Some("listener".into()),
         address: Some(l.address.get().cloned().unwrap_or_default()),
         enabled: l.enabled.load(Ordering::Relaxed),
         name: name(&l.named.name),
@@ -139,7 +145,14 @@ pub fn listener(l: &crate::state::Listener) -> Listener {
 pub fn service(s: &crate::state::Service) -> Service {
     let backends: Vec<Backend> = match &s.special {
         Some(sp) => special_backends(s, sp),
-        None => s.members.iter().map(member).collect(),
+        // pound 4.23 lists `Emergency` backends after the others, in the last balancer
+        // group, and counts them in the backends' indexes.
+        None => s
+            .members
+            .iter()
+            .map(member)
+            .chain(s.emergency.iter().map(emergency))
+            .collect(),
     };
     let usable = s
         .members
@@ -158,6 +171,7 @@ pub fn service(s: &crate::state::Service) -> Service {
         (tot, abs, u64::from(max))
     };
     Service {
+        kind: Some("service".into()),
         name: name(&s.named.name),
         enabled: !s.disabled.load(Ordering::Relaxed),
         session_type: Some(
@@ -170,7 +184,6 @@ pub fn service(s: &crate::state::Service) -> Service {
         tot_pri: Some(tot),
         abs_pri: Some(abs),
         max_pri: Some(max),
-        emergency: s.emergency.first().map(|m| Box::new(member(m))),
         backends,
         ..Service::default()
     }
@@ -197,10 +210,39 @@ fn sessions(s: &crate::state::Service) -> Option<Vec<Session>> {
     )
 }
 
+/// The balancer group pound 4.23 shows as an `Emergency` backend's `weight`: the last.
+const EMERGENCY_GROUP: u64 = 65535;
+
+/// An `Emergency` backend, in the last balancer group.
+pub fn emergency(m: &Member) -> Backend {
+    Backend {
+        weight: Some(Scalar(Value::from(EMERGENCY_GROUP))),
+        ..member(m)
+    }
+}
+
+/// A service's backend `i`, counting its `Emergency` backends after the others.
+pub fn member_at(s: &crate::state::Service, i: usize) -> Option<Backend> {
+    match s.members.get(i) {
+        Some(m) => Some(member(m)),
+        None => s
+            .emergency
+            .get(i.checked_sub(s.members.len())?)
+            .map(emergency),
+    }
+}
+
 pub fn member(m: &Member) -> Backend {
     let b = &m.backend;
     Backend {
         type_: Some("backend".into()),
+        kind: Some("backend".into()),
+        weight: Some(Scalar(Value::from(0))),
+        servername: Some(Scalar(
+            b.server_name
+                .as_deref()
+                .map_or(Value::Null, |n| Value::from(n)),
+        )),
         address: Some(b.named.name.clone()),
         protocol: Some(if b.tls.is_some() { "https" } else { "http" }.into()),
         priority: Some(u64::from(m.priority)),
@@ -216,6 +258,8 @@ pub fn member(m: &Member) -> Backend {
 fn special_backends(s: &crate::state::Service, sp: &Special) -> Vec<Backend> {
     let special = |i: usize, kind: &str| Backend {
         type_: Some(kind.into()),
+        kind: Some("backend".into()),
+        weight: Some(Scalar(Value::from(0))),
         priority: Some(1),
         alive: true,
         enabled: s.special_enabled(i),
@@ -232,14 +276,17 @@ fn special_backends(s: &crate::state::Service, sp: &Special) -> Vec<Backend> {
                 ..special(i, "redirect")
             })
             .collect(),
-        Special::Error { status, .. } => vec![Backend {
+        Special::Error { status, page } => vec![Backend {
             status: Some(u64::from(*status)),
+            text: Some(Scalar(page.as_ref().map_or(Value::Null, |p| {
+                Value::from(String::from_utf8_lossy(&p.body).into_owned())
+            }))),
             ..special(0, "error")
         }],
         Special::Acme(_) => vec![special(0, "acme")],
         Special::Metrics => vec![special(0, "metrics")],
         Special::Success => vec![special(0, "success")],
-        Special::SendFile(_) => vec![special(0, "sendfile")],
+        Special::SendFile(_) => vec![special(0, "file")],
         Special::Control => vec![special(0, "control")],
     }
 }

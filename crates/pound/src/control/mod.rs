@@ -511,7 +511,7 @@ fn listener_request(
     let i: usize = b.parse().map_err(|_| 404u16)?;
     let flag = match &service.special {
         Some(_) => service.special_off.get(i).ok_or(404u16)?,
-        None => &service.members.get(i).ok_or(404u16)?.disabled,
+        None => &service.member_at(i).ok_or(404u16)?.disabled,
     };
     match enable {
         None => match &service.special {
@@ -520,7 +520,9 @@ fn listener_request(
                 .get(i)
                 .map(json::value)
                 .ok_or(404),
-            None => Ok(json::value(&json::member(&service.members[i]))),
+            None => json::member_at(service, i)
+                .map(|b| json::value(&b))
+                .ok_or(404),
         },
         Some(on) => {
             flag.store(!on, Ordering::Relaxed);
@@ -546,19 +548,24 @@ fn session_request(
     }
     // Requests cut longer keys to this length, so the same cut finds their sessions.
     let key = &key[..key.len().min(crate::session::MAX_KEY)];
-    let sessions = service.sessions.as_ref().ok_or(400u16)?;
+    // As pound 4.23: deleting a key that is not there, or working on a service without
+    // sessions, changes nothing and answers with the service; only a backend that does not
+    // exist is an error.
+    let sessions = service.sessions.as_ref();
     match (method, b) {
         ("DELETE", None) => {
-            if !sessions.table.remove(key) {
-                return Err(404);
+            if let Some(sessions) = sessions {
+                sessions.table.remove(key);
             }
         }
         ("PUT", Some(b)) => {
             let i: usize = b.parse().map_err(|_| 404u16)?;
-            if i >= service.members.len() {
+            if service.member_at(i).is_none() {
                 return Err(404);
             }
-            sessions.table.put(key, i, Instant::now());
+            if let Some(sessions) = sessions {
+                sessions.table.put(key, i, Instant::now());
+            }
         }
         ("DELETE" | "PUT", _) => return Err(400),
         _ => return Err(405),
