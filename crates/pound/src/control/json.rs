@@ -138,7 +138,6 @@ pub fn listener(l: &crate::state::Listener) -> Listener {
             })
             .collect(),
         nohttps11: l.tls.as_ref().map(|t| u64::from(t.no_https11)),
-        ..Listener::default()
     }
 }
 
@@ -241,7 +240,7 @@ pub fn member(m: &Member) -> Backend {
         servername: Some(Scalar(
             b.server_name
                 .as_deref()
-                .map_or(Value::Null, |n| Value::from(n)),
+                .map_or(Value::Null, Value::from),
         )),
         address: Some(b.named.name.clone()),
         protocol: Some(if b.tls.is_some() { "https" } else { "http" }.into()),
