@@ -28,6 +28,8 @@ pub mod dirs {
     pub const SYSCONFDIR: &str = env!("POUND_SYSCONFDIR");
     /// `POUND_LOCALSTATEDIR` at build time, `/var` by default.
     pub const LOCALSTATEDIR: &str = env!("POUND_LOCALSTATEDIR");
+    /// Read-only data: poundctl's template file is `DATADIR/pound/poundctl.tmpl`.
+    pub const DATADIR: &str = env!("POUND_DATADIR");
 }
 
 pub mod diag;

@@ -48,6 +48,9 @@ fn setup(name: &str) -> Setup {
 fn poundctl(args: &[&str]) -> common::Run {
     Command::new(env!("CARGO_BIN_EXE_poundctl"))
         .args(args)
+        .env("HOME", "/nonexistent/home")
+        .env_remove("POUNDCTL_CONF")
+        .env_remove("POUND_TMPL_PATH")
         .output()
         .expect("run poundctl")
         .into()

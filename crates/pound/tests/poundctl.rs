@@ -20,8 +20,12 @@ struct Run {
 
 /// Runs poundctl with `args` in `dir`.
 fn poundctl_in(dir: &Path, args: &[&str]) -> Run {
+    // No ~/.poundctl or template files of the machine's user.
     let out = Command::new(env!("CARGO_BIN_EXE_poundctl"))
         .args(args)
+        .env("HOME", "/nonexistent/home")
+        .env_remove("POUNDCTL_CONF")
+        .env_remove("POUND_TMPL_PATH")
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output();
@@ -551,18 +555,37 @@ fn usage_errors_are_caught_before_connecting() {
     for (args, message) in [
         (&["-x"][..], "invalid option -- 'x'"),
         (&["-s"][..], "option requires an argument -- 's'"),
-        (&["frobnicate"][..], "unknown command: frobnicate (try 'poundctl -h' for the list)"),
+        (
+            &["frobnicate"][..],
+            "unknown command: frobnicate (try 'poundctl -h' for the list)",
+        ),
         (&["enable"][..], "required argument missing"),
         (&["list", "/1", "/2"][..], "too many arguments"),
-        (&["disable", "1/2"][..], "bad address 1/2: should start with a / (for example /0/1/2)"),
-        (&["list", "/1/0/web"][..], "bad address /1/0/web: the backend must be given by its number"),
-        (&["delete", "/1", "k"][..], "bad address: service not specified"),
-        (&["add", "/1/0", "k"][..], "bad address: backend not specified"),
-        (&["-T", "xml"][..], "template xml not defined (this poundctl has only the built-in \"default\" layout; use -j for JSON)"),
-        (&["-t", "x.tmpl"][..], "-t x.tmpl: template files are not supported (the built-in layout follows pound's default template; use -j for JSON)"),
-        (&["-k"][..], "option -k is not supported: this poundctl talks to pound over its local control socket only"),
-        (&["-s", "http://localhost:8080/"][..], "-s http://localhost:8080/: URLs are not supported; give the path of the control socket"),
-        (&["-W", "no-dns"][..], "invalid feature name: no-dns (poundctl knows include-dir=DIR and no-include-dir)"),
+        (
+            &["disable", "1/2"][..],
+            "bad address 1/2: should start with a / (for example /0/1/2)",
+        ),
+        (
+            &["list", "/1/0/web"][..],
+            "bad address /1/0/web: the backend must be given by its number",
+        ),
+        (
+            &["delete", "/1", "k"][..],
+            "bad address: service not specified",
+        ),
+        (
+            &["add", "/1/0", "k"][..],
+            "bad address: backend not specified",
+        ),
+        (&["-S"][..], "option requires an argument -- 'S'"),
+        (
+            &["-s", "ftp://localhost/"][..],
+            "unsupported URL scheme: ftp://localhost/",
+        ),
+        (
+            &["-W", "no-dns"][..],
+            "invalid feature name: no-dns (poundctl knows include-dir=DIR and no-include-dir)",
+        ),
     ] {
         // The socket does not exist: none of these may get as far as connecting.
         let mut all = vec!["-s", "/nonexistent/ctl.sock"];
@@ -593,5 +616,11 @@ fn help_and_version() {
     );
     assert!(run
         .stdout
-        .contains(&format!("\nConfiguration file:         {etc}/pound.cfg\n")));
+        .contains(&format!("\nPound configuration file:   {etc}/pound.cfg\n")));
+    assert!(run
+        .stdout
+        .contains("\nConfiguration file:         ~/.poundctl\n"));
+    assert!(run
+        .stdout
+        .contains("\nTemplate search path:       ~/.poundctl.tmpl:"));
 }

@@ -1,13 +1,10 @@
-//! The command line: `poundctl [-hjVv] [-f FILE] [-i N] [-s SOCKET] [-W FEATURE] [-T NAME]
-//! [COMMAND [/L/S/B] [ARG]]`.
+//! The command line: `poundctl [-hjkVv] [-C FILE] [-f FILE] [-i N] [-K FILE] [-S NAME]
+//! [-s SOCKET|URL] [-T NAME] [-t FILE] [-W FEATURE] [COMMAND [/L/S/B] [ARG]]`.
 //!
 //! Parsed the way the original poundctl's getopt(3) does, by hand, because scripts depend on
 //! it: bundled flags (`-jv`), attached values (`-s/run/pound.sock`), options anywhere among
 //! the words (GNU getopt permutes, so `poundctl list /1 -j` works), `--` to end the options
 //! (needed for a session key that starts with `-`), and getopt's own error texts.
-//!
-//! Options of newer pound releases that this poundctl does not implement (templates, TLS
-//! connections to remote servers) are recognised and refused with a reason, never ignored.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -31,8 +28,21 @@ pub struct Options {
     /// `-W include-dir=DIR` / `-W no-include-dir`: where relative names in the
     /// configuration resolve, as for pound (`None`: the current directory).
     pub include_dir: Option<PathBuf>,
-    /// `-s SOCKET`: the control socket, overriding the configuration.
-    pub socket: Option<PathBuf>,
+    /// `-s SOCKET` or `-s URL`: the control socket or interface, overriding `~/.poundctl`
+    /// and the configuration.
+    pub socket: Option<String>,
+    /// `-S NAME`: the `Server "NAME"` section of `~/.poundctl` to use.
+    pub server: Option<String>,
+    /// `-C FILE|DIR`: certificate authorities for an `https://` interface.
+    pub ca: Option<PathBuf>,
+    /// `-K FILE`: client certificate and key for an `https://` interface.
+    pub client_cert: Option<PathBuf>,
+    /// `-k`: do not verify the `https://` interface's certificate.
+    pub insecure: bool,
+    /// `-t FILE`: the template file, instead of searching the template path.
+    pub template_file: Option<String>,
+    /// `-T NAME`: the template to run, instead of `default`.
+    pub template_name: Option<String>,
     /// `-j`: print the reply as JSON instead of the human-readable layout.
     pub json: bool,
     /// `-i N`: indent JSON output by N spaces per level (0: all on one line).
@@ -48,6 +58,12 @@ impl Default for Options {
             config_given: false,
             include_dir: Some(PathBuf::from(SYSCONFDIR)),
             socket: None,
+            server: None,
+            ca: None,
+            client_cert: None,
+            insecure: false,
+            template_file: None,
+            template_name: None,
             json: false,
             indent: 0,
             verbose: 0,
@@ -63,7 +79,7 @@ pub enum Invocation {
     /// `-V`.
     Version,
     /// Talk to pound.
-    Run(Options, Command),
+    Run(Box<Options>, Command),
 }
 
 /// Parses the arguments after the program name. The error is the message to print after
@@ -91,7 +107,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Str
                     'V' => return Ok(Invocation::Version),
                     'j' => opts.json = true,
                     'v' => opts.verbose += 1,
-                    'k' => return Err(remote_only('k')),
+                    'k' => opts.insecure = true,
                     _ => return Err(format!("invalid option -- '{c}'")),
                 }
                 continue;
@@ -109,7 +125,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Str
             break;
         }
     }
-    Ok(Invocation::Run(opts, Command::parse(&words)?))
+    Ok(Invocation::Run(Box::new(opts), Command::parse(&words)?))
 }
 
 /// Arguments are names, paths and session keys: refuse what is not text rather than alter it.
@@ -126,16 +142,14 @@ fn with_value(opts: &mut Options, c: char, value: String) -> Result<(), String> 
             opts.config_given = true;
         }
         's' => {
-            if value.contains("://") {
-                return Err(format!(
-                    "-s {value}: URLs are not supported; give the path of the control socket"
-                ));
-            }
             if value.is_empty() {
                 return Err("-s: empty socket name".into());
             }
-            opts.socket = Some(PathBuf::from(value));
+            opts.socket = Some(value);
         }
+        'S' => opts.server = Some(value),
+        'C' => opts.ca = Some(PathBuf::from(value)),
+        'K' => opts.client_cert = Some(PathBuf::from(value)),
         'i' => {
             opts.indent = value
                 .parse::<usize>()
@@ -144,31 +158,11 @@ fn with_value(opts: &mut Options, c: char, value: String) -> Result<(), String> 
                 .ok_or_else(|| format!("invalid indentation: {value} (expected 0 to 64)"))?;
         }
         'W' => feature(opts, &value)?,
-        // The original's default template is built in; it is the only one there is.
-        'T' if value == "default" => {}
-        'T' => {
-            return Err(format!(
-                "template {value} not defined (this poundctl has only the built-in \
-                 \"default\" layout; use -j for JSON)"
-            ))
-        }
-        't' => {
-            return Err(format!(
-                "-t {value}: template files are not supported (the built-in layout \
-                 follows pound's default template; use -j for JSON)"
-            ))
-        }
-        _ => return Err(remote_only(c)),
+        'T' => opts.template_name = Some(value),
+        't' => opts.template_file = Some(value),
+        _ => return Err(format!("invalid option -- '{c}'")),
     }
     Ok(())
-}
-
-/// `-C`, `-K`, `-k`, `-S`: TLS and `~/.poundctl` servers of newer pound releases.
-fn remote_only(c: char) -> String {
-    format!(
-        "option -{c} is not supported: this poundctl talks to pound over its local \
-         control socket only"
-    )
 }
 
 /// `-W include-dir=DIR` and `-W no-include-dir`, as for pound.
@@ -193,7 +187,8 @@ pub fn usage() -> String {
     let cfg = default_config_file();
     format!(
         "usage: poundctl [OPTIONS] [COMMAND [/L/S/B] [ARG]]
-Show the state of a running pound and change it through its control socket.
+Show the state of a running pound and change it through its control socket
+or its control service.
 
 /L/S/B names an object: L is a listener, S a service within it, B a backend
 within that service. L and S are numbers (counting from 0) or the names given
@@ -202,21 +197,32 @@ defined outside any listener. Commands need either /L, /L/S or /L/S/B.
 
 Commands:
 
+   core              show the server's figures
    list [/L/S/B]     show everything (the default), or one object
    enable /L/S/B     enable a listener, service or backend (also: on)
    disable /L/S/B    disable a listener, service or backend (also: off)
    delete /L/S KEY   delete the session KEY from a service (also: del)
    add /L/S/B KEY    add a session KEY pinned to a backend
+   log [/L]          show the request-log level of the server or listener L
+   log /[L] LEVEL    set it
+   log -d /L         make listener L follow the server's level
+   log -d            set the server's level to \"null\"
 
 Options:
 
+   -C FILE|DIR       trust the certificate authorities in FILE or DIR
    -f FILE           read the Control statement from FILE
                      (default: {cfg})
    -h                print this help and exit
    -i N              indent JSON output by N spaces per level
    -j                print the reply as JSON
-   -s SOCKET         use the control socket SOCKET
-   -T default        use the default layout (the only built-in one)
+   -K FILE           present the certificate and key in FILE
+   -k                do not verify the server's certificate
+   -S NAME           use the Server \"NAME\" section of ~/.poundctl
+   -s SOCKET|URL     use the control socket SOCKET, or the control
+                     service at URL (http[s]://[USER[:PASS]@]HOST[:PORT][/PATH])
+   -T NAME           run the template NAME (default: default)
+   -t FILE           read templates from FILE
    -V                print the version and built-in defaults, and exit
    -v                describe what is done on standard error
    -W include-dir=DIR
@@ -245,7 +251,9 @@ Built-in defaults:
         env!("CARGO_PKG_VERSION")
     );
     for (key, value) in [
-        ("Configuration file:", default_config_file()),
+        ("Configuration file:", "~/.poundctl".to_string()),
+        ("Pound configuration file:", default_config_file()),
+        ("Template search path:", crate::templates::default_path()),
         ("Include directory:", SYSCONFDIR.to_string()),
     ] {
         text.push_str(&format!("{key:<28}{value}\n"));
@@ -264,7 +272,7 @@ mod tests {
 
     fn run(args: &[&str]) -> (Options, Command) {
         match p(args) {
-            Ok(Invocation::Run(o, c)) => (o, c),
+            Ok(Invocation::Run(o, c)) => (*o, c),
             other => panic!("{args:?}: {other:?}"),
         }
     }
@@ -282,7 +290,7 @@ mod tests {
         assert_eq!(o, Options::default());
         assert_eq!(o.config_file, format!("{SYSCONFDIR}/pound.cfg"));
         assert_eq!(o.include_dir, Some(PathBuf::from(SYSCONFDIR)));
-        assert!(!o.json && !o.config_given && o.socket.is_none());
+        assert!(!o.json && !o.config_given && o.socket.is_none() && !o.insecure);
         assert_eq!(c, Command::List(None));
     }
 
@@ -291,21 +299,21 @@ mod tests {
         let (o, c) = run(&["-jv", "-s/run/p.sock", "-i", "2", "-f", "x.cfg", "list"]);
         assert!(o.json);
         assert_eq!(o.verbose, 1);
-        assert_eq!(o.socket, Some(PathBuf::from("/run/p.sock")));
+        assert_eq!(o.socket.as_deref(), Some("/run/p.sock"));
         assert_eq!(o.indent, 2);
         assert_eq!(o.config_file, "x.cfg");
         assert!(o.config_given);
         assert_eq!(c, Command::List(None));
         let (o, _) = run(&["-vvjs", "/s"]);
         assert_eq!((o.verbose, o.json), (2, true));
-        assert_eq!(o.socket, Some(PathBuf::from("/s")));
+        assert_eq!(o.socket.as_deref(), Some("/s"));
     }
 
     #[test]
     fn options_after_the_command_like_gnu_getopt() {
         let (o, c) = run(&["disable", "/1/0", "-j", "-s", "/s"]);
         assert!(o.json);
-        assert_eq!(o.socket, Some(PathBuf::from("/s")));
+        assert_eq!(o.socket.as_deref(), Some("/s"));
         assert_eq!(c, Command::Disable(addr("/1/0")));
     }
 
@@ -336,9 +344,29 @@ mod tests {
     }
 
     #[test]
-    fn default_template_is_accepted() {
-        let (o, _) = run(&["-T", "default"]);
-        assert_eq!(o, Options::default());
+    fn remote_and_template_options() {
+        let (o, _) = run(&[
+            "-k",
+            "-C",
+            "ca.pem",
+            "-Kme.pem",
+            "-S",
+            "web",
+            "-s",
+            "https://h/",
+            "-T",
+            "xml",
+            "-t",
+            "my.tmpl",
+            "core",
+        ]);
+        assert!(o.insecure);
+        assert_eq!(o.ca, Some(PathBuf::from("ca.pem")));
+        assert_eq!(o.client_cert, Some(PathBuf::from("me.pem")));
+        assert_eq!(o.server.as_deref(), Some("web"));
+        assert_eq!(o.socket.as_deref(), Some("https://h/"));
+        assert_eq!(o.template_name.as_deref(), Some("xml"));
+        assert_eq!(o.template_file.as_deref(), Some("my.tmpl"));
     }
 
     #[test]
@@ -355,23 +383,9 @@ mod tests {
             err(&["-i", "-1"]),
             "invalid indentation: -1 (expected 0 to 64)"
         );
-        assert_eq!(
-            err(&["-s", "https://host/"]),
-            "-s https://host/: URLs are not supported; give the path of the control socket"
-        );
-        assert_eq!(
-            err(&["-T", "xml"]),
-            "template xml not defined (this poundctl has only the built-in \"default\" \
-             layout; use -j for JSON)"
-        );
-        assert!(err(&["-t", "my.tmpl"]).starts_with("-t my.tmpl: template files are not"));
-        for o in ["-k", "-Cca.pem", "-K", "-S"] {
-            let e = if o == "-K" || o == "-S" {
-                err(&[o, "x"])
-            } else {
-                err(&[o])
-            };
-            assert!(e.contains("is not supported"), "{o}: {e}");
+        for o in ["-C", "-K", "-S", "-t", "-T"] {
+            let c = &o[1..];
+            assert_eq!(err(&[o]), format!("option requires an argument -- '{c}'"));
         }
         assert_eq!(
             err(&["-W", "dns"]),
@@ -388,7 +402,8 @@ mod tests {
         assert!(usage().starts_with("usage: poundctl [OPTIONS] [COMMAND [/L/S/B] [ARG]]\n"));
         assert!(usage().contains(&format!("(default: {SYSCONFDIR}/pound.cfg)")));
         assert!(version().contains(&format!(
-            "Configuration file:         {SYSCONFDIR}/pound.cfg\n"
+            "Pound configuration file:   {SYSCONFDIR}/pound.cfg\n"
         )));
+        assert!(version().contains("Configuration file:         ~/.poundctl\n"));
     }
 }

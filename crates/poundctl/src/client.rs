@@ -43,9 +43,32 @@ fn other(m: impl Into<String>) -> Failure {
     Failure::Other(m.into())
 }
 
+/// Who the request is for: `Host` and, for a remote interface behind `BasicAuth`, the
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer<'a> {
+    /// `localhost` over the UNIX socket, the URL's host name otherwise.
+    pub host: &'a str,
+    /// `USER:PASSWORD`.
+    pub credentials: Option<&'a str>,
+}
+
+/// Over the control socket: `Host: localhost`, as the original poundctl sends.
+pub const LOCAL: Peer<'static> = Peer {
+    host: "localhost",
+    credentials: None,
+};
+
 /// The request line and headers for `method target`.
-pub fn request_text(method: &str, target: &str) -> String {
-    format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\n\r\n")
+pub fn request_text(method: &str, target: &str, peer: &Peer<'_>) -> String {
+    use base64::Engine as _;
+    let mut text = format!("{method} {target} HTTP/1.1\r\nHost: {}\r\n", peer.host);
+    if let Some(c) = peer.credentials {
+        let token = base64::engine::general_purpose::STANDARD.encode(c);
+        text.push_str(&format!("Authorization: Basic {token}\r\n"));
+    }
+    text.push_str("\r\n");
+    text
 }
 
 /// Sends one request on `stream` and returns the JSON body of a 200 reply.
@@ -53,9 +76,10 @@ pub fn exchange<S: Read + Write>(
     mut stream: S,
     method: &str,
     target: &str,
+    peer: &Peer<'_>,
 ) -> Result<Value, Failure> {
     stream
-        .write_all(request_text(method, target).as_bytes())
+        .write_all(request_text(method, target, peer).as_bytes())
         .and_then(|()| stream.flush())
         .map_err(|e| other(format!("error sending request: {}", describe(&e))))?;
     let mut reader = BufReader::new(stream);
@@ -225,7 +249,7 @@ mod tests {
             input: Cursor::new(reply.as_bytes().to_vec()),
             sent: Vec::new(),
         };
-        let result = exchange(&mut fake, "GET", "/listener/1");
+        let result = exchange(&mut fake, "GET", "/listener/1", &LOCAL);
         (result, String::from_utf8_lossy(&fake.sent).into_owned())
     }
 

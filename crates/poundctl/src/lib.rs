@@ -13,19 +13,25 @@ mod address;
 mod args;
 mod client;
 mod command;
+mod conf;
 mod json;
 mod locate;
+mod remote;
 mod render;
+#[allow(dead_code)] // Used once the template engine is wired in.
+mod templates;
+mod url;
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::Value;
 
 use args::{Invocation, Options};
 use command::{Command, ReplyKind};
+use url::Target;
 
 /// The whole program: parses the command line, does what it asks and says how it went.
 pub fn main() -> ExitCode {
@@ -44,22 +50,83 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Finds the socket, sends the command's request and shows the reply.
+/// Finds pound, sends the command's request and shows the reply.
 fn run(opts: &Options, command: &Command) -> Result<(), String> {
-    let mut notes = Vec::new();
-    let located = locate::socket(opts, &mut notes);
-    for note in notes {
-        eprintln!("poundctl: {note}");
-    }
-    let socket = located?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let conf = read_conf(home.as_deref())?;
+    // `-S NAME` takes one `Server` section as it is; otherwise the global statements.
+    let settings = match &opts.server {
+        Some(name) => conf.server(name)?.clone(),
+        None => conf.global.clone(),
+    };
+    let where_ = match opts.socket.clone().or(settings.url.clone()) {
+        Some(url) => url,
+        None => {
+            let mut notes = Vec::new();
+            let located = locate::socket(opts, &mut notes);
+            for note in notes {
+                eprintln!("poundctl: {note}");
+            }
+            located?.display().to_string()
+        }
+    };
+    let target = Target::parse(&where_)?;
     if opts.verbose > 0 {
-        eprintln!("poundctl: info: using socket {}", socket.display());
-        eprintln!("poundctl: connecting to {}", socket.display());
+        eprintln!("poundctl: info: using socket {where_}");
+        eprintln!("poundctl: connecting to {where_}");
     }
-    let stream = connect(&socket)?;
-    let (method, target) = command.request();
-    let reply = client::exchange(stream, method, &target).map_err(|f| f.to_string())?;
+    let (method, target_path) = command.request();
+    let reply = match &target {
+        Target::Socket(path) => {
+            client::exchange(connect(path)?, method, &target_path, &client::LOCAL)
+        }
+        Target::Remote(r) => {
+            let tls = remote::Tls {
+                ca: opts.ca.clone().map(|c| vec![c]).unwrap_or_else(|| {
+                    settings
+                        .ca_file
+                        .iter()
+                        .chain(settings.ca_path.iter())
+                        .cloned()
+                        .collect()
+                }),
+                client_cert: opts.client_cert.clone().or(settings.client_cert.clone()),
+                insecure: opts.insecure || settings.verify == Some(false),
+            };
+            let stream = remote::connect(r, &tls)?;
+            let peer = client::Peer {
+                host: &r.host,
+                credentials: r.credentials.as_deref(),
+            };
+            client::exchange(stream, method, &format!("{}{target_path}", r.prefix), &peer)
+        }
+    }
+    .map_err(|f| f.to_string())?;
     show(opts, command, &reply)
+}
+
+/// Reads `~/.poundctl` (or `$POUNDCTL_CONF`); its problems are printed, and errors in it
+/// stop the program as they stop pound's poundctl.
+fn read_conf(home: Option<&Path>) -> Result<conf::Conf, String> {
+    let env = std::env::var("POUNDCTL_CONF").ok();
+    let Some(file) = conf::file_name(env.as_deref(), home) else {
+        return Ok(conf::Conf::default());
+    };
+    match conf::read(&file, env.is_some()) {
+        Ok((conf, notes)) => {
+            for note in notes {
+                eprintln!("poundctl: {note}");
+            }
+            Ok(conf)
+        }
+        Err(errors) => {
+            let (last, rest) = errors.split_last().unwrap_or((&errors[0], &[]));
+            for e in rest {
+                eprintln!("poundctl: {e}");
+            }
+            Err(last.clone())
+        }
+    }
 }
 
 /// Connects to the control socket.

@@ -1,5 +1,5 @@
-//! Finding the control socket: `-s SOCKET`, or the `Control` statement of pound's
-//! configuration file.
+//! Finding the control socket in the `Control` statement of pound's configuration file,
+//! when neither `-s` nor `~/.poundctl` says where pound is.
 //!
 //! The configuration is read with pound's own parser (the `pound-config` crate), so the
 //! socket is exactly the one pound opens: both forms of `Control`, `Include`d files, and
@@ -15,9 +15,6 @@ use crate::args::Options;
 /// The socket to connect to. `notes` receives the messages to show on the way (the
 /// configuration's errors, and with `-v` what is being read); the error is the final word.
 pub fn socket(opts: &Options, notes: &mut Vec<String>) -> Result<PathBuf, String> {
-    if let Some(s) = &opts.socket {
-        return Ok(s.clone());
-    }
     let file = &opts.config_file;
     let cannot = "can't determine control socket name; use the -s option";
     // A missing file only means "use -s", as pound's poundctl says (with -f too); why is
@@ -87,18 +84,6 @@ mod tests {
             include_dir: Some(dir.to_path_buf()),
             ..Options::default()
         }
-    }
-
-    #[test]
-    fn explicit_socket_wins() {
-        let o = Options {
-            socket: Some("/x.sock".into()),
-            config_file: "/nonexistent/pound.cfg".into(),
-            ..Options::default()
-        };
-        let mut notes = Vec::new();
-        assert_eq!(socket(&o, &mut notes), Ok(PathBuf::from("/x.sock")));
-        assert!(notes.is_empty());
     }
 
     #[test]
