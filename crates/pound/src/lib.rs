@@ -32,6 +32,7 @@ pub mod running;
 pub mod sendfile;
 pub mod server;
 pub mod session;
+pub mod splice;
 pub mod state;
 pub mod stats;
 pub mod supervisor;

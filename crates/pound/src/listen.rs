@@ -40,8 +40,9 @@ pub fn check(addr: &ListenAddr, dns: bool) -> Result<(), String> {
     }
 }
 
-/// Opens the socket for one listener. The error is the message to print.
-pub fn open(addr: &ListenAddr, dns: bool, client_timeout: u32) -> Result<Socket, String> {
+/// Opens the socket for one listener. With `defer_secs`, the kernel holds a connection
+/// until its first bytes arrive (for up to that long). The error is the message to print.
+pub fn open(addr: &ListenAddr, dns: bool, defer_secs: Option<u32>) -> Result<Socket, String> {
     match addr {
         ListenAddr::Inet { host, port } => {
             let sa = resolve(host, *port, dns)?;
@@ -52,7 +53,9 @@ pub fn open(addr: &ListenAddr, dns: bool, client_timeout: u32) -> Result<Socket,
                 )
             })?;
             l.set_nonblocking(true).map_err(|e| e.to_string())?;
-            defer_accept(&l, client_timeout);
+            if let Some(secs) = defer_secs {
+                defer_accept(&l, secs);
+            }
             Ok(Socket::Tcp(l))
         }
         ListenAddr::Unix(path) => {

@@ -148,7 +148,10 @@ fn start(args: &cli::Args, config: &pound_config::Config) -> ExitCode {
     }
     let mut sockets = Vec::new();
     for l in &config.listeners {
-        match listen::open(&l.addr, args.dns, l.client) {
+        // A tunnel's protocol may have the server speak first (SMTP, MySQL...): its
+        // connections are taken at once, not when the client's first bytes come.
+        let defer = (!l.tunnel).then_some(l.client);
+        match listen::open(&l.addr, args.dns, defer) {
             Ok(s) => sockets.push(s),
             Err(e) => return terminated(&format!("{}: {e}", l.span)),
         }

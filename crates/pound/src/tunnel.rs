@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::io::Stream;
 use crate::logmsg;
 use crate::proxy::Peer;
+use crate::splice::Plain;
 use crate::state::Listener;
 
 /// Relays one client connection of a tunnel listener.
@@ -48,7 +49,12 @@ pub async fn serve(mut client: Stream, peer: Arc<Peer>, listener: Arc<Listener>,
             return;
         }
     };
-    if let Err(e) = crate::relay::tunnel(&mut client, &mut conn.stream, backend.timeout).await {
+    // Between two plain sockets the kernel moves the bytes (splice); TLS needs copying.
+    let relayed = match (Plain::of(&client), Plain::of(&conn.stream)) {
+        (Some(a), Some(b)) => crate::splice::tunnel(a, b, backend.timeout).await,
+        _ => crate::relay::tunnel(&mut client, &mut conn.stream, backend.timeout).await,
+    };
+    if let Err(e) = relayed {
         if e.kind() == std::io::ErrorKind::TimedOut {
             logmsg!(Notice, "({id:x}) I/O time out in tunnel");
         }

@@ -652,6 +652,84 @@ fn tunnels_relay_bytes() {
     pound.err.wait_for("I/O time out in tunnel");
 }
 
+/// Bulk data both ways at once through a tunnel (relayed with splice between plain
+/// sockets): every byte arrives, in order, with backpressure on both sides.
+#[test]
+fn tunnels_move_bulk_data_both_ways() {
+    use std::io::{Read, Write};
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in server.incoming() {
+            let Ok(s) = s else { return };
+            // An echo server.
+            std::thread::spawn(move || {
+                let mut r = s.try_clone().unwrap();
+                let mut w = s;
+                let _ = std::io::copy(&mut r, &mut w);
+                let _ = w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    let pound = Pound::start(&format!(
+        "Tunnel\nLISTEN\nBackend\nAddress 127.0.0.1\nPort {port}\nEnd\nEnd\n"
+    ));
+    let data: Vec<u8> = (0..6 * 1024 * 1024u32)
+        .map(|i| (i * 7 + i / 251) as u8)
+        .collect();
+    let c = std::net::TcpStream::connect(pound.addr).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut w = c.try_clone().unwrap();
+    let sent = data.clone();
+    let writer = std::thread::spawn(move || {
+        for chunk in sent.chunks(100_000) {
+            w.write_all(chunk).unwrap();
+        }
+        w.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    (&c).read_to_end(&mut back).unwrap();
+    writer.join().unwrap();
+    assert_eq!(back.len(), data.len());
+    assert!(back == data, "the echoed bytes differ");
+}
+
+/// A tunnel on its own `Address`/`Port` takes each connection at once: the backend may
+/// speak first (SMTP, MySQL), so the listener must not wait for the client's first bytes
+/// (`TCP_DEFER_ACCEPT`, which HTTP listeners use, held such connections for `Client`
+/// seconds). The greeting must come while the client says nothing.
+#[test]
+fn tunnel_backends_may_speak_first() {
+    use std::io::Read;
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in server.incoming() {
+            let Ok(mut s) = s else { return };
+            let _ = std::io::Write::write_all(&mut s, b"220 ready\r\n");
+        }
+    });
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let dir = common::scratch_dir("tunnel-first");
+    let pound = Pound::spawn(
+        &dir,
+        &format!(
+            "Client 300\nTunnel\nAddress 127.0.0.1\nPort {}\n\
+             Backend\nAddress 127.0.0.1\nPort {port}\nEnd\nEnd\n",
+            addr.port()
+        ),
+        addr,
+    );
+    let mut c = std::net::TcpStream::connect(pound.addr).unwrap();
+    // Far less than `Client`: a deferred accept would leave this read waiting for 300 s.
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut got = [0u8; 11];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"220 ready\r\n");
+}
+
 /// `Control` as a service (pound 4.14): the control interface through a listener, behind
 /// the service's conditions; without a control socket the listeners count from 0.
 #[test]
