@@ -109,6 +109,18 @@ fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// What a JSON value is, for messages: `an object`, `a string`...
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

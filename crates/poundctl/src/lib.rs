@@ -17,8 +17,9 @@ mod conf;
 mod json;
 mod locate;
 mod remote;
+#[cfg(test)]
 mod render;
-#[allow(dead_code)] // Used once the template engine is wired in.
+pub mod template;
 mod templates;
 mod url;
 
@@ -102,7 +103,7 @@ fn run(opts: &Options, command: &Command) -> Result<(), String> {
         }
     }
     .map_err(|f| f.to_string())?;
-    show(opts, command, &reply)
+    show(opts, &conf, home.as_deref(), command, &reply)
 }
 
 /// Reads `~/.poundctl` (or `$POUNDCTL_CONF`); its problems are printed, and errors in it
@@ -144,9 +145,15 @@ fn connect(socket: &Path) -> Result<UnixStream, String> {
     })
 }
 
-/// Prints a successful reply: JSON with `-j`, else the human-readable layout. A change
+/// Prints a successful reply: JSON with `-j`, else through the template. A change
 /// (`enable`, `disable`) that pound reports as not made is a failure.
-fn show(opts: &Options, command: &Command, reply: &Value) -> Result<(), String> {
+fn show(
+    opts: &Options,
+    conf: &conf::Conf,
+    home: Option<&Path>,
+    command: &Command,
+    reply: &Value,
+) -> Result<(), String> {
     if opts.json {
         emit(&json::format(reply, opts.indent))?;
     }
@@ -156,13 +163,57 @@ fn show(opts: &Options, command: &Command, reply: &Value) -> Result<(), String> 
             Value::Bool(false) => Err("command failed".into()),
             other => Err(format!(
                 "unexpected reply: expected true or false, got {}",
-                render::kind(other)
+                json::kind(other)
             )),
         },
         _ if opts.json => Ok(()),
-        ReplyKind::Object => emit(&render::render(reply)?),
-        ReplyKind::Core => emit(&render::core(reply)),
-        ReplyKind::Log => emit(&render::log_level(reply)),
+        // Every listing is an object; anything else is not pound talking.
+        _ if !reply.is_object() => Err(format!(
+            "unexpected reply: expected an object, got {}",
+            json::kind(reply)
+        )),
+        _ => lay_out(opts, conf, home, reply),
+    }
+}
+
+/// Runs the template chosen by `-t`/`-T` (or `~/.poundctl`, or the template path) on the
+/// reply. What the template printed before an error is printed too, as pound's poundctl
+/// does; warnings (such as `exists` on something that is not an object) do not fail.
+fn lay_out(
+    opts: &Options,
+    conf: &conf::Conf,
+    home: Option<&Path>,
+    reply: &Value,
+) -> Result<(), String> {
+    let source = match opts.template_file.as_ref().or(conf.template_file.as_ref()) {
+        Some(file) => templates::named(file)?,
+        None => {
+            let path = std::env::var("POUND_TMPL_PATH")
+                .ok()
+                .or_else(|| conf.template_path.clone())
+                .unwrap_or_else(templates::default_path);
+            templates::search(&path, home)?
+        }
+    };
+    let file_name = match &source {
+        templates::Source::File(path, _) => path.display().to_string(),
+        templates::Source::BuiltIn => "poundctl.tmpl".to_string(),
+    };
+    let parsed =
+        template::Templates::parse_named(&file_name, source.text()).map_err(|e| e.to_string())?;
+    let name = opts
+        .template_name
+        .as_deref()
+        .or(conf.template_name.as_deref())
+        .unwrap_or("default");
+    let run = parsed.run(name, reply);
+    emit(&run.output)?;
+    for w in &run.warnings {
+        eprintln!("poundctl: {w}");
+    }
+    match run.error {
+        Some(e) => Err(e.to_string()),
+        None => Ok(()),
     }
 }
 

@@ -1,9 +1,9 @@
-//! The human-readable layout of a reply.
+//! The human-readable layout of a reply, stated in Rust: the specification that the
+//! built-in template file (`template/poundctl.tmpl`, template `default`) is tested against.
 //!
 //! The original poundctl formats replies with its "default" template (poundctl.tmpl); its
-//! users know that layout and some scripts scrape it, so it is reproduced here line for line
-//! and space for space, written directly in Rust rather than through a template engine. For
-//! a full listing:
+//! users know that layout and some scripts scrape it, so it is reproduced line for line and
+//! space for space. For a full listing:
 //!
 //! ```text
 //! Server time: 2026-11-21T12:52:23.942828
@@ -45,9 +45,12 @@ use serde_json::Value;
 
 /// Lays out a reply to `list`, `add` or `delete`.
 pub fn render(reply: &Value) -> Result<String, String> {
-    let obj = reply
-        .as_object()
-        .ok_or_else(|| format!("unexpected reply: expected an object, got {}", kind(reply)))?;
+    let obj = reply.as_object().ok_or_else(|| {
+        format!(
+            "unexpected reply: expected an object, got {}",
+            crate::json::kind(reply)
+        )
+    })?;
     let mut out = String::new();
     if obj.contains_key("listeners") {
         everything(&mut out, &read(reply));
@@ -68,18 +71,6 @@ pub fn render(reply: &Value) -> Result<String, String> {
 /// the impossible.
 fn read<T: DeserializeOwned + Default>(v: &Value) -> T {
     serde_json::from_value(v.clone()).unwrap_or_default()
-}
-
-/// The JSON type of `v`, for messages.
-pub fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// The whole state: the core figures, the listeners, then the global services.
@@ -231,35 +222,46 @@ fn text<T: Display>(v: &Option<T>) -> String {
 
 /// `poundctl core`: the process's figures, one to a line.
 pub fn core(v: &Value) -> String {
-    let field = |k: &str| match &v[k] {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let w = &v["workers"];
-    let q = &v["queue"];
-    let num = |x: &Value| x.as_u64().map_or("-".to_string(), |n| n.to_string());
-    format!(
-        "Time: {}\nVersion: {}\nPID: {}\nUptime: {}\nWorkers: {} active, {} threads, min {}, max {}, idle timeout {}\nQueue: {}\n",
-        field("timestamp"),
-        field("version"),
-        field("pid"),
+    let text = |x: &Value| x.as_str().unwrap_or_default().to_string();
+    let num = |x: &Value| x.as_u64().map_or(String::new(), |n| n.to_string());
+    let mut out = format!(
+        "Server time: {}\nPound version: {}\nPID: {}\nUptime: {}\n",
+        text(&v["timestamp"]),
+        text(&v["version"]),
+        num(&v["pid"]),
         uptime(v["uptime"].as_u64()),
-        num(&w["active"]),
-        num(&w["count"]),
-        num(&w["min"]),
-        num(&w["max"]),
-        num(&w["timeout"]),
-        num(&q["len"]),
-    )
+    );
+    let w = &v["workers"];
+    if w.as_object().is_some_and(|o| !o.is_empty()) {
+        let _ = write!(
+            out,
+            "Workers:\n  Min:     {}\n  Max:     {}\n  Current: {}\n  Active:  {}\n\
+             Idle timeout: {}\n",
+            num(&w["min"]),
+            num(&w["max"]),
+            num(&w["count"]),
+            num(&w["active"]),
+            num(&w["timeout"])
+        );
+    }
+    let q = &v["queue"];
+    if q.as_object().is_some_and(|o| !o.is_empty()) {
+        let _ = write!(
+            out,
+            "Queue:\n  Length:  {}\n  Max:     {}\n",
+            num(&q["len"]),
+            num(&q["max"])
+        );
+    }
+    out
 }
 
-/// Milliseconds as days, hours, minutes and seconds.
-fn uptime(ms: Option<u64>) -> String {
-    let Some(ms) = ms else {
+/// Microseconds (pound 4.23's `uptime`) as days, hours, minutes and seconds.
+fn uptime(us: Option<u64>) -> String {
+    let Some(us) = us else {
         return "-".into();
     };
-    let s = ms / 1000;
+    let s = us / 1_000_000;
     let (d, h, m, s) = (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
     if d > 0 {
         format!("{d} days {h:02}:{m:02}:{s:02}")

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 /// The template file built into the program.
-pub const BUILT_IN: &str = ""; // PLACEHOLDER include_str!("template/poundctl.tmpl");
+pub const BUILT_IN: &str = crate::template::DEFAULT_TEMPLATES;
 
 /// The template path searched when neither `POUND_TMPL_PATH` nor `TemplatePath` is set.
 pub fn default_path() -> String {
