@@ -14,6 +14,7 @@
 
 use std::fmt::Write as _;
 
+pub mod json;
 pub mod objects;
 
 /// The path prefix of listings and of enabling and disabling objects.
@@ -154,6 +155,30 @@ impl Object {
     }
 }
 
+/// `?indent=N` (pound 4.23) of a request target: the JSON reply laid out with N spaces per
+/// level; no value, or an empty one, is one line. `Err` (400) for anything but a number
+/// up to [`json::MAX_INDENT`].
+pub fn indent(target: &str) -> Result<usize, ()> {
+    let Some((_, query)) = target.split_once('?') else {
+        return Ok(0);
+    };
+    match query_value(query, "indent") {
+        None => Ok(0),
+        Some(v) if v.is_empty() => Ok(0),
+        Some(v) => {
+            let digits = v.strip_prefix('+').unwrap_or(&v);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(());
+            }
+            digits
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= json::MAX_INDENT)
+                .ok_or(())
+        }
+    }
+}
+
 /// The decoded value of `name` in a query.
 fn query_value(query: &str, name: &str) -> Option<String> {
     query
@@ -219,6 +244,24 @@ pub fn decode(s: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn indent_of_a_target() {
+        use super::indent;
+        assert_eq!(indent("/core"), Ok(0));
+        assert_eq!(indent("/core?indent="), Ok(0));
+        assert_eq!(indent("/core?x=1&indent=2"), Ok(2));
+        assert_eq!(indent("/log/?level=1&indent=+3"), Ok(3));
+        assert_eq!(indent("/core?indent=80"), Ok(80));
+        for bad in [
+            "/core?indent=81",
+            "/core?indent=-1",
+            "/core?indent=x",
+            "/core?indent=3x",
+        ] {
+            assert_eq!(indent(bad), Err(()), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn listener(l: Option<&str>, s: Option<&str>, b: Option<&str>) -> Object {

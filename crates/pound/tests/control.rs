@@ -506,3 +506,33 @@ fn emergency_backends_follow_the_others_in_the_last_group() {
     let text = ok(&s.sock, &["list", "/1/1"]);
     assert!(text.contains("1. backend (65535) http "), "{text}");
 }
+
+#[test]
+fn replies_are_laid_out_as_pound_writes_them() {
+    // Members sorted, items separated by ", " on one line; `?indent=N` (pound 4.23) puts
+    // each on its own line; a bad indent is a bad request and changes nothing.
+    let s = setup("control-layout");
+    let (status, body) = control::request(&s.sock, "GET", "/listener/1/0/0");
+    assert_eq!(status, 200);
+    let port = s.a.port();
+    assert_eq!(
+        body,
+        format!(
+            "{{\"address\":\"127.0.0.1:{port}\", \"alive\":true, \"conn_to\":15, \
+             \"enabled\":true, \"io_to\":15, \"kind\":\"backend\", \"priority\":5, \
+             \"protocol\":\"http\", \"servername\":null, \"type\":\"backend\", \"weight\":0, \
+             \"ws_to\":600}}"
+        )
+    );
+    let (status, body) = control::request(&s.sock, "GET", "/log/?indent=2");
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        "{\n  \"global\": \"regular\",\n  \"kind\": \"log\",\n  \"level\": \"regular\"\n}"
+    );
+    assert_eq!(
+        control::request(&s.sock, "DELETE", "/listener/1/0/0?indent=x").0,
+        400
+    );
+    assert_eq!(json(&s.sock, &["list", "/1/0/0"])["enabled"], true);
+}

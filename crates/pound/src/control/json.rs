@@ -238,9 +238,7 @@ pub fn member(m: &Member) -> Backend {
         kind: Some("backend".into()),
         weight: Some(Scalar(Value::from(0))),
         servername: Some(Scalar(
-            b.server_name
-                .as_deref()
-                .map_or(Value::Null, Value::from),
+            b.server_name.as_deref().map_or(Value::Null, Value::from),
         )),
         address: Some(b.named.name.clone()),
         protocol: Some(if b.tls.is_some() { "https" } else { "http" }.into()),

@@ -121,11 +121,9 @@ pub async fn answer(method: String, target: String) -> Result<String, u16> {
     };
     let state = running.load();
     let socket = socket.clone();
-    tokio::task::spawn_blocking(move || {
-        handle(&state, socket.as_deref(), &method, &target).map(|v| v.to_string())
-    })
-    .await
-    .unwrap_or(Err(500))
+    tokio::task::spawn_blocking(move || reply_text(&state, socket.as_deref(), &method, &target))
+        .await
+        .unwrap_or(Err(500))
 }
 
 /// Serves control requests until pound stops.
@@ -176,11 +174,9 @@ async fn connection(
         // runtime's threads, which keep serving traffic meanwhile.
         Some((method, target)) => {
             let state = state.clone();
-            tokio::task::spawn_blocking(move || {
-                handle(&state, Some(&path), &method, &target).map(|v| v.to_string())
-            })
-            .await
-            .unwrap_or(Err(500))
+            tokio::task::spawn_blocking(move || reply_text(&state, Some(&path), &method, &target))
+                .await
+                .unwrap_or(Err(500))
         }
         None => Err(400),
     };
@@ -307,6 +303,17 @@ fn parse(head: &[u8]) -> Option<(String, String)> {
         Ok(httparse::Status::Complete(_)) => Some((req.method?.to_string(), req.path?.to_string())),
         _ => None,
     }
+}
+
+/// The JSON text answering a control request, laid out as `?indent=N` asks (pound 4.23).
+fn reply_text(
+    state: &State,
+    control: Option<&str>,
+    method: &str,
+    target: &str,
+) -> Result<String, u16> {
+    let indent = pound_control::indent(target).map_err(|()| 400u16)?;
+    handle(state, control, method, target).map(|v| pound_control::json::format(&v, indent))
 }
 
 /// Answers a control request: on the control socket (`control` is its path, listener 0),
