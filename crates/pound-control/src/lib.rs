@@ -156,25 +156,24 @@ impl Object {
 }
 
 /// `?indent=N` (pound 4.23) of a request target: the JSON reply laid out with N spaces per
-/// level; no value, or an empty one, is one line. `Err` (400) for anything but a number
+/// level; no value, or an empty one, is one line. `None` (400) for anything but a number
 /// up to [`json::MAX_INDENT`].
-pub fn indent(target: &str) -> Result<usize, ()> {
+pub fn indent(target: &str) -> Option<usize> {
     let Some((_, query)) = target.split_once('?') else {
-        return Ok(0);
+        return Some(0);
     };
     match query_value(query, "indent") {
-        None => Ok(0),
-        Some(v) if v.is_empty() => Ok(0),
+        None => Some(0),
+        Some(v) if v.is_empty() => Some(0),
         Some(v) => {
             let digits = v.strip_prefix('+').unwrap_or(&v);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(());
+                return None;
             }
             digits
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n <= json::MAX_INDENT)
-                .ok_or(())
         }
     }
 }
@@ -247,18 +246,18 @@ mod tests {
     #[test]
     fn indent_of_a_target() {
         use super::indent;
-        assert_eq!(indent("/core"), Ok(0));
-        assert_eq!(indent("/core?indent="), Ok(0));
-        assert_eq!(indent("/core?x=1&indent=2"), Ok(2));
-        assert_eq!(indent("/log/?level=1&indent=+3"), Ok(3));
-        assert_eq!(indent("/core?indent=80"), Ok(80));
+        assert_eq!(indent("/core"), Some(0));
+        assert_eq!(indent("/core?indent="), Some(0));
+        assert_eq!(indent("/core?x=1&indent=2"), Some(2));
+        assert_eq!(indent("/log/?level=1&indent=+3"), Some(3));
+        assert_eq!(indent("/core?indent=80"), Some(80));
         for bad in [
             "/core?indent=81",
             "/core?indent=-1",
             "/core?indent=x",
             "/core?indent=3x",
         ] {
-            assert_eq!(indent(bad), Err(()), "{bad}");
+            assert_eq!(indent(bad), None, "{bad}");
         }
     }
 

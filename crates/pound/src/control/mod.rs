@@ -312,7 +312,7 @@ fn reply_text(
     method: &str,
     target: &str,
 ) -> Result<String, u16> {
-    let indent = pound_control::indent(target).map_err(|()| 400u16)?;
+    let indent = pound_control::indent(target).ok_or(400u16)?;
     handle(state, control, method, target).map(|v| pound_control::json::format(&v, indent))
 }
 
