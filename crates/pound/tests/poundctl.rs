@@ -324,10 +324,14 @@ fn json_output() {
 }
 
 #[test]
-fn options_may_follow_the_command() {
+fn options_end_at_the_command() {
+    // As pound's poundctl: words after the command are its own, options included.
     let (run, request) = exchange(&ok("true"), &["enable", "/1/0/1", "-j"]);
-    assert_eq!(request, req("PUT", "/listener/1/0/1"));
-    assert_success(&run, "true\n");
+    assert_eq!(request, "");
+    assert_failure(&run, "poundctl: too many arguments\n");
+    let (run, request) = exchange(&ok("{}"), &["-j", "add", "/1/0/0", "-key"]);
+    assert_eq!(request, req("PUT", "/session/1/0/0?key=-key"));
+    assert_eq!(run.code, Some(0), "{run:?}");
 }
 
 #[test]
@@ -374,7 +378,7 @@ fn sessions() {
     assert_eq!(request, req("PUT", "/session/1/0/1?key=abc"));
     assert_success(&run, WEB_SERVICE_TEXT);
 
-    let (run, request) = exchange(&ok("{}"), &["-j", "add", "/-/0/0", "--", "-k y"]);
+    let (run, request) = exchange(&ok("{}"), &["-j", "add", "/-/0/0", "-k y"]);
     assert_eq!(request, req("PUT", "/session/-/0/0?key=-k%20y"));
     assert_success(&run, "{}\n");
 }

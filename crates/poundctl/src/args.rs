@@ -2,9 +2,9 @@
 //! [-s SOCKET|URL] [-T NAME] [-t FILE] [-W FEATURE] [COMMAND [/L/S/B] [ARG]]`.
 //!
 //! Parsed the way the original poundctl's getopt(3) does, by hand, because scripts depend on
-//! it: bundled flags (`-jv`), attached values (`-s/run/pound.sock`), options anywhere among
-//! the words (GNU getopt permutes, so `poundctl list /1 -j` works), `--` to end the options
-//! (needed for a session key that starts with `-`), and getopt's own error texts.
+//! it: bundled flags (`-jv`), attached values (`-s/run/pound.sock`), options only before the
+//! command (everything after it is the command's: `log -d /1`, a session key `-k`), `--` to
+//! end the options, and getopt's own error texts.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -97,8 +97,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Str
             break;
         }
         let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
+            // Options end at the command: what follows is its arguments, as for pound's
+            // poundctl (`log -d /1`, a session key that starts with `-`).
             words.push(arg);
-            continue;
+            for rest in args.by_ref() {
+                words.push(rest?);
+            }
+            break;
         };
         for (i, c) in flags.char_indices() {
             if !matches!(c, 'f' | 'i' | 's' | 'T' | 't' | 'W' | 'C' | 'K' | 'S') {
@@ -310,18 +315,29 @@ mod tests {
     }
 
     #[test]
-    fn options_after_the_command_like_gnu_getopt() {
-        let (o, c) = run(&["disable", "/1/0", "-j", "-s", "/s"]);
+    fn options_end_at_the_command() {
+        // As pound's poundctl: after the command, words are the command's.
+        assert_eq!(
+            p(&["disable", "/1/0", "-j"]),
+            Err("too many arguments".into())
+        );
+        let (_, c) = run(&["add", "/1/0/0", "-key"]);
+        assert_eq!(c, Command::AddSession(addr("/1/0/0"), "-key".into()));
+        let (o, c) = run(&["-j", "log", "-d", "/1"]);
         assert!(o.json);
-        assert_eq!(o.socket.as_deref(), Some("/s"));
-        assert_eq!(c, Command::Disable(addr("/1/0")));
+        assert_eq!(c.request(), ("DELETE", "/log/1".into()));
     }
 
     #[test]
     fn double_dash_ends_options() {
-        let (o, c) = run(&["-s", "/s", "add", "/1/0/0", "--", "-key"]);
+        let (o, c) = run(&["-s", "/s", "--", "add", "/1/0/0", "-key"]);
         assert!(!o.json);
         assert_eq!(c, Command::AddSession(addr("/1/0/0"), "-key".into()));
+        // After the command, `--` is a word like any other.
+        assert_eq!(
+            p(&["add", "/1/0/0", "--", "-key"]),
+            Err("too many arguments".into())
+        );
         // A lone `-` is a word, not an option.
         let (_, c) = run(&["list", "/-"]);
         assert_eq!(c, Command::List(Some(addr("/-"))));
@@ -339,7 +355,8 @@ mod tests {
     fn help_and_version_win_at_once() {
         assert_eq!(p(&["-h", "-x"]), Ok(Invocation::Help));
         assert_eq!(p(&["-jV"]), Ok(Invocation::Version));
-        assert_eq!(p(&["bogus", "-h"]), Ok(Invocation::Help));
+        // After the command, -h is the command's (and too much for it).
+        assert!(p(&["bogus", "-h"]).is_err());
         assert_eq!(p(&["-x", "-h"]), Err("invalid option -- 'x'".into()));
     }
 
