@@ -751,6 +751,9 @@ fn control_through_a_service() {
     assert_eq!(v["name"], "ctl");
     let r = request(&pound, "DELETE", "/listener/-/1/0", "");
     assert_eq!((r.status, r.text().as_str()), (200, "true"));
+    // The control service and its backend cannot be switched off through it (4.23).
+    assert_eq!(request(&pound, "DELETE", "/listener/-/0", "").status, 400);
+    assert_eq!(request(&pound, "DELETE", "/listener/-/0/0", "").status, 400);
     let r = request(&pound, "GET", "/listener/-/1/0", "");
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["enabled"], false);

@@ -102,6 +102,11 @@ fn https_with_basic_authentication_and_ca() {
     ));
     assert_eq!(svc["enabled"], false);
     s.ok(&[], &["-C", s.ca(), "-s", &url, "enable", "/0/1"]);
+    // What serves the interface cannot be switched off through it (pound 4.23).
+    for object in ["/0", "/0/2", "/0/2/0"] {
+        let r = s.poundctl(&[], &["-C", s.ca(), "-s", &url, "disable", object]);
+        assert_eq!(r.stderr, "poundctl: Bad Request\n", "{object}");
+    }
     // The CA given as a directory.
     let ca_dir = s.dir.join("cas");
     std::fs::create_dir_all(&ca_dir).unwrap();

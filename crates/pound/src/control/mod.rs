@@ -499,6 +499,15 @@ fn listener_request(
         };
         return match enable {
             None => Ok(json::value(&json::listener(listener))),
+            // What serves the control interface cannot be switched off through it, as in
+            // pound 4.23: a listener with a `Control` service, that service, its backend.
+            Some(_)
+                if listener.services[..listener.own_services]
+                    .iter()
+                    .any(|s| is_control(s)) =>
+            {
+                Err(400)
+            }
             Some(on) => {
                 listener.enabled.store(on, Ordering::Relaxed);
                 Ok(Value::Bool(true))
@@ -506,6 +515,9 @@ fn listener_request(
         };
     };
     let service = find_service(list, s)?;
+    if enable.is_some() && is_control(service) {
+        return Err(400);
+    }
     let Some(b) = b else {
         return match enable {
             None => Ok(json::value(&json::service(service))),
@@ -536,6 +548,11 @@ fn listener_request(
             Ok(Value::Bool(true))
         }
     }
+}
+
+/// A service that answers with the control interface (`Control` as a service directive).
+fn is_control(s: &crate::state::Service) -> bool {
+    matches!(s.special, Some(crate::state::Special::Control))
 }
 
 fn session_request(
