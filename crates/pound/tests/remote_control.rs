@@ -95,15 +95,15 @@ fn https_with_basic_authentication_and_ca() {
     assert_eq!(l["name"], "secure");
     assert_eq!(l["protocol"], "https");
     // Changes go through too.
-    s.ok(&[], &["-C", s.ca(), "-s", &url, "disable", "/0/1"]);
+    s.ok(&[], &["-C", s.ca(), "-s", &url, "disable", "/0/0"]);
     let svc = json(&s.ok(
         &[],
-        &["-C", s.ca(), "-s", &url, "-j", "list", "/secure/prefixed"],
+        &["-C", s.ca(), "-s", &url, "-j", "list", "/secure/auth"],
     ));
     assert_eq!(svc["enabled"], false);
-    s.ok(&[], &["-C", s.ca(), "-s", &url, "enable", "/0/1"]);
+    s.ok(&[], &["-C", s.ca(), "-s", &url, "enable", "/0/0"]);
     // What serves the interface cannot be switched off through it (pound 4.23).
-    for object in ["/0", "/0/2", "/0/2/0"] {
+    for object in ["/0", "/0/1", "/0/2", "/0/2/0"] {
         let r = s.poundctl(&[], &["-C", s.ca(), "-s", &url, "disable", object]);
         assert_eq!(r.stderr, "poundctl: Bad Request\n", "{object}");
     }
