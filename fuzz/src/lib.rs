@@ -25,15 +25,19 @@ mod config;
 mod expand;
 mod request_head;
 mod response_head;
+mod template;
 
 pub use chunked::chunked;
 pub use config::config;
 pub use expand::expand;
 pub use request_head::request;
 pub use response_head::response;
+pub use template::template;
 
 /// The targets, by name.
-pub const TARGETS: &[&str] = &["request", "chunked", "response", "config", "expand"];
+pub const TARGETS: &[&str] = &[
+    "request", "chunked", "response", "config", "expand", "template",
+];
 
 /// The check of target `name`.
 pub fn target(name: &str) -> Option<fn(&[u8])> {
@@ -43,6 +47,7 @@ pub fn target(name: &str) -> Option<fn(&[u8])> {
         "response" => response,
         "config" => config,
         "expand" => expand,
+        "template" => template,
         _ => return None,
     })
 }
