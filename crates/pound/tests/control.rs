@@ -493,7 +493,17 @@ fn emergency_backends_follow_the_others_in_the_last_group() {
         (list[0]["weight"].as_u64(), list[1]["weight"].as_u64()),
         (Some(0), Some(65535))
     );
-    assert_eq!(json(&s.sock, &["list", "/1/1/1"])["weight"], 65535);
+    let spare = json(&s.sock, &["list", "/1/1/1"]);
+    assert_eq!(spare["weight"], 65535);
+    // pound 4.23's own time-outs for emergency backends that set none.
+    assert_eq!(
+        (
+            spare["conn_to"].as_u64(),
+            spare["io_to"].as_u64(),
+            spare["ws_to"].as_u64()
+        ),
+        (Some(120), Some(120), Some(120))
+    );
     ok(&s.sock, &["disable", "/1/1/1"]);
     assert_eq!(json(&s.sock, &["list", "/1/1/1"])["enabled"], false);
     // With the regular backend off too, nothing is left to answer.

@@ -36,7 +36,11 @@ const REDIRECT_CODES: &[u64] = &[301, 302, 303, 307, 308];
 pub(super) const ERROR_CODES: &[u64] =
     &[200, 400, 401, 403, 404, 405, 413, 414, 429, 500, 501, 503];
 
+/// `TimeOut`, `ConnTO` and `WSTimeOut` of an `Emergency` backend that sets none (pound 4.23).
+const EMERGENCY_TIMEOUT: u32 = 120;
+
 /// What a service inherits from its surroundings when it is defined.
+#[derive(Clone)]
 pub(super) struct ServiceDefaults {
     pub balancer: Balancer,
     pub ignore_case: bool,
@@ -189,7 +193,15 @@ impl Parser<'_> {
                 });
             }
             "Emergency" => {
-                let (b, span) = self.regular_backend(&t, &t.span, d)?;
+                // pound 4.23 gives emergency backends their own time-outs, 120 s each,
+                // whatever the global and service settings say.
+                let emergency = ServiceDefaults {
+                    timeout: EMERGENCY_TIMEOUT,
+                    conn_to: EMERGENCY_TIMEOUT,
+                    ws_timeout: EMERGENCY_TIMEOUT,
+                    ..d.clone()
+                };
+                let (b, span) = self.regular_backend(&t, &t.span, &emergency)?;
                 s.emergency.push(Backend {
                     span,
                     kind: BackendKind::Regular(b),

@@ -272,6 +272,23 @@ fn emergency_and_session() {
         BackendKind::Regular(r) if r.priority == 3 && r.disabled
             && r.address == BackendAddr::Inet { host: "10.0.0.8".into(), port: 80 }
     ));
+    // 120 s time-outs unless set, whatever the global ones (pound 4.23).
+    let c = ok(&format!(
+        "TimeOut 7\nConnTO 4\n{}",
+        service(&format!(
+            "{BACKEND}{emergency}Emergency\nAddress 10.0.0.8\nPort 80\nTimeOut 3\nEnd\n"
+        ))
+    ));
+    let times = |b: &Backend| match &b.kind {
+        BackendKind::Regular(r) => (r.conn_to, r.timeout, r.ws_timeout),
+        _ => (0, 0, 0),
+    };
+    let e = &c.services[0].emergency;
+    assert_eq!(
+        (times(&e[0]), times(&e[1])),
+        ((120, 120, 120), (120, 3, 120))
+    );
+    assert_eq!(times(&c.services[0].backends[0]).0, 4);
     fails(
         &service(&format!("{BACKEND}Session\nTTL 10\nEnd\n")),
         &["p.cfg:6.1-8.3: Session type not defined"],
