@@ -134,6 +134,25 @@ impl Lexer {
         }
     }
 
+    /// The next line verbatim, without its newline (which is consumed), and where it is;
+    /// `None` at the end of the file. For sections whose body is text, not statements
+    /// (`ConfigText`).
+    pub fn raw_line(&mut self) -> Option<(Vec<u8>, Span)> {
+        self.peek()?;
+        let start = self.here();
+        let mut line = Vec::new();
+        let mut end = start;
+        while let Some(c) = self.peek() {
+            if c == b'\n' {
+                self.bump();
+                break;
+            }
+            end = self.bump();
+            line.push(c);
+        }
+        Some((line, self.span(start, end)))
+    }
+
     /// Returns the next token; warnings (odd escapes) go to `warn`.
     pub fn next_token(&mut self, warn: &mut Vec<Diagnostic>) -> Result<Token, Diagnostic> {
         loop {

@@ -61,6 +61,12 @@ fn main() -> ExitCode {
     let Some(config) = loaded.config else {
         return ExitCode::FAILURE;
     };
+    if !args.dns {
+        if let Some(e) = support::dns_disabled(&config) {
+            eprintln!("pound: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if args.check_only {
         // Certificates, keys and TLS settings are part of the configuration: a file that
         // cannot be used fails the check, not the start.

@@ -119,6 +119,19 @@ const IMPLEMENTED: &[&str] = &[
     "LogTag",
     "Else",
     "RewriteDestination",
+    // Dynamic backends (pound 4.14): the settings are read and kept, the static lookup of
+    // `Resolve immediate` is the old one; `Resolve first|all|srv` (recorded as `Resolve`)
+    // waits for the runtime that makes backends from DNS answers.
+    "Resolver",
+    "CNAMEChain",
+    "ConfigFile",
+    "ConfigText",
+    "Debug",
+    "RetryInterval",
+    "Resolve immediate",
+    "Family",
+    "IgnoreSRVWeight",
+    "OverrideTTL",
     // Special backends.
     "Redirect",
     "Error",
@@ -139,6 +152,32 @@ const FAMILIES: &[&[&str]] = &[
     pound_config::keywords::MODIFICATIONS,
     pound_config::keywords::OLD_MODIFICATIONS,
 ];
+
+/// With `-W no-dns`, a dynamic backend (`Resolve first|all|srv`) cannot be made: pound's
+/// message, at the backend's section, for the first one.
+pub fn dns_disabled(config: &Config) -> Option<String> {
+    use pound_config::model::{Backend, BackendKind};
+    let dynamic =
+        |b: &&Backend| matches!(&b.kind, BackendKind::Regular(r) if r.dynamic.resolve.is_dynamic());
+    let services = config
+        .listeners
+        .iter()
+        .flat_map(|l| l.services.iter())
+        .chain(config.services.iter());
+    let in_services = services.flat_map(|s| s.backends.iter().chain(s.emergency.iter()));
+    let first = in_services.filter(dynamic).map(|b| &b.span).chain(
+        config
+            .backends
+            .iter()
+            .filter(|nb| nb.backend.dynamic.resolve.is_dynamic())
+            .map(|nb| &nb.span),
+    );
+    first
+        .min_by_key(|span| (span.start.line, span.start.col))
+        .map(|span| {
+            format!("{span}: Dynamic backend creation is not available: disabled by -Wno-dns")
+        })
+}
 
 /// The first statement, in file order, that the runtime cannot honour yet.
 pub fn first_unsupported(config: &Config) -> Option<&Statement> {

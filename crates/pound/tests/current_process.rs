@@ -234,3 +234,55 @@ fn worker_settings_pound_refuses_at_start() {
         );
     }
 }
+
+/// Dynamic backends (pound 4.14): the statements are read with pound's diagnostics, and
+/// until the runtime that makes backends from DNS answers exists, pound refuses to start
+/// with `Resolve first|all|srv` and names the statement; `-W no-dns` gives pound's own
+/// refusal, for `-c` too. `Resolve immediate` is the static lookup and starts.
+#[test]
+fn dynamic_backends_are_read_and_refused_until_implemented() {
+    let dir = scratch_dir("dynamic");
+    let run = |resolve: &str, args: &[&str]| {
+        let cfg = dir.join("pound.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "Resolver\nConfigText\nnameserver 127.0.0.1\nEnd\nEnd\n\
+                 ListenHTTP\nAddress 127.0.0.1\nPort 0\nEnd\nService\nBackend\n\
+                 Address \"localhost\"\nPort 1\nResolve {resolve}\nFamily inet\nEnd\nEnd\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_pound"))
+            .args(["-F", "-e", "-W", "no-include-dir", "-p", "-"])
+            .args(args)
+            .arg("-f")
+            .arg(&cfg)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pound");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let cfg = dir.join("pound.cfg").display().to_string();
+    assert_eq!(run("all", &["-c"]), (Some(0), String::new()));
+    assert_eq!(
+        run("all", &[]),
+        (
+            Some(1),
+            format!("pound: {cfg}:14.1-7: Resolve is not supported yet\n")
+        )
+    );
+    let refused = format!(
+        "pound: {cfg}:11.1-16.3: Dynamic backend creation is not available: disabled by -Wno-dns\n"
+    );
+    assert_eq!(
+        run("srv", &["-c", "-W", "no-dns"]),
+        (Some(1), refused.clone())
+    );
+    assert_eq!(run("first", &["-W", "no-dns"]), (Some(1), refused));
+    assert_eq!(run("immediate", &["-c"]), (Some(0), String::new()));
+}

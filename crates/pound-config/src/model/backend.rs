@@ -79,6 +79,8 @@ pub struct RegularBackend {
     /// `ServerName` (pound 4.11; in `Emergency` since 4.12): the `Host` the backend gets,
     /// and the SNI name when it speaks HTTPS.
     pub server_name: Option<String>,
+    /// `Resolve`, `Family`, `IgnoreSRVWeight`, `OverrideTTL`, `RetryInterval` (pound 4.14).
+    pub dynamic: super::dns::Dynamic,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

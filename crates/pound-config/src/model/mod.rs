@@ -8,6 +8,7 @@
 pub mod acl;
 pub mod backend;
 pub mod constant;
+pub mod dns;
 mod listener;
 mod live;
 mod matching;
@@ -119,6 +120,8 @@ pub struct Global {
     /// `WatcherTTL`: seconds between two looks at the `-filewatch` files when the
     /// system's notifications are not available (pound 4.17).
     pub watcher_ttl: u32,
+    /// `Resolver` (pound 4.14): how DNS is asked for dynamic backends.
+    pub resolver: dns::Resolver,
 }
 
 impl Default for Global {
@@ -151,6 +154,7 @@ impl Default for Global {
             pid_file: None,
             constants: Vec::new(),
             watcher_ttl: 60,
+            resolver: dns::Resolver::default(),
             log_tag: None,
             connection_queue: None,
             reserve_fd: 0,

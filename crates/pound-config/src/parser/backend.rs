@@ -7,6 +7,7 @@ use super::{BlockEnd, PResult, Parser};
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::Token;
 use crate::model::backend::BackendAddr;
+use crate::model::dns::{Dynamic, Family, ResolveMode};
 use crate::model::{
     Backend, BackendKind, BackendTls, NamedBackend, NamedRef, RegularBackend, Session, SessionType,
 };
@@ -26,6 +27,12 @@ const BACKEND: &[&str] = &[
     "ConnTO",
     "WSTimeOut",
     "ServerName",
+    // Dynamic backends (pound 4.14).
+    "Resolve",
+    "Family",
+    "IgnoreSRVWeight",
+    "OverrideTTL",
+    "RetryInterval",
 ];
 
 /// Statements of a `Tunnel`'s `Backend` (pound 4.23).
@@ -61,6 +68,7 @@ impl Parser<'_> {
             ws_timeout: d.ws_timeout,
             tls: None,
             server_name: None,
+            dynamic: Dynamic::default(),
         };
         let mut clamped = false;
         let end = self.block(&[table], BlockEnd::End, opener, &mut |p, kw, t| {
@@ -93,6 +101,39 @@ impl Parser<'_> {
                 "WSTimeOut" => b.ws_timeout = p.u32_arg()?,
                 "ServerName" => b.server_name = Some(p.string_arg()?.value),
                 "Disabled" => b.disabled = p.bool_arg()?,
+                "Resolve" => {
+                    b.dynamic.resolve = p.exact_choice(
+                        &[
+                            ("immediate", ResolveMode::Immediate),
+                            ("first", ResolveMode::First),
+                            ("all", ResolveMode::All),
+                            ("srv", ResolveMode::Srv),
+                        ],
+                        "unrecognized backend resolve mode",
+                    )?;
+                    p.end_of_line()?;
+                    // The static lookup of old is implemented; the others wait for the
+                    // runtime of dynamic backends (`support.rs` names them).
+                    if b.dynamic.resolve == ResolveMode::Immediate {
+                        p.rename_statement("Resolve immediate");
+                    }
+                }
+                "Family" => {
+                    b.dynamic.family = p.exact_choice(
+                        &[
+                            ("any", Family::Any),
+                            ("inet", Family::Inet),
+                            ("inet6", Family::Inet6),
+                            ("unix", Family::Unix),
+                        ],
+                        "unrecognized address family name",
+                    )?;
+                    p.end_of_line()?;
+                }
+                "IgnoreSRVWeight" => b.dynamic.ignore_srv_weight = p.bool_arg()?,
+                // 0 leaves them unset, as in pound.
+                "OverrideTTL" => b.dynamic.override_ttl = Some(p.u32_arg()?).filter(|&n| n > 0),
+                "RetryInterval" => b.dynamic.retry_interval = Some(p.u32_arg()?).filter(|&n| n > 0),
                 _ => unreachable!("keyword {kw} listed but not handled"),
             }
             Ok(())

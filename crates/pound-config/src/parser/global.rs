@@ -72,6 +72,7 @@ const GLOBAL: &[&str] = &[
     "Tunnel",
     "Service",
     "Backend",
+    "Resolver",
 ];
 
 impl Parser<'_> {
@@ -237,6 +238,7 @@ impl Parser<'_> {
                 super::service::add_service(&mut self.services, service, name)?;
             }
             "Backend" => self.named_backend(t)?,
+            "Resolver" => self.resolver_section(&t)?,
             _ => unreachable!("keyword {kw} listed but not handled"),
         }
         Ok(())

@@ -13,6 +13,7 @@ mod global;
 mod listener;
 mod logformat;
 pub(crate) mod modify;
+mod resolver;
 mod service;
 mod values;
 
@@ -313,6 +314,14 @@ impl<'e> Parser<'e> {
         }
     }
 
+    /// Records the statement being read under another name, for the runtime's list of
+    /// what it implements (`Resolve immediate` is, the dynamic modes are not yet).
+    fn rename_statement(&mut self, keyword: &'static str) {
+        if let Some(s) = self.statements.last_mut() {
+            s.keyword = keyword;
+        }
+    }
+
     /// `Include "file"`: continues reading from that file.
     fn include(&mut self, kw: &Token) -> PResult<()> {
         self.statements.push(Statement {
@@ -533,3 +542,5 @@ impl<'e> Parser<'e> {
 mod tests;
 #[cfg(test)]
 mod tests_current;
+#[cfg(test)]
+mod tests_dns;

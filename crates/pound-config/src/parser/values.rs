@@ -311,6 +311,20 @@ impl Parser<'_> {
             .ok_or_else(|| Diagnostic::error(&t.span, err.replace("%s", &t.text)))
     }
 
+    /// An identifier that must be one of `names`, exactly (case matters, as pound reads
+    /// `Resolve` and `Family`); `err` is the message otherwise.
+    pub(super) fn exact_choice<T: Copy>(&mut self, names: &[(&str, T)], err: &str) -> PResult<T> {
+        let t = self.next()?;
+        if t.kind != TokenKind::Ident {
+            return Err(Self::unexpected(&t, "identifier"));
+        }
+        names
+            .iter()
+            .find(|(n, _)| t.text == *n)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| Diagnostic::error(&t.span, err))
+    }
+
     /// A word (identifier, number or literal) that must be one of `names` (any case), as
     /// pound reads `Balancer`; `err` is the message otherwise.
     pub(super) fn word_choice<T: Copy>(&mut self, names: &[(&str, T)], err: &str) -> PResult<T> {
