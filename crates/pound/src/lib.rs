@@ -17,6 +17,7 @@ pub mod daemon;
 pub mod h2;
 /// The HTTP/1 codec, a crate of its own (`pound-http`).
 pub use pound_http as http;
+pub mod dns;
 pub mod io;
 pub mod listen;
 pub mod log;
