@@ -9,6 +9,7 @@
 //! backends), while a server that does not answer keeps the last good set.
 
 mod conf;
+pub mod matrix;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
