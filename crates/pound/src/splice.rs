@@ -59,6 +59,16 @@ impl<'a> Plain<'a> {
     }
 }
 
+/// The two pipes of a tunnel, one per direction: four descriptors, made before relaying so
+/// that a process short of descriptors copies instead (`relay::tunnel`).
+pub struct Pipes(Pipe, Pipe);
+
+impl Pipes {
+    pub fn new() -> io::Result<Pipes> {
+        Ok(Pipes(Pipe::new()?, Pipe::new()?))
+    }
+}
+
 /// A pipe for one direction; both ends close when it is dropped.
 struct Pipe {
     read: OwnedFd,
@@ -143,14 +153,14 @@ async fn ready(
     }
 }
 
-/// Moves everything `from` sends to `to`, then half-closes `to`.
+/// Moves everything `from` sends to `to` through `pipe`, then half-closes `to`.
 async fn direction(
     from: Plain<'_>,
     to: Plain<'_>,
+    pipe: &Pipe,
     clock: &Clock,
     idle: Duration,
 ) -> io::Result<()> {
-    let pipe = Pipe::new()?;
     let (pipe_r, pipe_w) = (pipe.read.as_raw_fd(), pipe.write.as_raw_fd());
     let mut pending = 0usize;
     loop {
@@ -183,11 +193,16 @@ async fn direction(
     }
 }
 
-/// Relays between `a` and `b` until both have closed, or nothing moved for `idle`.
-pub async fn tunnel(a: Plain<'_>, b: Plain<'_>, idle: Duration) -> io::Result<()> {
+/// Relays between `a` and `b` through `pipes` until both have closed, or nothing moved for
+/// `idle`.
+pub async fn tunnel(a: Plain<'_>, b: Plain<'_>, pipes: &Pipes, idle: Duration) -> io::Result<()> {
     let clock = Clock {
         start: Instant::now(),
         last: AtomicU64::new(0),
     };
-    tokio::try_join!(direction(a, b, &clock, idle), direction(b, a, &clock, idle)).map(|_| ())
+    tokio::try_join!(
+        direction(a, b, &pipes.0, &clock, idle),
+        direction(b, a, &pipes.1, &clock, idle)
+    )
+    .map(|_| ())
 }

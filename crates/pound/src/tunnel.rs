@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::io::Stream;
 use crate::logmsg;
 use crate::proxy::Peer;
-use crate::splice::Plain;
+use crate::splice::{Pipes, Plain};
 use crate::state::Listener;
 
 /// Relays one client connection of a tunnel listener.
@@ -49,9 +49,23 @@ pub async fn serve(mut client: Stream, peer: Arc<Peer>, listener: Arc<Listener>,
             return;
         }
     };
-    // Between two plain sockets the kernel moves the bytes (splice); TLS needs copying.
-    let relayed = match (Plain::of(&client), Plain::of(&conn.stream)) {
-        (Some(a), Some(b)) => crate::splice::tunnel(a, b, backend.timeout).await,
+    // Between two plain sockets the kernel moves the bytes (splice, through two pipes);
+    // TLS needs copying, and so does a process short of descriptors for the pipes.
+    let plain = Plain::of(&client).zip(Plain::of(&conn.stream));
+    let pipes = match plain.map(|_| Pipes::new()) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            let why = pound_config::env::describe_io_error(&e);
+            logmsg!(
+                Warning,
+                "({id:x}) can't make pipes for the tunnel: {why}; copying"
+            );
+            None
+        }
+        None => None,
+    };
+    let relayed = match (plain, &pipes) {
+        (Some((a, b)), Some(pipes)) => crate::splice::tunnel(a, b, pipes, backend.timeout).await,
         _ => crate::relay::tunnel(&mut client, &mut conn.stream, backend.timeout).await,
     };
     if let Err(e) = relayed {

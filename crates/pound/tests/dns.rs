@@ -121,6 +121,17 @@ async fn failures_are_told_apart() {
         d.addresses("v4only.test", Family::Inet6).await,
         Err(Failure::Nothing)
     );
+    // One family without an answer: the answer is incomplete, so a time-out too (the
+    // other family's backends must not go with it).
+    server.set("half.test", &[(ip("127.0.21.1"), 60), (ip("::1"), 60)]);
+    server.mode("half.test", Mode::SilentAaaa);
+    assert_eq!(
+        d.addresses("half.test", Family::Any).await,
+        Err(Failure::Timeout(
+            "Querying for AAAA records of half.test: DNS query timed out".into()
+        ))
+    );
+    assert!(d.addresses("half.test", Family::Inet).await.is_ok());
     // No answer: a time-out, with pound's words, so that the last good set stays.
     server.mode("quiet.test", Mode::Silent);
     assert_eq!(

@@ -14,8 +14,10 @@ use serde_json::Value;
 const MAX_LINE: usize = 16 * 1024;
 /// The most header lines accepted.
 const MAX_HEADERS: usize = 100;
-/// The largest body accepted: a full listing of a very large configuration stays far below.
-const MAX_BODY: u64 = 256 * 1024 * 1024;
+/// The largest body accepted. A full listing of a very large configuration stays far
+/// below; parsed JSON takes about twenty times its text, and the reply may come from the
+/// network (`-s URL`), so the bound is modest.
+const MAX_BODY: u64 = 32 * 1024 * 1024;
 
 /// Why an exchange failed. [`Failure::Status`] is pound's answer (printed as its reason
 /// phrase, as the original does); the others are problems talking to it.

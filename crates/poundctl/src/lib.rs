@@ -95,8 +95,9 @@ fn run(opts: &Options, command: &Command) -> Result<(), String> {
                 insecure: opts.insecure || settings.verify == Some(false),
             };
             let stream = remote::connect(r, &tls)?;
+            let host = r.host_header();
             let peer = client::Peer {
-                host: &r.host,
+                host: &host,
                 credentials: r.credentials.as_deref(),
             };
             client::exchange(stream, method, &format!("{}{target_path}", r.prefix), &peer)
@@ -120,13 +121,15 @@ fn read_conf(home: Option<&Path>) -> Result<conf::Conf, String> {
             }
             Ok(conf)
         }
-        Err(errors) => {
-            let (last, rest) = errors.split_last().unwrap_or((&errors[0], &[]));
-            for e in rest {
-                eprintln!("poundctl: {e}");
+        Err(errors) => match errors.split_last() {
+            Some((last, rest)) => {
+                for e in rest {
+                    eprintln!("poundctl: {e}");
+                }
+                Err(last.clone())
             }
-            Err(last.clone())
-        }
+            None => Err(format!("{}: unreadable", file.display())),
+        },
     }
 }
 

@@ -23,6 +23,18 @@ pub struct Remote {
     pub credentials: Option<String>,
 }
 
+impl Remote {
+    /// The `Host` of requests: the host as a URL writes it (an IPv6 address in brackets),
+    /// without the port, as pound's poundctl sends it.
+    pub fn host_header(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+}
+
 impl Target {
     /// Reads `-s`'s value: anything with `://` is a URL, anything else a socket's name.
     pub fn parse(text: &str) -> Result<Target, String> {
@@ -86,22 +98,7 @@ impl Target {
 
 /// `%XX` in the user part, so that a password may hold `@`, `:` or `/`.
 fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&pound_control::decode(s.as_bytes())).into_owned()
 }
 
 #[cfg(test)]
@@ -142,6 +139,8 @@ mod tests {
             (r.host.as_str(), r.port, r.prefix.as_str()),
             ("::1", 9, "/x/y")
         );
+        assert_eq!(r.host_header(), "[::1]");
+        assert_eq!(remote("http://h.example:8080/").host_header(), "h.example");
         assert_eq!(remote("HTTP://h/").prefix, "");
     }
 

@@ -222,13 +222,12 @@ pub fn emergency(m: &Member) -> Backend {
 
 /// A service's backend `i`, counting its `Emergency` backends after the others.
 pub fn member_at(s: &crate::state::Service, i: usize) -> Option<Backend> {
-    match s.members.get(i) {
-        Some(m) => Some(member(m)),
-        None => s
-            .emergency
-            .get(i.checked_sub(s.members.len())?)
-            .map(emergency),
-    }
+    let m = s.member_at(i)?;
+    Some(if i < s.members.len() {
+        member(m)
+    } else {
+        emergency(m)
+    })
 }
 
 pub fn member(m: &Member) -> Backend {

@@ -101,7 +101,8 @@ impl Dns {
         }
         let mut opts = ResolverOpts::default();
         opts.timeout = conf.timeout;
-        opts.attempts = conf.attempts;
+        // resolv.conf counts tries; hickory counts retries after the first.
+        opts.attempts = conf.attempts.saturating_sub(1);
         // Each refresh must ask the servers: no cache, and CNAMEs kept so that a chain can
         // be measured.
         opts.cache_size = 0;
@@ -141,12 +142,14 @@ impl Dns {
                 Err(Failure::Nothing) => {}
             }
         }
+        // A family that did not answer in time leaves the answer incomplete: the last good
+        // set stays rather than losing that family's backends to a passing time-out.
         match (addrs.is_empty(), timeout) {
-            (false, _) => Ok(Addresses {
+            (_, Some(m)) => Err(Failure::Timeout(m)),
+            (false, None) => Ok(Addresses {
                 addrs,
                 ttl: ttl.unwrap_or_default(),
             }),
-            (true, Some(m)) => Err(Failure::Timeout(m)),
             (true, None) => Err(Failure::Nothing),
         }
     }

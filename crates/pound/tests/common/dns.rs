@@ -28,6 +28,8 @@ pub enum Mode {
     ServFail,
     NxDomain,
     Silent,
+    /// Answers A queries, stays silent for AAAA.
+    SilentAaaa,
 }
 
 #[derive(Default)]
@@ -134,7 +136,7 @@ fn answer(query: &[u8], zone: &Zone) -> Option<Vec<u8>> {
     let question = query.get(12..end + 4)?;
     let key = name.to_ascii_lowercase();
     let mode = zone.modes.get(&key).copied().unwrap_or(Mode::Answer);
-    if mode == Mode::Silent {
+    if mode == Mode::Silent || (mode == Mode::SilentAaaa && qtype == AAAA) {
         return None;
     }
     let mut answers = Vec::new();

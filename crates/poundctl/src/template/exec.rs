@@ -15,6 +15,11 @@ use super::value::{sorted, Val};
 /// How deeply bodies and template calls may nest while running.
 pub const MAX_DEPTH: usize = 200;
 
+/// How many nodes one run may execute, and how much it may print: a template whose calls
+/// fan out (each calling the next twice) stops with an error instead of running for ever.
+pub const MAX_STEPS: u64 = 10_000_000;
+pub const MAX_OUTPUT: usize = 64 * 1024 * 1024;
+
 /// How a body ended: normally, or by `{{break}}` / `{{continue}}` for the enclosing range.
 enum Flow {
     Normal,
@@ -30,6 +35,7 @@ pub(crate) struct Exec<'a> {
     pub out: String,
     pub warnings: Vec<String>,
     depth: usize,
+    steps: u64,
 }
 
 impl<'a> Exec<'a> {
@@ -40,6 +46,7 @@ impl<'a> Exec<'a> {
             out: String::new(),
             warnings: Vec::new(),
             depth: 0,
+            steps: 0,
         }
     }
 
@@ -60,6 +67,17 @@ impl<'a> Exec<'a> {
 
     fn nodes(&mut self, nodes: &'a [Node], dot: &Val<'a>) -> Run<Flow> {
         for node in nodes {
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                return Err(format!(
+                    "template runs too long (more than {MAX_STEPS} steps)"
+                ));
+            }
+            if self.out.len() > MAX_OUTPUT {
+                return Err(format!(
+                    "template output too large (more than {MAX_OUTPUT} bytes)"
+                ));
+            }
             let flow = match node {
                 Node::Text(s) => {
                     self.out.push_str(s);

@@ -49,7 +49,7 @@ use std::fmt;
 use serde_json::Value;
 
 use ast::Node;
-pub use exec::MAX_DEPTH;
+pub use exec::{MAX_DEPTH, MAX_OUTPUT, MAX_STEPS};
 use lex::Source;
 pub use parse::MAX_NESTING;
 

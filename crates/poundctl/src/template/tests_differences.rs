@@ -186,3 +186,25 @@ fn positions() {
         ),
     ]);
 }
+
+/// Work is bounded: calls that fan out (each template calling the previous one twice, 2^40
+/// calls in all) stop with an error, as does output that would grow without bound.
+#[test]
+fn runaway_templates_stop() {
+    let mut text = String::from("{{define \"t0\"}}x{{end}}");
+    for i in 1..=40 {
+        text.push_str(&format!(
+            "{{{{define \"t{i}\"}}}}{{{{template \"t{p}\" .}}}}{{{{template \"t{p}\" .}}}}{{{{end}}}}",
+            p = i - 1
+        ));
+    }
+    text.push_str("{{define \"default\"}}{{template \"t40\" .}}{{end}}");
+    let t = super::Templates::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let run = t.run("default", &serde_json::json!({}));
+    let error = run.error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        error.starts_with("template runs too long")
+            || error.starts_with("template output too large"),
+        "{error}"
+    );
+}
