@@ -261,20 +261,33 @@ pub fn render(state: &State, control: bool) -> String {
         }
     }
     out.family("pound_backends", "gauge", "Number of backends per service: total, alive, enabled, and active (both alive and enabled).");
-    for (sl, s) in &services {
-        let alive = s.members.iter().filter(|m| m.backend.is_alive()).count();
-        let enabled = s
-            .members
+    // The regular backends (the emergency ones are not listed, docs/METRICS.md), held for
+    // the backend families below.
+    let tables: Vec<(&String, Vec<std::sync::Arc<crate::state::Member>>)> = services
+        .iter()
+        .map(|(sl, s)| {
+            let list = s.backends.load();
+            let regular = list
+                .list
+                .iter()
+                .filter(|m| m.group != crate::state::EMERGENCY_GROUP)
+                .cloned()
+                .collect();
+            (sl, regular)
+        })
+        .collect();
+    for (sl, members) in &tables {
+        let alive = members.iter().filter(|m| m.backend.is_alive()).count();
+        let enabled = members
             .iter()
             .filter(|m| !m.disabled.load(Ordering::Relaxed))
             .count();
-        let active = s
-            .members
+        let active = members
             .iter()
             .filter(|m| m.backend.is_alive() && !m.disabled.load(Ordering::Relaxed))
             .count();
         for (st, v) in [
-            ("total", s.members.len()),
+            ("total", members.len()),
             ("alive", alive),
             ("enabled", enabled),
             ("active", active),
@@ -282,15 +295,15 @@ pub fn render(state: &State, control: bool) -> String {
             out.sample("pound_backends", &with(sl, &format!("state=\"{st}\"")), v);
         }
     }
-    let backends: Vec<(String, &crate::state::Member)> = services
+    let backends: Vec<(String, &crate::state::Member)> = tables
         .iter()
-        .flat_map(|(sl, s)| {
-            s.members.iter().enumerate().map(move |(k, m)| {
+        .flat_map(|(sl, members)| {
+            members.iter().enumerate().map(move |(k, m)| {
                 let labels = format!(
                     "{sl},backend=\"{k}\",address=\"{}\"",
                     escape(&m.backend.named.name)
                 );
-                (labels, m)
+                (labels, &**m)
             })
         })
         .collect();

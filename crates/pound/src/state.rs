@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
+
 use pound_config::model::{
     Acl, BackendAddr, BackendKind, Balancer, HeaderOptions, ListenAddr, Listener as ListenerCfg,
     LogLevel, LogSuppress, Matcher, RegularBackend, Service as ServiceCfg, Template,
@@ -218,9 +220,8 @@ pub struct Service {
     pub rewrite_errors: Option<bool>,
     pub request: Vec<Action>,
     pub response: Vec<Vec<Branch>>,
-    pub members: Vec<Member>,
-    /// `Emergency` backends; member `members.len() + j` is `emergency[j]`.
-    pub emergency: Vec<Member>,
+    /// The backends, sorted by balancer group.
+    pub backends: ArcSwap<Backends>,
     pub strategy: Strategy,
     /// Shared with the next snapshot when it has the same service and `Session`.
     pub sessions: Option<Arc<Sessions>>,
@@ -275,6 +276,27 @@ pub struct Member {
     pub priority: u16,
     /// Set by `Disabled` or the control socket: no new requests or sessions.
     pub disabled: AtomicBool,
+    /// The balancer group (pound 4.14): 0 for `Backend`, [`EMERGENCY_GROUP`] for
+    /// `Emergency`; requests go to the first group with a usable backend.
+    pub group: u16,
+}
+
+impl Member {
+    /// Enabled and alive.
+    fn usable(&self) -> bool {
+        !self.disabled.load(Ordering::Relaxed) && self.backend.is_alive()
+    }
+}
+
+/// The balancer group of `Emergency` backends.
+pub const EMERGENCY_GROUP: u16 = 65535;
+
+/// A service's backends, in the control interface's order: by balancer group, in
+/// configuration order within a group. The list is replaced whole (dynamic backends change
+/// it), so the request path takes it once per choice and keeps what it chose.
+#[derive(Default)]
+pub struct Backends {
+    pub list: Vec<Arc<Member>>,
 }
 
 /// `NAME:LN1.COL1-LN2.COL2`, as `%{obj}L` shows a definition.
@@ -335,53 +357,57 @@ impl State {
         let top_consts = Constants::scope(&Constants::default(), &config.global.constants);
         let mut build_service =
             |s: &ServiceCfg, owner: String, outer: &Constants| -> Result<Service, String> {
-                let mut member = |b: &pound_config::model::Backend| -> Result<Member, String> {
-                    match &b.kind {
-                        BackendKind::Regular(r) => {
-                            let be = new_backend(r, &b.span, dns, &mut warnings)?;
-                            let key = backend_key(&owner, r, &be.address);
-                            let be = carry.backend(key, be, &mut ids);
-                            backends.push(be.clone());
-                            Ok(Member {
-                                backend: be,
-                                priority: r.priority,
-                                disabled: AtomicBool::new(r.disabled),
-                            })
+                let mut member =
+                    |b: &pound_config::model::Backend, group: u16| -> Result<Arc<Member>, String> {
+                        match &b.kind {
+                            BackendKind::Regular(r) => {
+                                let be = new_backend(r, &b.span, dns, &mut warnings)?;
+                                let key = backend_key(&owner, r, &be.address);
+                                let be = carry.backend(key, be, &mut ids);
+                                backends.push(be.clone());
+                                Ok(Arc::new(Member {
+                                    backend: be,
+                                    priority: r.priority,
+                                    disabled: AtomicBool::new(r.disabled),
+                                    group,
+                                }))
+                            }
+                            BackendKind::Named(n) => {
+                                let (nb, definition) = config
+                                    .backends
+                                    .get(n.index)
+                                    .zip(named_backends.get(n.index))
+                                    .ok_or_else(|| format!("backend {} is not defined", n.name))?;
+                                let cfg = &nb.backend;
+                                let key = backend_key(&owner, cfg, &definition.address);
+                                let be = carry.backend(key, Arc::new(definition.copy()), &mut ids);
+                                backends.push(be.clone());
+                                Ok(Arc::new(Member {
+                                    backend: be,
+                                    priority: n.priority.unwrap_or(cfg.priority),
+                                    disabled: AtomicBool::new(n.disabled.unwrap_or(cfg.disabled)),
+                                    group,
+                                }))
+                            }
+                            other => Err(format!(
+                                "{}: {} is not supported yet",
+                                b.span,
+                                other.keyword()
+                            )),
                         }
-                        BackendKind::Named(n) => {
-                            let (nb, definition) = config
-                                .backends
-                                .get(n.index)
-                                .zip(named_backends.get(n.index))
-                                .ok_or_else(|| format!("backend {} is not defined", n.name))?;
-                            let cfg = &nb.backend;
-                            let key = backend_key(&owner, cfg, &definition.address);
-                            let be = carry.backend(key, Arc::new(definition.copy()), &mut ids);
-                            backends.push(be.clone());
-                            Ok(Member {
-                                backend: be,
-                                priority: n.priority.unwrap_or(cfg.priority),
-                                disabled: AtomicBool::new(n.disabled.unwrap_or(cfg.disabled)),
-                            })
-                        }
-                        other => Err(format!(
-                            "{}: {} is not supported yet",
-                            b.span,
-                            other.keyword()
-                        )),
-                    }
-                };
+                    };
                 let special = special(s, &mut rules)?;
                 let regular = s
                     .backends
                     .iter()
                     .filter(|b| matches!(b.kind, BackendKind::Regular(_) | BackendKind::Named(_)));
-                let members = regular.map(&mut member).collect::<Result<_, _>>()?;
-                let emergency = s
-                    .emergency
-                    .iter()
-                    .map(&mut member)
-                    .collect::<Result<_, _>>()?;
+                let mut list = Vec::new();
+                for b in regular {
+                    list.push(member(b, 0)?);
+                }
+                for b in &s.emergency {
+                    list.push(member(b, EMERGENCY_GROUP)?);
+                }
                 let specials = match &special {
                     Some(Special::Redirect(list)) => list.len(),
                     Some(_) => 1,
@@ -401,8 +427,7 @@ impl State {
                     conds: rules.conds(&s.conditions),
                     request: rules.actions(&s.request),
                     response: rules.responses(&s.response),
-                    members,
-                    emergency,
+                    backends: ArcSwap::from_pointee(Backends { list }),
                     strategy: match s.balancer {
                         Balancer::Random => Strategy::Random,
                         Balancer::Iwrr => Strategy::Iwrr(Iwrr::default()),
@@ -727,33 +752,38 @@ impl Service {
             return false;
         };
         let redirects = (0..list.len()).filter(|&i| self.special_enabled(i)).count() as u32;
-        let regular: u32 = (0..self.members.len())
-            .filter(|&i| self.usable(i))
-            .map(|i| u32::from(self.members[i].priority))
+        let regular: u32 = self
+            .backends
+            .load()
+            .list
+            .iter()
+            .filter(|m| m.group != EMERGENCY_GROUP && m.usable())
+            .map(|m| u32::from(m.priority))
             .sum();
         redirects > 0 && fastrand::u32(..redirects + regular) < redirects
     }
 
-    /// Backend `i` as the control interface counts them: the regular members, then the
-    /// `Emergency` ones.
-    pub fn member_at(&self, i: usize) -> Option<&Member> {
-        self.members
-            .get(i)
-            .or_else(|| self.emergency.get(i.checked_sub(self.members.len())?))
+    /// Whether the service has backends outside the emergency group.
+    pub fn has_regular(&self) -> bool {
+        self.backends
+            .load()
+            .list
+            .iter()
+            .any(|m| m.group != EMERGENCY_GROUP)
     }
 
-    /// Whether member `i` may take requests: enabled and alive.
-    fn usable(&self, i: usize) -> bool {
-        self.members
-            .get(i)
-            .is_some_and(|m| !m.disabled.load(Ordering::Relaxed) && m.backend.is_alive())
+    /// Backend `i` as the control interface counts them.
+    pub fn member_at(&self, i: usize) -> Option<Arc<Member>> {
+        self.backends.load().list.get(i).cloned()
     }
 
     /// Chooses a backend not in `tried` for a request with session key `key`: the session's
-    /// backend while it is usable, else one chosen by the balancing strategy (and the
-    /// session created or moved there), else the emergency backend. The emergency backend
-    /// has index `members.len()`; sessions never point to it.
-    pub fn pick(&self, key: Option<&[u8]>, tried: &[usize]) -> Option<(usize, &Member)> {
+    /// backend while it is usable, else one chosen by the balancing strategy in the first
+    /// balancer group that has a usable one (and the session created or moved there).
+    /// Sessions never point to an emergency backend.
+    pub fn pick(&self, key: Option<&[u8]>, tried: &[usize]) -> Option<(usize, Arc<Member>)> {
+        let table = self.backends.load();
+        let list = &table.list;
         // The clock is read only for services with sessions.
         let sessions = self
             .sessions
@@ -762,18 +792,44 @@ impl Service {
             .map(|(s, k)| (s, k, std::time::Instant::now()));
         if let Some((s, key, now)) = sessions {
             if let Some(i) = s.table.get(key, now) {
-                if self.usable(i) && !tried.contains(&i) {
-                    return Some((i, &self.members[i]));
+                if let Some(m) = list.get(i) {
+                    if m.group != EMERGENCY_GROUP && m.usable() && !tried.contains(&i) {
+                        return Some((i, m.clone()));
+                    }
                 }
             }
         }
+        let mut start = 0;
+        while start < list.len() {
+            let group = list[start].group;
+            let end = list[start..]
+                .iter()
+                .position(|m| m.group != group)
+                .map_or(list.len(), |n| start + n);
+            if let Some(i) = self.choose(&list[start..end], start, tried) {
+                if group != EMERGENCY_GROUP {
+                    if let Some((s, key, now)) = sessions {
+                        s.table.put(key, i, now);
+                    }
+                }
+                return Some((i, list[i].clone()));
+            }
+            start = end;
+        }
+        None
+    }
+
+    /// One backend of a balancer group (`group`, whose first member is backend `base`),
+    /// by the service's strategy, among the usable ones not in `tried`.
+    fn choose(&self, group: &[Arc<Member>], base: usize, tried: &[usize]) -> Option<usize> {
         // One snapshot of who can take the request: liveness changes under our feet while
         // other requests fail over, and the strategies look at the list twice.
         let mut stack = [(0usize, 0u16); 32];
         let mut heap = Vec::new();
         let mut n = 0;
-        for (i, m) in self.members.iter().enumerate() {
-            if self.usable(i) && !tried.contains(&i) {
+        for (j, m) in group.iter().enumerate() {
+            let i = base + j;
+            if m.usable() && !tried.contains(&i) {
                 if n < stack.len() {
                     stack[n] = (i, m.priority);
                 } else {
@@ -787,45 +843,19 @@ impl Service {
         }
         let candidates: &[(usize, u16)] = if n <= stack.len() { &stack[..n] } else { &heap };
         let all = candidates.iter().copied();
-        let chosen = match &self.strategy {
+        let emergency = group.first().is_some_and(|m| m.group == EMERGENCY_GROUP);
+        match &self.strategy {
             Strategy::Random => match balance::total(all.clone()) {
-                // Only priority-0 backends are left: a live one beats none.
+                // Only priority-0 backends are left: a live one beats none (not among
+                // emergency backends).
+                0 if emergency => None,
                 0 => candidates
                     .get(fastrand::usize(..candidates.len().max(1)))
                     .map(|&(i, _)| i),
                 total => balance::weighted(all, fastrand::u32(..total)),
             },
             Strategy::Iwrr(state) => state.pick(all),
-        };
-        if let Some(i) = chosen {
-            if let Some((s, key, now)) = sessions {
-                s.table.put(key, i, now);
-            }
-            return Some((i, &self.members[i]));
         }
-        self.pick_emergency(tried)
-    }
-
-    /// An emergency backend for a request no regular backend could take, chosen among the
-    /// usable ones by the service's strategy; sessions never point to them.
-    fn pick_emergency(&self, tried: &[usize]) -> Option<(usize, &Member)> {
-        let base = self.members.len();
-        let candidates = || {
-            self.emergency.iter().enumerate().filter_map(move |(j, m)| {
-                let usable = !m.disabled.load(Ordering::Relaxed)
-                    && m.backend.is_alive()
-                    && !tried.contains(&(base + j));
-                usable.then_some((j, m.priority))
-            })
-        };
-        let j = match &self.strategy {
-            Strategy::Random => match balance::total(candidates()) {
-                0 => None,
-                total => balance::weighted(candidates(), fastrand::u32(..total)),
-            },
-            Strategy::Iwrr(state) => state.pick(candidates()),
-        }?;
-        Some((base + j, &self.emergency[j]))
     }
 
     /// A backend's response may name a COOKIE or HEADER session key: when no session has
@@ -834,7 +864,13 @@ impl Service {
         let Some(s) = &self.sessions else {
             return;
         };
-        if index >= self.members.len() {
+        if self
+            .backends
+            .load()
+            .list
+            .get(index)
+            .is_none_or(|m| m.group == EMERGENCY_GROUP)
+        {
             return;
         }
         if let Some(key) = s.response_key(head) {

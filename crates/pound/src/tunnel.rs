@@ -18,7 +18,7 @@ pub async fn serve(mut client: Stream, peer: Arc<Peer>, listener: Arc<Listener>,
     let Some(service) = listener.services.first() else {
         return;
     };
-    let Some(member) = service.members.first() else {
+    let Some(member) = service.member_at(0) else {
         return;
     };
     if service.disabled.load(std::sync::atomic::Ordering::Relaxed)

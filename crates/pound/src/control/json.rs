@@ -13,7 +13,7 @@ use pound_control::objects::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::state::{Member, Special, State};
+use crate::state::{Member, Special, State, EMERGENCY_GROUP};
 
 /// `2026-11-21T12:52:23.942828`: local time with microseconds, as pound prints times.
 pub fn timestamp(t: SystemTime) -> String {
@@ -142,24 +142,21 @@ pub fn listener(l: &crate::state::Listener) -> Listener {
 }
 
 pub fn service(s: &crate::state::Service) -> Service {
+    let table = s.backends.load();
+    // pound 4.23 lists the backends by balancer group (`Emergency` ones last, in the last
+    // group), and counts them all in the backends' indexes.
     let backends: Vec<Backend> = match &s.special {
         Some(sp) => special_backends(s, sp),
-        // pound 4.23 lists `Emergency` backends after the others, in the last balancer
-        // group, and counts them in the backends' indexes.
-        None => s
-            .members
-            .iter()
-            .map(member)
-            .chain(s.emergency.iter().map(emergency))
-            .collect(),
+        None => table.list.iter().map(|m| member(m)).collect(),
     };
-    let usable = s
-        .members
-        .iter()
-        .filter(|m| !m.disabled.load(Ordering::Relaxed) && m.backend.is_alive());
-    let tot: u64 = usable.map(|m| u64::from(m.priority)).sum();
-    let abs: u64 = s.members.iter().map(|m| u64::from(m.priority)).sum();
-    let max = s.members.iter().map(|m| m.priority).max().unwrap_or(0);
+    // control-api.md's figures are those of the regular backends.
+    let regular = || table.list.iter().filter(|m| m.group != EMERGENCY_GROUP);
+    let tot: u64 = regular()
+        .filter(|m| !m.disabled.load(Ordering::Relaxed) && m.backend.is_alive())
+        .map(|m| u64::from(m.priority))
+        .sum();
+    let abs: u64 = regular().map(|m| u64::from(m.priority)).sum();
+    let max = regular().map(|m| m.priority).max().unwrap_or(0);
     let (tot, abs, max) = if s.special.is_some() {
         let n = backends.len() as u64;
         let on = (0..backends.len())
@@ -209,25 +206,9 @@ fn sessions(s: &crate::state::Service) -> Option<Vec<Session>> {
     )
 }
 
-/// The balancer group pound 4.23 shows as an `Emergency` backend's `weight`: the last.
-const EMERGENCY_GROUP: u64 = 65535;
-
-/// An `Emergency` backend, in the last balancer group.
-pub fn emergency(m: &Member) -> Backend {
-    Backend {
-        weight: Some(Scalar(Value::from(EMERGENCY_GROUP))),
-        ..member(m)
-    }
-}
-
-/// A service's backend `i`, counting its `Emergency` backends after the others.
+/// A service's backend `i`, as the control interface counts them.
 pub fn member_at(s: &crate::state::Service, i: usize) -> Option<Backend> {
-    let m = s.member_at(i)?;
-    Some(if i < s.members.len() {
-        member(m)
-    } else {
-        emergency(m)
-    })
+    s.member_at(i).map(|m| member(&m))
 }
 
 pub fn member(m: &Member) -> Backend {
@@ -235,7 +216,8 @@ pub fn member(m: &Member) -> Backend {
     Backend {
         type_: Some("backend".into()),
         kind: Some("backend".into()),
-        weight: Some(Scalar(Value::from(0))),
+        // The balancer group (pound 4.23 names it so).
+        weight: Some(Scalar(Value::from(m.group))),
         servername: Some(Scalar(
             b.server_name.as_deref().map_or(Value::Null, Value::from),
         )),

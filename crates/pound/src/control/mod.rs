@@ -528,9 +528,13 @@ fn listener_request(
         };
     };
     let i: usize = b.parse().map_err(|_| 404u16)?;
-    let flag = match &service.special {
-        Some(_) => service.special_off.get(i).ok_or(404u16)?,
-        None => &service.member_at(i).ok_or(404u16)?.disabled,
+    let member = match &service.special {
+        Some(_) => None,
+        None => Some(service.member_at(i).ok_or(404u16)?),
+    };
+    let flag = match &member {
+        Some(m) => &m.disabled,
+        None => service.special_off.get(i).ok_or(404u16)?,
     };
     match enable {
         None => match &service.special {

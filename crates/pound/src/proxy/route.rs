@@ -112,7 +112,7 @@ impl<C: Downstream> Exchange<C> {
         let mut outcome = match &service.special {
             None => self.forward(service).await,
             // Redirects mixed with regular backends (deprecated): drawn like backends.
-            Some(special @ Special::Redirect(_)) if !service.members.is_empty() => {
+            Some(special @ Special::Redirect(_)) if service.has_regular() => {
                 if service.redirect_drawn() {
                     self.answer(service, special).await
                 } else {

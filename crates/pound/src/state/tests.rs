@@ -34,16 +34,16 @@ fn a_new_snapshot_takes_over_what_it_finds_again() {
     let (old_web, old_api) = (&old.listeners[0].services[0], &old.listeners[0].services[1]);
     let (new_api, new_web) = (&new.listeners[0].services[0], &new.listeners[0].services[1]);
     assert!(Arc::ptr_eq(
-        &old_web.members[0].backend,
-        &new_web.members[0].backend
+        &old_web.backends.load().list[0].backend,
+        &new_web.backends.load().list[0].backend
     ));
     assert!(!Arc::ptr_eq(
-        &old_web.members[1].backend,
-        &new_web.members[1].backend
+        &old_web.backends.load().list[1].backend,
+        &new_web.backends.load().list[1].backend
     ));
     assert!(Arc::ptr_eq(
-        &old_api.members[0].backend,
-        &new_api.members[0].backend
+        &old_api.backends.load().list[0].backend,
+        &new_api.backends.load().list[0].backend
     ));
     let (a, b) = (old_web.sessions.as_ref(), new_web.sessions.as_ref());
     assert!(Arc::ptr_eq(a.expect("old table"), b.expect("new table")));
@@ -62,12 +62,12 @@ fn a_new_snapshot_takes_over_what_it_finds_again() {
         web.sessions.as_ref().expect("table")
     ));
     assert!(Arc::ptr_eq(
-        &new_web.members[0].backend,
-        &web.members[0].backend
+        &new_web.backends.load().list[0].backend,
+        &web.backends.load().list[0].backend
     ));
     assert!(!Arc::ptr_eq(
-        &new_api.members[0].backend,
-        &third.listeners[0].services[1].members[0].backend
+        &new_api.backends.load().list[0].backend,
+        &third.listeners[0].services[1].backends.load().list[0].backend
     ));
 }
 
@@ -82,8 +82,8 @@ fn the_running_snapshot_is_replaced_whole() {
     let now = running.listener(0).expect("listener");
     assert!(!Arc::ptr_eq(&held, &now));
     assert!(Arc::ptr_eq(
-        &held.services[0].members[0].backend,
-        &now.services[0].members[0].backend
+        &held.services[0].backends.load().list[0].backend,
+        &now.services[0].backends.load().list[0].backend
     ));
     assert!(running.listener(1).is_none());
 }
