@@ -102,6 +102,19 @@ impl Backend {
         }
     }
 
+    /// What stands in a service's list for a matrix of dynamic backends: named by its host,
+    /// never alive, so never chosen (pound 4.23 shows a matrix as not alive).
+    pub fn matrix(named: Named) -> Backend {
+        let b = Backend::new(
+            named,
+            Address::Unix(Default::default()),
+            [Duration::ZERO; 3],
+            None,
+        );
+        b.alive.store(false, Ordering::Relaxed);
+        b
+    }
+
     /// A backend with the same settings and a state of its own: alive, with an empty pool
     /// (each service's use of a named backend).
     pub fn copy(&self) -> Backend {

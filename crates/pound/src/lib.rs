@@ -18,6 +18,7 @@ pub mod h2;
 /// The HTTP/1 codec, a crate of its own (`pound-http`).
 pub use pound_http as http;
 pub mod dns;
+pub mod dynamic;
 pub mod io;
 pub mod listen;
 pub mod log;

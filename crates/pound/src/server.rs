@@ -146,9 +146,22 @@ async fn serve(
             },
         }
     }
+    if !state.matrices.is_empty() {
+        match crate::dns::Dns::new(&state.resolver) {
+            Ok(dns) => crate::dynamic::start(
+                &state.matrices,
+                Arc::new(dns),
+                state.resolver.retry_interval,
+            ),
+            Err(e) => {
+                startup.failed(&e);
+                return 1;
+            }
+        }
+    }
     let current = running.clone();
     tokio::spawn(crate::backend::probe_dead(
-        move || current.load().backends.clone(),
+        move || current.load().all_backends(),
         state.alive,
     ));
     let current = running.clone();

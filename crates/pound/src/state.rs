@@ -54,6 +54,10 @@ pub struct State {
     pub watched: Vec<pound_config::model::watch::Watched>,
     pub htpasswd: Vec<Arc<crate::auth::Htpasswd>>,
     pub watcher_ttl: u32,
+    /// The dynamic backends' matrices with their services, for their tasks, and how DNS
+    /// is asked (`Resolver`).
+    pub matrices: Vec<(Arc<Service>, Arc<Matrix>)>,
+    pub resolver: pound_config::model::dns::Resolver,
 }
 
 /// Backends and session tables by identity: the service they belong to (by listener and
@@ -222,6 +226,8 @@ pub struct Service {
     pub response: Vec<Vec<Branch>>,
     /// The backends, sorted by balancer group.
     pub backends: ArcSwap<Backends>,
+    /// Taken by whoever replaces `backends` (the matrices' tasks), never by requests.
+    pub changing: std::sync::Mutex<()>,
     pub strategy: Strategy,
     /// Shared with the next snapshot when it has the same service and `Session`.
     pub sessions: Option<Arc<Sessions>>,
@@ -279,6 +285,59 @@ pub struct Member {
     /// The balancer group (pound 4.14): 0 for `Backend`, [`EMERGENCY_GROUP`] for
     /// `Emergency`; requests go to the first group with a usable backend.
     pub group: u16,
+    pub role: Role,
+}
+
+/// What a backend of the list is.
+#[derive(Clone)]
+pub enum Role {
+    /// A backend of the configuration.
+    Static,
+    /// A matrix (`Resolve first|all|srv`): it stands in the list, never alive, and makes
+    /// the backends DNS answers call for.
+    Matrix(Arc<Matrix>),
+    /// A backend a matrix made.
+    Generated(Arc<Matrix>),
+}
+
+/// A dynamic backend's definition and the state of its lookups (pound 4.14).
+pub struct Matrix {
+    /// The `Backend` section: host, port, priority, time-outs, TLS, dynamic settings.
+    pub config: RegularBackend,
+    pub span: Span,
+    /// Seconds since the epoch when the next lookup is due (0 while one is in flight or
+    /// the matrix is disabled), for the control interface's `expire`.
+    pub expire: std::sync::atomic::AtomicU64,
+    /// Wakes the matrix's task: enabled again through the control interface.
+    pub wake: tokio::sync::Notify,
+}
+
+impl Matrix {
+    /// The host name asked for.
+    pub fn host(&self) -> &str {
+        match &self.config.address {
+            BackendAddr::Inet { host, .. } => host,
+            BackendAddr::Unix(_) => "",
+        }
+    }
+
+    /// The port of `first`/`all` backends.
+    pub fn port(&self) -> u16 {
+        match &self.config.address {
+            BackendAddr::Inet { port, .. } => *port,
+            BackendAddr::Unix(_) => 80,
+        }
+    }
+}
+
+impl Member {
+    /// The matrix this member is, or was made by.
+    pub fn matrix(&self) -> Option<&Arc<Matrix>> {
+        match &self.role {
+            Role::Static => None,
+            Role::Matrix(m) | Role::Generated(m) => Some(m),
+        }
+    }
 }
 
 impl Member {
@@ -360,6 +419,25 @@ impl State {
                 let mut member =
                     |b: &pound_config::model::Backend, group: u16| -> Result<Arc<Member>, String> {
                         match &b.kind {
+                            BackendKind::Regular(r) if r.dynamic.resolve.is_dynamic() => {
+                                let matrix = Arc::new(Matrix {
+                                    config: r.clone(),
+                                    span: b.span.clone(),
+                                    expire: Default::default(),
+                                    wake: tokio::sync::Notify::new(),
+                                });
+                                let named = Named {
+                                    name: matrix.host().to_string(),
+                                    location: location(&b.span),
+                                };
+                                Ok(Arc::new(Member {
+                                    backend: Arc::new(Backend::matrix(named)),
+                                    priority: r.priority,
+                                    disabled: AtomicBool::new(r.disabled),
+                                    group,
+                                    role: Role::Matrix(matrix),
+                                }))
+                            }
                             BackendKind::Regular(r) => {
                                 let be = new_backend(r, &b.span, dns, &mut warnings)?;
                                 let key = backend_key(&owner, r, &be.address);
@@ -370,6 +448,7 @@ impl State {
                                     priority: r.priority,
                                     disabled: AtomicBool::new(r.disabled),
                                     group,
+                                    role: Role::Static,
                                 }))
                             }
                             BackendKind::Named(n) => {
@@ -379,6 +458,12 @@ impl State {
                                     .zip(named_backends.get(n.index))
                                     .ok_or_else(|| format!("backend {} is not defined", n.name))?;
                                 let cfg = &nb.backend;
+                                if cfg.dynamic.resolve.is_dynamic() {
+                                    return Err(format!(
+                                        "{}: Resolve in a named backend is not supported yet",
+                                        nb.span
+                                    ));
+                                }
                                 let key = backend_key(&owner, cfg, &definition.address);
                                 let be = carry.backend(key, Arc::new(definition.copy()), &mut ids);
                                 backends.push(be.clone());
@@ -387,6 +472,7 @@ impl State {
                                     priority: n.priority.unwrap_or(cfg.priority),
                                     disabled: AtomicBool::new(n.disabled.unwrap_or(cfg.disabled)),
                                     group,
+                                    role: Role::Static,
                                 }))
                             }
                             other => Err(format!(
@@ -428,6 +514,7 @@ impl State {
                     request: rules.actions(&s.request),
                     response: rules.responses(&s.response),
                     backends: ArcSwap::from_pointee(Backends { list }),
+                    changing: Default::default(),
                     strategy: match s.balancer {
                         Balancer::Random => Strategy::Random,
                         Balancer::Iwrr => Strategy::Iwrr(Iwrr::default()),
@@ -497,7 +584,20 @@ impl State {
                 Ok(Arc::new(built))
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let matrices = all_services
+            .iter()
+            .flat_map(|s| {
+                let list = s.backends.load_full();
+                let s = s.clone();
+                (0..list.list.len()).filter_map(move |i| match &list.list[i].role {
+                    Role::Matrix(m) => Some((s.clone(), m.clone())),
+                    _ => None,
+                })
+            })
+            .collect();
         Ok(State {
+            matrices,
+            resolver: config.global.resolver.clone(),
             listeners,
             globals,
             backends,
@@ -570,6 +670,31 @@ fn new_backend(
     let mut backend = Backend::new(named, address, timeouts, tls);
     backend.server_name = r.server_name.as_deref().map(Arc::from);
     Ok(Arc::new(backend))
+}
+
+impl State {
+    /// Every backend that can be dead, for the prober: the configuration's and those the
+    /// matrices made.
+    pub fn all_backends(&self) -> Vec<Arc<Backend>> {
+        let mut all = self.backends.clone();
+        for s in &self.services {
+            for m in &s.backends.load().list {
+                if matches!(m.role, Role::Generated(_)) {
+                    all.push(m.backend.clone());
+                }
+            }
+        }
+        all
+    }
+}
+
+/// A backend a matrix makes: `r` with an IP address, built as the configuration's are.
+pub fn dynamic_backend(
+    r: &RegularBackend,
+    span: &Span,
+    warnings: &mut Vec<String>,
+) -> Result<Arc<Backend>, String> {
+    new_backend(r, span, true, warnings)
 }
 
 /// The request log format a `LogLevel` names.

@@ -119,9 +119,9 @@ const IMPLEMENTED: &[&str] = &[
     "LogTag",
     "Else",
     "RewriteDestination",
-    // Dynamic backends (pound 4.14): the settings are read and kept, the static lookup of
-    // `Resolve immediate` is the old one; `Resolve first|all|srv` (recorded as `Resolve`)
-    // waits for the runtime that makes backends from DNS answers.
+    // Dynamic backends (pound 4.14): `Resolve first|all|srv` (recorded as `Resolve`) and
+    // `Resolve immediate`, the static lookup of old.
+    "Resolve",
     "Resolver",
     "CNAMEChain",
     "ConfigFile",

@@ -235,12 +235,10 @@ fn worker_settings_pound_refuses_at_start() {
     }
 }
 
-/// Dynamic backends (pound 4.14): the statements are read with pound's diagnostics, and
-/// until the runtime that makes backends from DNS answers exists, pound refuses to start
-/// with `Resolve first|all|srv` and names the statement; `-W no-dns` gives pound's own
-/// refusal, for `-c` too. `Resolve immediate` is the static lookup and starts.
+/// Dynamic backends (pound 4.14): `-W no-dns` gives pound's own refusal, for `-c` too;
+/// `Resolve immediate` is the static lookup.
 #[test]
-fn dynamic_backends_are_read_and_refused_until_implemented() {
+fn dynamic_backends_and_no_dns() {
     let dir = scratch_dir("dynamic");
     let run = |resolve: &str, args: &[&str]| {
         let cfg = dir.join("pound.cfg");
@@ -269,13 +267,6 @@ fn dynamic_backends_are_read_and_refused_until_implemented() {
     };
     let cfg = dir.join("pound.cfg").display().to_string();
     assert_eq!(run("all", &["-c"]), (Some(0), String::new()));
-    assert_eq!(
-        run("all", &[]),
-        (
-            Some(1),
-            format!("pound: {cfg}:14.1-7: Resolve is not supported yet\n")
-        )
-    );
     let refused = format!(
         "pound: {cfg}:11.1-16.3: Dynamic backend creation is not available: disabled by -Wno-dns\n"
     );

@@ -13,7 +13,9 @@ use pound_control::objects::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::state::{Member, Special, State, EMERGENCY_GROUP};
+use std::sync::Arc;
+
+use crate::state::{Matrix, Member, Role, Special, State, EMERGENCY_GROUP};
 
 /// `2026-11-21T12:52:23.942828`: local time with microseconds, as pound prints times.
 pub fn timestamp(t: SystemTime) -> String {
@@ -147,7 +149,9 @@ pub fn service(s: &crate::state::Service) -> Service {
     // group), and counts them all in the backends' indexes.
     let backends: Vec<Backend> = match &s.special {
         Some(sp) => special_backends(s, sp),
-        None => table.list.iter().map(|m| member(m)).collect(),
+        None => (0..table.list.len())
+            .map(|i| entry(&table.list, i))
+            .collect(),
     };
     // control-api.md's figures are those of the regular backends.
     let regular = || table.list.iter().filter(|m| m.group != EMERGENCY_GROUP);
@@ -208,7 +212,52 @@ fn sessions(s: &crate::state::Service) -> Option<Vec<Session>> {
 
 /// A service's backend `i`, as the control interface counts them.
 pub fn member_at(s: &crate::state::Service, i: usize) -> Option<Backend> {
-    s.member_at(i).map(|m| member(&m))
+    let table = s.backends.load();
+    (i < table.list.len()).then(|| entry(&table.list, i))
+}
+
+/// Backend `i` of a service's `list`: a matrix (pound 4.23's object), or a backend (with
+/// its matrix's index as `parent` when one made it).
+fn entry(list: &[Arc<Member>], i: usize) -> Backend {
+    let m = &list[i];
+    match &m.role {
+        Role::Matrix(x) => matrix(m, x),
+        Role::Generated(x) => Backend {
+            parent: list
+                .iter()
+                .position(|p| matches!(&p.role, Role::Matrix(y) if Arc::ptr_eq(x, y)))
+                .map(|p| Scalar(Value::from(p))),
+            ..member(m)
+        },
+        Role::Static => member(m),
+    }
+}
+
+/// A matrix as pound 4.23 shows it: its name and how it is resolved, never alive, and when
+/// it is looked up next (whole seconds; absent while a lookup runs or it is disabled).
+fn matrix(m: &Member, x: &Matrix) -> Backend {
+    let d = &x.config.dynamic;
+    let due = x.expire.load(Ordering::Relaxed);
+    Backend {
+        type_: Some("matrix".into()),
+        kind: Some("backend".into()),
+        hostname: Some(x.host().to_string()),
+        resolve_mode: Some(d.resolve.keyword().into()),
+        family: Some(Scalar(Value::from(d.family.number()))),
+        priority: Some(u64::from(m.priority)),
+        weight: Some(Scalar(Value::from(m.group))),
+        servername: Some(Scalar(
+            x.config
+                .server_name
+                .as_deref()
+                .map_or(Value::Null, Value::from),
+        )),
+        expire: (due > 0)
+            .then(|| timestamp(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(due))),
+        alive: false,
+        enabled: !m.disabled.load(Ordering::Relaxed),
+        ..Backend::default()
+    }
 }
 
 pub fn member(m: &Member) -> Backend {

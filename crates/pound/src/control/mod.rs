@@ -549,6 +549,10 @@ fn listener_request(
         },
         Some(on) => {
             flag.store(!on, Ordering::Relaxed);
+            // A matrix empties when disabled and looks its name up again when enabled.
+            if let Some(crate::state::Role::Matrix(m)) = member.as_ref().map(|m| &m.role) {
+                m.wake.notify_one();
+            }
             Ok(Value::Bool(true))
         }
     }

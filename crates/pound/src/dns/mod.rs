@@ -87,7 +87,7 @@ impl Dns {
             },
         };
         let conf = ResolvConf::parse(&text, &origin)
-            .map_err(|e| format!("adns: {e}\ncan't initialize DNS state: Invalid argument"))?;
+            .map_err(|e| format!("can't initialize DNS state: {e}"))?;
         Ok(Dns::with(&conf, settings.cname_chain))
     }
 

@@ -183,6 +183,26 @@ impl Table {
         total
     }
 
+    /// Points each session at `f(backend)` instead, dropping those for which it is `None`
+    /// (a backend list changed by DNS: indexes moved, backends went away).
+    pub fn remap(&self, f: impl Fn(usize) -> Option<usize>) {
+        for s in self.shards.iter() {
+            let mut shard = lock(s);
+            let mut gone = Vec::new();
+            for (k, e) in shard.map.iter_mut() {
+                match f(e.backend) {
+                    Some(i) => e.backend = i,
+                    None => gone.push(k.clone()),
+                }
+            }
+            for k in gone {
+                if shard.map.pop(&k).is_some() {
+                    shard.bytes -= k.len() + ENTRY_COST;
+                }
+            }
+        }
+    }
+
     /// Sessions held, expired ones not yet swept included.
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).map.len()).sum()
