@@ -5,7 +5,8 @@
 //! A refresh comes when the answer's TTL (or `OverrideTTL`) runs out; a failed lookup is
 //! tried again after `RetryInterval` (the backend's, else the `Resolver`'s, else 600 s;
 //! `OverrideTTL` stands for both). A name that is not there, or has no records, empties the
-//! matrix; a server that does not answer leaves it as it was, and is logged, as pound does.
+//! matrix, as pound does; a server that does not answer (as pound) or answers with an error
+//! (pound empties the matrix then) leaves it as it was, and is logged.
 //! Disabling a matrix through the control interface empties it; enabling it looks again at
 //! once.
 
@@ -79,7 +80,7 @@ async fn run(
                 apply(&service, &matrix, &[]);
                 retry
             }
-            Err(Failure::Timeout(why)) => {
+            Err(Failure::Timeout(why) | Failure::Error(why)) => {
                 logmsg!(Warning, "{why}");
                 retry
             }

@@ -103,16 +103,19 @@ async fn cname_chains_against_the_limit() {
 async fn failures_are_told_apart() {
     let server = DnsServer::start();
     let d = dns(&server, 0);
-    // Not there at all, refused by the server, or no records of the type: nothing.
+    // Not there at all, or no records of the type: nothing.
     assert_eq!(
         d.addresses("missing.test", Family::Any).await,
         Err(Failure::Nothing)
     );
+    // A server that fails: an error, which keeps the last set.
     server.set("broken.test", &[(ip("127.0.21.1"), 60)]);
     server.mode("broken.test", Mode::ServFail);
     assert_eq!(
         d.addresses("broken.test", Family::Inet).await,
-        Err(Failure::Nothing)
+        Err(Failure::Error(
+            "Querying for A records of broken.test: server failure".into()
+        ))
     );
     server.mode("broken.test", Mode::NxDomain);
     assert_eq!(d.services("broken.test").await, Err(Failure::Nothing));

@@ -6,7 +6,8 @@
 //! matrices' own tasks make them. The resolver keeps no cache, so each refresh asks the
 //! servers, as pound does when a TTL expires. How a failure is told matters to the caller:
 //! a name that does not exist or has no such records empties the matrix (pound drops its
-//! backends), while a server that does not answer keeps the last good set.
+//! backends), while a server that does not answer, or answers with an error, keeps the
+//! last good set.
 
 mod conf;
 pub mod matrix;
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::proto::ProtoErrorKind;
@@ -33,8 +35,11 @@ pub enum Failure {
     /// No server answered in time: the last good set stays. The message is pound's
     /// (`Querying for A records of NAME: DNS query timed out`).
     Timeout(String),
-    /// The name does not exist, has no such records, or the server refused: the set is
-    /// emptied.
+    /// The server failed or refused to answer (`SERVFAIL`, `REFUSED`...): the last good
+    /// set stays too, and the message says why.
+    Error(String),
+    /// The name does not exist or has no such records (`NXDOMAIN`, no data): the set is
+    /// emptied, as pound empties it.
     Nothing,
 }
 
@@ -138,14 +143,14 @@ impl Dns {
                     }));
                     ttl = Some(ttl.map_or(t, |old| old.min(t)));
                 }
-                Err(Failure::Timeout(m)) => timeout = Some(m),
+                Err(failed @ (Failure::Timeout(_) | Failure::Error(_))) => timeout = Some(failed),
                 Err(Failure::Nothing) => {}
             }
         }
-        // A family that did not answer in time leaves the answer incomplete: the last good
-        // set stays rather than losing that family's backends to a passing time-out.
+        // A family that did not answer leaves the answer incomplete: the last good set stays
+        // rather than losing that family's backends to a passing failure.
         match (addrs.is_empty(), timeout) {
-            (_, Some(m)) => Err(Failure::Timeout(m)),
+            (_, Some(failed)) => Err(failed),
             (false, None) => Ok(Addresses {
                 addrs,
                 ttl: ttl.unwrap_or_default(),
@@ -218,10 +223,24 @@ fn failure(e: &ResolveError, name: &str, kind: RecordType) -> Failure {
             || matches!(p.kind(), ProtoErrorKind::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
     }) || e.to_string().contains("timed out");
     if timed_out {
-        Failure::Timeout(format!(
+        return Failure::Timeout(format!(
             "Querying for {kind} records of {name}: DNS query timed out"
-        ))
-    } else {
-        Failure::Nothing
+        ));
+    }
+    match e.proto().map(|p| p.kind()) {
+        Some(ProtoErrorKind::NoRecordsFound { response_code, .. })
+            if !matches!(
+                response_code,
+                ResponseCode::NXDomain | ResponseCode::NoError
+            ) =>
+        {
+            let why = match response_code {
+                ResponseCode::ServFail => "server failure".to_string(),
+                ResponseCode::Refused => "query refused".to_string(),
+                other => format!("error answer ({other})"),
+            };
+            Failure::Error(format!("Querying for {kind} records of {name}: {why}"))
+        }
+        _ => Failure::Nothing,
     }
 }
