@@ -180,8 +180,8 @@ fn srv_groups_fail_over_and_matrices_switch() {
     dns.set(
         "_w._tcp.test",
         &[
-            (Rr::Srv(10, 5, dead_port, "t1.test".into()), 60),
-            (Rr::Srv(20, 0, live.port(), "t1.test".into()), 60),
+            (Rr::Srv(10, 5, dead_port, "t1.test".into()), 1),
+            (Rr::Srv(20, 0, live.port(), "t1.test".into()), 1),
         ],
     );
     let s = setup(
@@ -206,8 +206,45 @@ fn srv_groups_fail_over_and_matrices_switch() {
         })
         .collect();
     assert_eq!(groups, [(10, 5), (20, 1)]);
+    // poundctl's listing shows the matrix and, under it, what it made.
+    let out = Command::new(env!("CARGO_BIN_EXE_poundctl"))
+        .env("HOME", "/nonexistent/home")
+        .arg("-s")
+        .arg(&s.sock)
+        .args(["list", "/-/0"])
+        .output()
+        .expect("run poundctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("0. matrix (0) \"_w._tcp.test\" srv 0 5 active [expires "),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "backend (20) [mtx 0] http 127.0.0.1:{} 1 alive active",
+            live.port()
+        )),
+        "{text}"
+    );
     // Group 10's backend refuses: the request goes on to group 20.
     assert_eq!(answer(&s.pound, "/"), (200, "live".into()));
+    // A new weight re-weights the backend in place, at the next refresh.
+    dns.set(
+        "_w._tcp.test",
+        &[
+            (Rr::Srv(10, 5, dead_port, "t1.test".into()), 1),
+            (Rr::Srv(20, 9, live.port(), "t1.test".into()), 1),
+        ],
+    );
+    until(
+        || {
+            let l = list();
+            l["backends"]
+                .as_array()
+                .is_some_and(|b| b.iter().any(|b| b["weight"] == 20 && b["priority"] == 9))
+        },
+        "the new weight",
+    );
     // Disabling the matrix drops what it made; enabling it looks again.
     let _ = poundctl(&s.sock, &["disable", "/-/0/0"]);
     until(
