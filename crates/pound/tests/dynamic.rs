@@ -133,6 +133,10 @@ fn backends_follow_the_a_records() {
         [format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}")]
     );
     assert_eq!(svc["backends"][1]["parent"], 0);
+    // `Debug true` logs the queries.
+    s.pound
+        .err
+        .wait_for("dns debug: using nameserver 127.0.0.1 for A records of gen.test");
     // Requests reach both.
     let mut seen = std::collections::HashSet::new();
     until(

@@ -74,6 +74,8 @@ pub struct Dns {
     resolver: TokioResolver,
     /// `CNAMEChain`: the most CNAME records an answer may go through (at least 1).
     cname_chain: usize,
+    /// `Debug true`: each query is logged, with the server asked first.
+    debug: Option<String>,
 }
 
 impl Dns {
@@ -93,7 +95,11 @@ impl Dns {
         };
         let conf = ResolvConf::parse(&text, &origin)
             .map_err(|e| format!("can't initialize DNS state: {e}"))?;
-        Ok(Dns::with(&conf, settings.cname_chain))
+        let mut dns = Dns::with(&conf, settings.cname_chain);
+        if settings.debug {
+            dns.debug = conf.nameservers.first().map(|a| a.ip().to_string());
+        }
+        Ok(dns)
     }
 
     /// A resolver asking `conf`'s servers.
@@ -119,6 +125,7 @@ impl Dns {
         Dns {
             resolver: builder.build(),
             cname_chain: (cname_chain as usize).max(1),
+            debug: None,
         }
     }
 
@@ -189,6 +196,13 @@ impl Dns {
         } else {
             format!("{name}.")
         };
+        if let Some(server) = &self.debug {
+            // Beside pound's own messages (standard error), where adns's lines went.
+            crate::logmsg!(
+                Notice,
+                "dns debug: using nameserver {server} for {kind} records of {name}"
+            );
+        }
         let lookup = self
             .resolver
             .lookup(fqdn.as_str(), kind)

@@ -83,7 +83,7 @@ impl DnsServer {
     /// `ADDRESS:PORT` extension).
     pub fn resolver(&self) -> String {
         format!(
-            "Resolver\nConfigText\nnameserver {}\noptions timeout:1 attempts:1\nEnd\nEnd\n",
+            "Resolver\nDebug true\nConfigText\nnameserver {}\noptions timeout:1 attempts:1\nEnd\nEnd\n",
             self.addr
         )
     }
