@@ -191,9 +191,10 @@ fn srv_groups_fail_over_and_matrices_switch() {
     let s = setup(
         "dynamic-srv",
         &dns,
-        "Service\nBackend\nAddress \"_w._tcp.test\"\nResolve srv\nEnd\nEnd\n",
+        "Service\nURL \"^/metrics\"\nMetrics\nEnd\n\
+         Service\nBackend\nAddress \"_w._tcp.test\"\nResolve srv\nEnd\nEnd\n",
     );
-    let list = || poundctl(&s.sock, &["list", "/-/0"]);
+    let list = || poundctl(&s.sock, &["list", "/-/1"]);
     until(|| generated(&list()).len() == 2, "two SRV backends");
     let svc = list();
     // SRV priority → group (`weight`), SRV weight → priority, a lone 0 weight → 1.
@@ -215,7 +216,7 @@ fn srv_groups_fail_over_and_matrices_switch() {
         .env("HOME", "/nonexistent/home")
         .arg("-s")
         .arg(&s.sock)
-        .args(["list", "/-/0"])
+        .args(["list", "/-/1"])
         .output()
         .expect("run poundctl");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -229,6 +230,17 @@ fn srv_groups_fail_over_and_matrices_switch() {
             live.port()
         )),
         "{text}"
+    );
+    // Metrics count the matrix as a backend that is never alive, and list what it made.
+    let (status, metrics) = answer(&s.pound, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("backend=\"0\",address=\"_w._tcp.test\",state=\"alive\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("address=\"127.0.0.1:{}\"", live.port())),
+        "{metrics}"
     );
     // Group 10's backend refuses: the request goes on to group 20.
     assert_eq!(answer(&s.pound, "/"), (200, "live".into()));
@@ -250,14 +262,14 @@ fn srv_groups_fail_over_and_matrices_switch() {
         "the new weight",
     );
     // Disabling the matrix drops what it made; enabling it looks again.
-    let _ = poundctl(&s.sock, &["disable", "/-/0/0"]);
+    let _ = poundctl(&s.sock, &["disable", "/-/1/0"]);
     until(
         || generated(&list()).is_empty(),
         "the disabled matrix emptied",
     );
     assert_eq!(list()["backends"][0]["enabled"], false);
     assert_eq!(answer(&s.pound, "/").0, 503);
-    let _ = poundctl(&s.sock, &["enable", "/-/0/0"]);
+    let _ = poundctl(&s.sock, &["enable", "/-/1/0"]);
     until(|| generated(&list()).len() == 2, "the matrix again");
     assert_eq!(answer(&s.pound, "/"), (200, "live".into()));
 }
